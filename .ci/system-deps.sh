@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Debian packages the test suite uses (SoftHSM for the PKCS#11 key store, libusb for
+# pyusb, systemd-analyze for unit checks). Idempotent; skipped when already present.
+set -euo pipefail
+packages=(softhsm2 opensc libusb-1.0-0)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system-deps: missing ${missing[*]}; run as root or install them (tests needing them skip)" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

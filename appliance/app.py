@@ -1,0 +1,159 @@
+"""The composition root: builds every service in order and tears it down in reverse.
+
+Nothing else in the appliance constructs long-lived services. The start order
+is config -> state directory -> devices (drivers + supervisor) -> capture
+sessions -> web; ``stop`` runs the same list backwards. One stop signal
+(SIGTERM/SIGINT, or :meth:`Appliance.request_stop`) ends the process cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+
+import uvicorn
+
+from appliance.capture_sessions import CaptureSessions
+from appliance.config import ApplianceConfig
+from appliance.devices import DeviceRole, DeviceSupervisor
+from appliance.web.api import create_api
+from drivers.interfaces import Camera, FingerprintReader
+from drivers.registry import create_camera, create_reader
+
+logger = logging.getLogger(__name__)
+
+Stopper = Callable[[], Awaitable[None]]
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the appliance owns the stop signal."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Appliance:
+    """The running daemon."""
+
+    def __init__(self, config: ApplianceConfig) -> None:
+        self.config = config
+        self._stop = asyncio.Event()
+        self._stoppers: list[tuple[str, Stopper]] = []
+        self.supervisor: DeviceSupervisor | None = None
+        self.sessions: CaptureSessions | None = None
+        self._server: _EmbeddedServer | None = None
+        self._server_task: asyncio.Task[None] | None = None
+        self.web_port: int | None = None
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def start(self) -> None:
+        """Start every service in order; on failure, stop what was started."""
+        try:
+            self._prepare_state_dir()
+            await self._start_devices()
+            self._start_sessions()
+            await self._start_web()
+        except BaseException:
+            await self.stop()
+            raise
+        logger.info("appliance ready on http://%s:%s", self.config.web.host, self.web_port)
+
+    async def stop(self) -> None:
+        """Stop services in reverse start order; each one's failure is logged, not fatal."""
+        while self._stoppers:
+            name, stopper = self._stoppers.pop()
+            try:
+                await stopper()
+            except Exception:
+                logger.exception("stopping %s failed", name)
+
+    async def run_until_stopped(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+        await self.start()
+        try:
+            waiters = [asyncio.create_task(self._stop.wait())]
+            if self._server_task is not None:
+                waiters.append(self._server_task)  # type: ignore[arg-type]
+            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is self._server_task and task.exception() is not None:
+                    raise RuntimeError("the web server stopped unexpectedly") from task.exception()
+        finally:
+            logger.info("appliance stopping")
+            await self.stop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+
+    # ------------------------------------------------------------------ services
+
+    def _prepare_state_dir(self) -> None:
+        state = self.config.storage.state_dir
+        state.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    async def _start_devices(self) -> None:
+        cfg = self.config.devices
+        devices: dict[DeviceRole, Camera | FingerprintReader] = {
+            DeviceRole.FACE_CAMERA: create_camera(cfg.face_camera),
+            DeviceRole.FINGERPRINT_READER: create_reader(cfg.fingerprint_reader),
+        }
+        if cfg.document_camera is not None:
+            devices[DeviceRole.DOCUMENT_CAMERA] = create_camera(cfg.document_camera)
+        supervisor = DeviceSupervisor(
+            devices, restart_budget=cfg.restart_budget, restart_window_s=cfg.restart_window_s
+        )
+        await supervisor.start()
+        self.supervisor = supervisor
+        self._stoppers.append(("devices", supervisor.stop))
+
+    def _start_sessions(self) -> None:
+        sessions = CaptureSessions()
+        self.sessions = sessions
+
+        async def wipe() -> None:
+            sessions.clear()
+
+        self._stoppers.append(("capture sessions", wipe))
+
+    async def _start_web(self) -> None:
+        assert self.supervisor is not None and self.sessions is not None
+        api = create_api(self.supervisor, self.sessions)
+        server = _EmbeddedServer(
+            uvicorn.Config(
+                api,
+                host=self.config.web.host,
+                port=self.config.web.port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        self._server = server
+        # Bind here so that "address in use" is a clear OSError, not uvicorn's sys.exit.
+        sock = socket.create_server((self.config.web.host, self.config.web.port), reuse_port=False)
+        self.web_port = sock.getsockname()[1]
+        self._server_task = asyncio.create_task(server.serve(sockets=[sock]), name="web")
+        while not server.started:
+            if self._server_task.done():
+                exc = self._server_task.exception()
+                raise RuntimeError(
+                    f"web server failed to start on {self.config.web.host}:{self.config.web.port}"
+                ) from exc
+            await asyncio.sleep(0.02)
+
+        async def stop_web() -> None:
+            server.should_exit = True
+            if self._server_task is not None:
+                await self._server_task
+
+        self._stoppers.append(("web", stop_web))

@@ -1,0 +1,33 @@
+"""``appliance run --config FILE``: start the daemon in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("run", help="run the appliance daemon")
+    parser.add_argument("--config", type=Path, required=True, help="YAML config file")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from appliance.app import Appliance
+    from appliance.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    logging.getLogger().setLevel(config.logging.level)
+    try:
+        asyncio.run(Appliance(config).run_until_stopped())
+    except OSError as exc:
+        print(f"appliance run: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0

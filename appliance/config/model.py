@@ -1,0 +1,197 @@
+"""The appliance configuration: one strict, documented pydantic model.
+
+Unknown keys are rejected everywhere (``extra="forbid"``) so a misspelt key is
+an error, not a silently ignored setting. Every field carries a description;
+``appliance config schema`` publishes the JSON schema built from them.
+Secrets are never inline: they are referenced by systemd credential name and
+read from ``$CREDENTIALS_DIRECTORY`` at start-up.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from drivers.registry import CameraConfig, ReaderConfig
+
+
+class Strict(BaseModel):
+    """Base for every config section: unknown keys rejected, values frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Profile(enum.StrEnum):
+    DEMO = "demo"
+    PRODUCTION = "production"
+
+
+class SiteConfig(Strict):
+    """Where the kiosk stands."""
+
+    claim_id: str = Field(
+        description="Identifier of the CLAIM 2G centre (e.g. 'CLAIM-LSB-014').",
+        min_length=3,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+    )
+    municipality: str = Field(description="Municipality name as AIMA lists it.", min_length=1)
+    kiosk_name: str = Field(
+        default="kiosk-1", description="Human name of this kiosk within the centre (counter label)."
+    )
+
+
+class TlsConfig(Strict):
+    """TLS material for the central connection (paths, never inline secrets)."""
+
+    ca_bundle: Path | None = Field(
+        default=None,
+        description="PEM bundle of CAs that sign the central service's certificate. "
+        "Unset: the CA bundle stored at provisioning time is used.",
+    )
+    server_name_override: str | None = Field(
+        default=None, description="Expected TLS server name when it differs from the host."
+    )
+
+
+class CentralConfig(Strict):
+    """The central enrolment service this kiosk streams to."""
+
+    endpoint: str = Field(
+        description="host:port of the central gRPC service.",
+        examples=["enrolment.aima.example:443"],
+    )
+    tls: TlsConfig = Field(default_factory=TlsConfig, description="TLS settings.")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if not re.fullmatch(r"(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}", value):
+            raise ValueError("must be host:port")
+        port = int(value.rsplit(":", 1)[1])
+        if not 0 < port < 65536:
+            raise ValueError("port must be 1-65535")
+        return value
+
+
+class DevicesConfig(Strict):
+    """Which drivers run the kiosk's devices. Each entry selects a driver by ``type``."""
+
+    face_camera: CameraConfig = Field(description="The camera facing the applicant.")
+    document_camera: CameraConfig | None = Field(
+        default=None, description="Optional document camera; unset uses the face camera."
+    )
+    fingerprint_reader: ReaderConfig = Field(description="The ten-print reader.")
+    allowlist: Path | None = Field(
+        default=None,
+        description="Approved-device allow-list (YAML). Unset: the packaged firmware_config list.",
+    )
+    restart_budget: int = Field(
+        default=5, ge=0, le=100, description="Device restarts allowed within restart_window_s."
+    )
+    restart_window_s: float = Field(
+        default=60.0, gt=0, description="Window over which restart_budget is counted."
+    )
+
+
+class StorageConfig(Strict):
+    """Where the appliance keeps state. Only sealed packets are ever written."""
+
+    state_dir: Path = Field(
+        description="Root of the appliance's state (outbox, identity, sessions). "
+        "systemd's StateDirectory= in production."
+    )
+    quota_mb: int = Field(
+        default=4096, ge=16, description="Disk space the outbox may use, in MiB."
+    )
+    warn_percent: int = Field(
+        default=80,
+        ge=1,
+        le=99,
+        description="Outbox fill level (percent of quota) at which operators are warned.",
+    )
+
+
+class RetentionConfig(Strict):
+    """How long things are kept after delivery."""
+
+    tombstone_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days a delivered packet's id and receipt are kept (proof of delivery).",
+    )
+    log_days: int = Field(default=30, ge=1, le=365, description="Days local logs are kept.")
+
+
+class WebConfig(Strict):
+    """The local touchscreen web UI and API."""
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="Listen address. Keep it on loopback: the UI is for the local screen.",
+    )
+    port: int = Field(
+        default=8080, ge=0, le=65535, description="Listen port (0 picks a free port; for tests)."
+    )
+
+
+class LoggingConfig(Strict):
+    """Daemon logging."""
+
+    level: Annotated[str, Field(pattern="^(DEBUG|INFO|WARNING|ERROR)$")] = Field(
+        default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR."
+    )
+    json_logs: bool = Field(
+        default=True, description="Structured JSON lines (for journald) instead of plain text."
+    )
+
+
+class SecurityConfig(Strict):
+    """Key handling policy."""
+
+    allow_software_keys: bool = Field(
+        default=False,
+        description="Production only: allow a software (file) device key when no TPM/HSM "
+        "is present. Off by default: production fails closed.",
+    )
+
+
+class ApplianceConfig(Strict):
+    """Root of the appliance configuration file."""
+
+    profile: Profile = Field(
+        default=Profile.DEMO,
+        description="'demo' (simulated devices allowed, local receiver) or 'production' "
+        "(real devices only, hardware-backed keys unless explicitly allowed).",
+    )
+    site: SiteConfig = Field(description="Identity of the site.")
+    central: CentralConfig = Field(description="Central enrolment service.")
+    devices: DevicesConfig = Field(description="Device drivers.")
+    storage: StorageConfig = Field(description="State paths and quotas.")
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig, description="Retention periods."
+    )
+    web: WebConfig = Field(default_factory=WebConfig, description="Local web UI.")
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Logging.")
+    security: SecurityConfig = Field(
+        default_factory=SecurityConfig, description="Key handling policy."
+    )
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> ApplianceConfig:
+        if self.profile is Profile.PRODUCTION:
+            simulated = [
+                name
+                for name in ("face_camera", "document_camera", "fingerprint_reader")
+                if getattr(getattr(self.devices, name), "type", None) in ("sim", "file")
+            ]
+            if simulated:
+                raise ValueError(
+                    "production profile cannot use simulated devices: " + ", ".join(simulated)
+                )
+        return self

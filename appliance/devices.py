@@ -1,0 +1,206 @@
+"""Device supervisor: opens the configured devices and restarts failed ones within a budget.
+
+The supervisor owns every device object. Callers borrow a device through
+:meth:`DeviceSupervisor.camera` / :meth:`DeviceSupervisor.reader`; when an
+operation raises a :class:`drivers.errors.DeviceError` they report it with
+:meth:`DeviceSupervisor.report_failure`, and the supervision loop reopens the
+device with backoff. More than ``restart_budget`` restarts within
+``restart_window_s`` leaves the device in ``error`` until an operator or
+technician asks for a reset: a flapping device must be visible, not hidden.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import enum
+import logging
+import time
+from dataclasses import dataclass, field
+
+from drivers.errors import DeviceError
+from drivers.interfaces import Camera, DeviceInfo, DeviceState, FingerprintReader
+
+logger = logging.getLogger(__name__)
+
+
+class DeviceRole(enum.StrEnum):
+    FACE_CAMERA = "face_camera"
+    DOCUMENT_CAMERA = "document_camera"
+    FINGERPRINT_READER = "fingerprint_reader"
+
+
+class DeviceUnavailable(Exception):
+    """The device for a role is not usable right now; ``message_key`` tells the operator why."""
+
+    def __init__(self, role: DeviceRole, state: DeviceState, message_key: str) -> None:
+        super().__init__(f"{role} is {state}")
+        self.role = role
+        self.state = state
+        self.message_key = message_key
+
+
+@dataclass
+class _Slot:
+    role: DeviceRole
+    device: Camera | FingerprintReader
+    restarts: collections.deque[float] = field(default_factory=collections.deque)
+    last_error: str | None = None
+    message_key: str | None = None
+    gave_up: bool = False
+    failures: int = 0
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """One row of the device list."""
+
+    role: DeviceRole
+    info: DeviceInfo
+    state: DeviceState
+    restarts_in_window: int
+    failures: int
+    message_key: str | None
+    last_error: str | None
+
+
+class DeviceSupervisor:
+    """Opens devices, watches them, and restarts failed ones within a budget."""
+
+    def __init__(
+        self,
+        devices: dict[DeviceRole, Camera | FingerprintReader],
+        *,
+        restart_budget: int,
+        restart_window_s: float,
+        check_interval_s: float = 1.0,
+    ) -> None:
+        self._slots = {role: _Slot(role, device) for role, device in devices.items()}
+        self._budget = restart_budget
+        self._window = restart_window_s
+        self._interval = check_interval_s
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    async def start(self) -> None:
+        for slot in self._slots.values():
+            await self._open(slot)
+        self._task = asyncio.create_task(self._supervise(), name="device-supervisor")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        for slot in reversed(list(self._slots.values())):
+            try:
+                await slot.device.close()
+            except DeviceError as exc:
+                logger.warning("closing %s failed: %s", slot.role, exc.detail)
+
+    def statuses(self) -> list[DeviceStatus]:
+        now = time.monotonic()
+        return [
+            DeviceStatus(
+                role=slot.role,
+                info=slot.device.info,
+                state=DeviceState.ERROR if slot.gave_up else slot.device.state,
+                restarts_in_window=sum(1 for t in slot.restarts if now - t < self._window),
+                failures=slot.failures,
+                message_key=slot.message_key,
+                last_error=slot.last_error,
+            )
+            for slot in self._slots.values()
+        ]
+
+    def camera(self, role: DeviceRole = DeviceRole.FACE_CAMERA) -> Camera:
+        slot = self._usable(role)
+        if not isinstance(slot.device, Camera):
+            raise TypeError(f"{role} is not a camera")
+        return slot.device
+
+    def reader(self) -> FingerprintReader:
+        slot = self._usable(DeviceRole.FINGERPRINT_READER)
+        if not isinstance(slot.device, FingerprintReader):
+            raise TypeError("fingerprint_reader is not a reader")
+        return slot.device
+
+    def report_failure(self, role: DeviceRole, error: DeviceError) -> None:
+        """A caller saw ``error`` from the device in ``role``; schedule a restart."""
+        slot = self._slots[role]
+        slot.failures += 1
+        slot.last_error = error.detail
+        slot.message_key = error.message_key
+        logger.warning("device %s failed: %s (%s)", role, error.message_key, error.detail)
+        self._wake.set()
+
+    def reset(self, role: DeviceRole) -> None:
+        """Technician action: forget the restart history and try again."""
+        slot = self._slots[role]
+        slot.gave_up = False
+        slot.restarts.clear()
+        self._wake.set()
+
+    def _usable(self, role: DeviceRole) -> _Slot:
+        slot = self._slots.get(role)
+        if slot is None:
+            raise DeviceUnavailable(role, DeviceState.CLOSED, "device.not_configured")
+        state = DeviceState.ERROR if slot.gave_up else slot.device.state
+        if state not in (DeviceState.READY, DeviceState.BUSY):
+            raise DeviceUnavailable(role, state, slot.message_key or f"device.{state}")
+        return slot
+
+    async def _open(self, slot: _Slot) -> bool:
+        try:
+            await slot.device.open()
+        except DeviceError as exc:
+            slot.failures += 1
+            slot.last_error = exc.detail
+            slot.message_key = exc.message_key
+            logger.warning("opening %s failed: %s", slot.role, exc.message_key)
+            return False
+        slot.message_key = None
+        return True
+
+    def _needs_restart(self, slot: _Slot) -> bool:
+        return not slot.gave_up and slot.device.state in (
+            DeviceState.DISCONNECTED,
+            DeviceState.ERROR,
+            DeviceState.CLOSED,
+        )
+
+    async def _supervise(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            for slot in self._slots.values():
+                if self._needs_restart(slot):
+                    await self._restart(slot)
+
+    async def _restart(self, slot: _Slot) -> None:
+        now = time.monotonic()
+        while slot.restarts and now - slot.restarts[0] >= self._window:
+            slot.restarts.popleft()
+        if len(slot.restarts) >= self._budget:
+            slot.gave_up = True
+            slot.message_key = "device.restart_budget_exhausted"
+            logger.error(
+                "device %s exceeded %d restarts in %.0fs; giving up until reset",
+                slot.role,
+                self._budget,
+                self._window,
+            )
+            return
+        slot.restarts.append(now)
+        try:
+            await slot.device.close()
+        except DeviceError:
+            pass
+        if await self._open(slot):
+            logger.info("device %s restarted", slot.role)

@@ -1,0 +1,214 @@
+"""The local HTTP API (FastAPI): health, device list and a minimal capture-session API.
+
+Every error leaves as JSON ``{"error": code, "message": text}`` with a fitting
+status; no traceback ever reaches the client. Captured images are served only
+from memory, to the local screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import cv2
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from appliance import __version__
+from appliance.capture_sessions import CaptureSessions, SessionNotFound
+from appliance.devices import DeviceRole, DeviceSupervisor, DeviceUnavailable
+from drivers.errors import DeviceError
+from drivers.interfaces import CaptureKind, CaptureRequest, FingerPosition
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class FingerCaptureBody(BaseModel):
+    """Ask the reader for one capture."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: CaptureKind = Field(description="flat_single, rolled_single or a slap kind.")
+    position: FingerPosition | None = Field(
+        default=None,
+        description="ANSI/NIST FGP code. Slaps default to their own code (13, 14, 15).",
+    )
+    timeout_s: float = Field(default=20.0, gt=0, le=120, description="Give up after this long.")
+
+
+_SLAP_FGP = {
+    CaptureKind.SLAP_RIGHT_FOUR: FingerPosition.PLAIN_RIGHT_FOUR,
+    CaptureKind.SLAP_LEFT_FOUR: FingerPosition.PLAIN_LEFT_FOUR,
+    CaptureKind.SLAP_THUMBS: FingerPosition.PLAIN_THUMBS,
+}
+
+
+def create_api(supervisor: DeviceSupervisor, sessions: CaptureSessions) -> FastAPI:
+    """Build the FastAPI app over the running services (called by the composition root)."""
+    api = FastAPI(title="CLAIM kiosk appliance", version=__version__, docs_url=None, redoc_url=None)
+    _install_error_handlers(api)
+
+    @api.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__}
+
+    @api.get("/api/devices")
+    async def devices() -> dict[str, Any]:
+        return {
+            "devices": [
+                {
+                    "role": s.role.value,
+                    "device_id": s.info.device_id,
+                    "kind": s.info.kind.value,
+                    "driver": s.info.driver,
+                    "vendor": s.info.vendor,
+                    "model": s.info.model,
+                    "serial": s.info.serial,
+                    "firmware": s.info.firmware,
+                    "simulated": s.info.simulated,
+                    "state": s.state.value,
+                    "message_key": s.message_key,
+                    "failures": s.failures,
+                    "restarts_in_window": s.restarts_in_window,
+                }
+                for s in supervisor.statuses()
+            ]
+        }
+
+    @api.post("/api/sessions", status_code=201)
+    async def create_session() -> dict[str, Any]:
+        session = sessions.create()
+        return {"session_id": session.session_id, "captures": []}
+
+    @api.get("/api/sessions/{session_id}")
+    async def get_session(session_id: str) -> dict[str, Any]:
+        session = _session(sessions, session_id)
+        return {
+            "session_id": session.session_id,
+            "captures": [c.describe() for c in session.captures.values()],
+        }
+
+    @api.delete("/api/sessions/{session_id}")
+    async def discard_session(session_id: str) -> dict[str, Any]:
+        if not sessions.discard(session_id):
+            raise ApiError(404, "session_not_found", "no such capture session")
+        return {"session_id": session_id, "discarded": True}
+
+    @api.post("/api/sessions/{session_id}/face", status_code=201)
+    async def capture_face(session_id: str) -> dict[str, Any]:
+        session = _session(sessions, session_id)
+        role = DeviceRole.FACE_CAMERA
+        try:
+            camera = supervisor.camera(role)
+            frame = await camera.read_frame()
+        except DeviceUnavailable as exc:
+            raise ApiError(503, exc.message_key, str(exc)) from None
+        except DeviceError as exc:
+            supervisor.report_failure(role, exc)
+            raise ApiError(503, exc.message_key, exc.detail) from None
+        jpeg = await asyncio.to_thread(_encode, frame.image, ".jpg")
+        height, width = frame.image.shape[:2]
+        capture = session.add(
+            "face", "image/jpeg", jpeg, width=width, height=height, device_id=camera.info.device_id
+        )
+        return capture.describe()
+
+    @api.post("/api/sessions/{session_id}/fingerprints", status_code=201)
+    async def capture_finger(session_id: str, body: FingerCaptureBody) -> dict[str, Any]:
+        session = _session(sessions, session_id)
+        position = body.position or _SLAP_FGP.get(body.kind)
+        if position is None:
+            raise ApiError(422, "position_required", "single-finger captures need a position")
+        role = DeviceRole.FINGERPRINT_READER
+        try:
+            reader = supervisor.reader()
+            image = await reader.capture(CaptureRequest(body.kind, position, body.timeout_s))
+        except DeviceUnavailable as exc:
+            raise ApiError(503, exc.message_key, str(exc)) from None
+        except DeviceError as exc:
+            supervisor.report_failure(role, exc)
+            raise ApiError(503, exc.message_key, exc.detail) from None
+        png = await asyncio.to_thread(_encode, image.pixels, ".png")
+        height, width = image.pixels.shape[:2]
+        item_type = "finger" if body.kind in (CaptureKind.FLAT_SINGLE, CaptureKind.ROLLED_SINGLE) else "slap"
+        capture = session.add(
+            item_type,
+            "image/png",
+            png,
+            kind=body.kind.value,
+            position=int(position),
+            width=width,
+            height=height,
+            ppi=image.ppi,
+            device_id=reader.info.device_id,
+        )
+        return capture.describe()
+
+    @api.get("/api/sessions/{session_id}/captures/{capture_id}")
+    async def capture_image(session_id: str, capture_id: str) -> Response:
+        session = _session(sessions, session_id)
+        capture = session.captures.get(capture_id)
+        if capture is None:
+            raise ApiError(404, "capture_not_found", "no such capture in this session")
+        return Response(
+            bytes(capture.data), media_type=capture.media_type, headers={"Cache-Control": "no-store"}
+        )
+
+    return api
+
+
+def _session(sessions: CaptureSessions, session_id: str) -> Any:
+    try:
+        return sessions.get(session_id)
+    except SessionNotFound:
+        raise ApiError(404, "session_not_found", "no such capture session") from None
+
+
+def _encode(image: np.ndarray[Any, Any], ext: str) -> bytes:
+    ok, buffer = cv2.imencode(ext, image)
+    if not ok:
+        raise ApiError(500, "encode_failed", "could not encode the capture")
+    return bytes(buffer)
+
+
+def _install_error_handlers(api: FastAPI) -> None:
+    @api.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        return JSONResponse(
+            {"error": "invalid_request", "message": "the request is invalid", "problems": problems},
+            status_code=422,
+        )
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"error": "http_error", "message": str(exc.detail)}, status_code=exc.status_code
+        )
+
+    @api.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error in API handler")
+        return JSONResponse(
+            {"error": "internal_error", "message": "internal error; see the appliance log"},
+            status_code=500,
+        )

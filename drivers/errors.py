@@ -1,0 +1,66 @@
+"""Device errors, each carrying an operator-facing message key.
+
+Driver code translates library exceptions (pyusb, OpenCV, HTTP) into these at
+the boundary, so the daemon never has to know which library failed.
+"""
+
+from __future__ import annotations
+
+
+class DeviceError(Exception):
+    """Base class. ``message_key`` is a UI message key, never free text."""
+
+    message_key = "device.error"
+
+    def __init__(self, detail: str, *, device_id: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.device_id = device_id
+
+
+class DeviceDisconnected(DeviceError):
+    """The device went away (unplugged, re-enumerated, powered off)."""
+
+    message_key = "device.disconnected"
+
+
+class DeviceTimeout(DeviceError):
+    """The device did not answer in time, or no finger/face arrived in time."""
+
+    message_key = "device.timeout"
+
+
+class DeviceCorruptData(DeviceError):
+    """The device returned a short, garbled or undecodable frame."""
+
+    message_key = "device.corrupt_data"
+
+
+class DeviceAccessDenied(DeviceError):
+    """The OS refused access (udev permissions, device busy in another process)."""
+
+    message_key = "device.access_denied"
+
+
+class DeviceStalled(DeviceError):
+    """An endpoint stalled; the driver may clear the halt and retry."""
+
+    message_key = "device.stalled"
+
+
+class DeviceNotApproved(DeviceError):
+    """The device is not on the approved-device allow-list."""
+
+    message_key = "device.not_approved"
+
+
+class CaptureCancelled(DeviceError):
+    """The capture was cancelled by the operator."""
+
+    message_key = "capture.cancelled"
+
+
+class InvalidStateTransition(DeviceError):
+    """A capture state machine was asked for a transition it does not allow."""
+
+    message_key = "device.internal_error"

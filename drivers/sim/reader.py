@@ -1,0 +1,211 @@
+"""A simulated fingerprint reader producing synthetic 500 ppi prints and slaps.
+
+It walks the same capture state machine as a real reader and emits the same
+events. What the "applicant" presents next is scripted with
+:meth:`SimFingerprintReader.present` (defects, touching fingers, the wrong
+hand, missing fingers); without a script it presents good prints of one
+synthetic subject. Prints come from :mod:`drivers.sim.fingerprint_synth`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from drivers.capture_state import CaptureStateMachine
+from drivers.errors import CaptureCancelled, DeviceDisconnected, DeviceError, DeviceTimeout
+from drivers.interfaces import (
+    CaptureKind,
+    CaptureRequest,
+    CaptureState,
+    DeviceInfo,
+    DeviceKind,
+    DeviceState,
+    FingerPosition,
+    FingerprintImage,
+    ImageU8,
+    ReaderEventCallback,
+)
+from drivers.sim.faults import FaultConfig, FaultInjector
+from drivers.sim.fingerprint_synth import FingerDefects, synthesize_finger, synthesize_slap
+
+logger = logging.getLogger(__name__)
+
+_ALL_KINDS = frozenset(CaptureKind)
+
+
+class SimReaderConfig(BaseModel):
+    """A simulated 500 ppi ten-print reader (flat singles, rolls and 4-4-2 slaps)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["sim"] = Field(description="Driver selector: the simulated fingerprint reader.")
+    device_id: str = Field(default="sim-reader-0", description="Id shown in the device list.")
+    subject_seed: int = Field(
+        default=1, description="Seed of the synthetic applicant whose fingers are presented."
+    )
+    finger_delay_s: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=30.0,
+        description="Simulated applicant delay between 'place finger' and the finger landing.",
+    )
+    lift_delay_s: float = Field(
+        default=0.1, ge=0.0, le=30.0, description="Simulated delay before the finger is lifted."
+    )
+    faults: FaultConfig = Field(default_factory=FaultConfig, description="Injected faults.")
+
+
+@dataclass(frozen=True)
+class SimPresentation:
+    """What the simulated applicant puts on the glass for one capture."""
+
+    defects: FingerDefects = field(default_factory=FingerDefects)
+    touching: bool = False
+    #: Present this slap instead of the requested one (e.g. the wrong hand).
+    present_kind: CaptureKind | None = None
+    #: Fingers physically absent from the slap.
+    missing: frozenset[FingerPosition] = frozenset()
+    #: Another applicant's fingers (for sequence and identity checks).
+    subject_seed: int | None = None
+    #: Never place a finger: the capture times out.
+    no_finger: bool = False
+
+
+class SimFingerprintReader:
+    """Implements :class:`drivers.interfaces.FingerprintReader` with synthetic prints."""
+
+    def __init__(self, config: SimReaderConfig) -> None:
+        self._config = config
+        self._info = DeviceInfo(
+            device_id=config.device_id,
+            kind=DeviceKind.FINGERPRINT,
+            driver="sim",
+            vendor="Simulated",
+            model="Ten-print slap reader (500 ppi)",
+            serial=f"SIMFP-{config.subject_seed:04d}",
+            firmware="sim-1",
+            simulated=True,
+        )
+        self._state = DeviceState.CLOSED
+        self._machine = CaptureStateMachine()
+        self._faults = FaultInjector(config.faults, config.device_id)
+        self._script: collections.deque[SimPresentation] = collections.deque()
+        self._impressions: collections.Counter[tuple[int, CaptureKind, FingerPosition]] = (
+            collections.Counter()
+        )
+        self._cancel = asyncio.Event()
+
+    @property
+    def info(self) -> DeviceInfo:
+        return self._info
+
+    @property
+    def state(self) -> DeviceState:
+        return self._state
+
+    @property
+    def capture_state(self) -> CaptureState:
+        return self._machine.state
+
+    @property
+    def supported_kinds(self) -> frozenset[CaptureKind]:
+        return _ALL_KINDS
+
+    @property
+    def faults(self) -> FaultInjector:
+        """The fault injector, for tests that unplug or replug the device."""
+        return self._faults
+
+    def present(self, *presentations: SimPresentation) -> None:
+        """Script what the next captures receive, in order."""
+        self._script.extend(presentations)
+
+    async def open(self) -> None:
+        if self._faults.unplugged:
+            self._state = DeviceState.DISCONNECTED
+            raise DeviceDisconnected("simulated reader is unplugged", device_id=self._info.device_id)
+        self._state = DeviceState.READY
+
+    async def close(self) -> None:
+        await self.cancel()
+        self._state = DeviceState.CLOSED
+
+    async def cancel(self) -> None:
+        self._cancel.set()
+
+    async def capture(
+        self, request: CaptureRequest, on_event: ReaderEventCallback | None = None
+    ) -> FingerprintImage:
+        if self._state is not DeviceState.READY:
+            raise DeviceError(f"reader is {self._state}", device_id=self._info.device_id)
+        if request.kind not in self.supported_kinds:
+            raise DeviceError(f"{request.kind} is not supported", device_id=self._info.device_id)
+        presentation = self._script.popleft() if self._script else SimPresentation()
+        self._cancel.clear()
+        self._machine.listen(on_event)
+        self._state = DeviceState.BUSY
+        try:
+            self._machine.to(CaptureState.AWAITING_FINGER)
+            if presentation.no_finger:
+                await self._wait(request.timeout_s)
+                raise DeviceTimeout("no finger was placed in time", device_id=self._info.device_id)
+            await self._wait(min(self._config.finger_delay_s, request.timeout_s))
+            self._faults.before_read()
+            self._machine.to(CaptureState.CAPTURING)
+            pixels = await asyncio.to_thread(self._synthesize, request, presentation)
+            self._machine.to(CaptureState.AWAITING_LIFT)
+            await self._wait(self._config.lift_delay_s)
+            self._machine.to(CaptureState.IDLE)
+        except DeviceDisconnected:
+            self._machine.reset("device.disconnected")
+            self._state = DeviceState.DISCONNECTED
+            raise
+        except BaseException:
+            self._machine.reset()
+            self._state = DeviceState.READY
+            raise
+        finally:
+            self._machine.listen(None)
+        self._state = DeviceState.READY
+        return FingerprintImage(
+            pixels=pixels,
+            ppi=500,
+            kind=request.kind,
+            position=request.position,
+            timestamp=time.time(),
+            device_id=self._info.device_id,
+        )
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep, but wake up and raise when the capture is cancelled."""
+        try:
+            await asyncio.wait_for(self._cancel.wait(), timeout=seconds)
+        except TimeoutError:
+            return
+        raise CaptureCancelled("capture cancelled", device_id=self._info.device_id)
+
+    def _synthesize(self, request: CaptureRequest, p: SimPresentation) -> ImageU8:
+        subject = self._config.subject_seed if p.subject_seed is None else p.subject_seed
+        kind = p.present_kind or request.kind
+        key = (subject, kind, request.position)
+        impression = self._impressions[key]
+        self._impressions[key] += 1
+        if kind in (CaptureKind.FLAT_SINGLE, CaptureKind.ROLLED_SINGLE):
+            return synthesize_finger(subject, request.position, impression, p.defects)
+        slap = synthesize_slap(
+            subject,
+            kind,
+            impression,
+            missing=p.missing | request.missing,
+            defects=p.defects,
+            touching=p.touching,
+        )
+        return slap.pixels
+
