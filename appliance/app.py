@@ -81,13 +81,15 @@ class Appliance:
                 loop.add_signal_handler(sig, self.request_stop)
         await self.start()
         try:
-            waiters = [asyncio.create_task(self._stop.wait())]
+            stop_wait = asyncio.create_task(self._stop.wait())
+            waiters: set[asyncio.Task[object]] = {stop_wait}
             if self._server_task is not None:
-                waiters.append(self._server_task)  # type: ignore[arg-type]
-            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is self._server_task and task.exception() is not None:
-                    raise RuntimeError("the web server stopped unexpectedly") from task.exception()
+                waiters.add(self._server_task)
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            stop_wait.cancel()
+            server = self._server_task
+            if server is not None and server.done() and not self._stop.is_set():
+                raise RuntimeError("the web server stopped unexpectedly") from server.exception()
         finally:
             logger.info("appliance stopping")
             await self.stop()

@@ -112,8 +112,9 @@ class CaptureSessions:
 
     def expire(self) -> None:
         now = time.monotonic()
-        for session_id in [s.session_id for s in self._sessions.values()
-                           if now - s.touched_at > self._ttl]:
+        for session_id in [
+            s.session_id for s in self._sessions.values() if now - s.touched_at > self._ttl
+        ]:
             self.discard(session_id)
 
     def clear(self) -> None:

@@ -1,21 +1,22 @@
 """The one place that maps a driver config's ``type`` to its implementation.
 
-Each driver module pairs a pydantic config class (``type: Literal[...]``) with
-its device class. The unions below are what the appliance config embeds; the
-factories build a device from a validated config. Adding a driver means adding
-its config class to a union and one line to a table here.
+Each driver has a pydantic config class (``type: Literal[...]``) in a light
+module, and a device class that may pull in heavy libraries (OpenCV, pyusb,
+image synthesis). The unions below are what the appliance config embeds; the
+tables name each device class by import path so that validating a config
+never imports driver code. Adding a driver means adding its config class to a
+union and one line to a table here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from drivers.interfaces import Camera, FingerprintReader
-from drivers.sim.camera import FileCamera, FileCameraConfig, SimCamera, SimCameraConfig
-from drivers.sim.reader import SimFingerprintReader, SimReaderConfig
+from drivers.sim.config import FileCameraConfig, SimCameraConfig, SimReaderConfig
 
 CameraConfig = Annotated[
     SimCameraConfig | FileCameraConfig,
@@ -27,29 +28,33 @@ ReaderConfig = Annotated[
     Field(discriminator="type"),
 ]
 
-_CAMERAS: dict[type[Any], Callable[[Any], Camera]] = {
-    SimCameraConfig: SimCamera,
-    FileCameraConfig: FileCamera,
+#: config class -> "module:Class" of the device it builds.
+CAMERA_DRIVERS: dict[type[BaseModel], str] = {
+    SimCameraConfig: "drivers.sim.camera:SimCamera",
+    FileCameraConfig: "drivers.sim.camera:FileCamera",
 }
 
-_READERS: dict[type[Any], Callable[[Any], FingerprintReader]] = {
-    SimReaderConfig: SimFingerprintReader,
+READER_DRIVERS: dict[type[BaseModel], str] = {
+    SimReaderConfig: "drivers.sim.reader:SimFingerprintReader",
 }
 
 
-def create_camera(config: Any) -> Camera:
+def _load(table: dict[type[BaseModel], str], config: BaseModel) -> Any:
+    try:
+        target = table[type(config)]
+    except KeyError:
+        raise ValueError(f"no driver for config {type(config).__name__}") from None
+    module_name, class_name = target.split(":")
+    return getattr(importlib.import_module(module_name), class_name)(config)
+
+
+def create_camera(config: BaseModel) -> Camera:
     """Build the camera a validated :data:`CameraConfig` describes."""
-    try:
-        factory = _CAMERAS[type(config)]
-    except KeyError:
-        raise ValueError(f"no camera driver for config {type(config).__name__}") from None
-    return factory(config)
+    camera: Camera = _load(CAMERA_DRIVERS, config)
+    return camera
 
 
-def create_reader(config: Any) -> FingerprintReader:
+def create_reader(config: BaseModel) -> FingerprintReader:
     """Build the fingerprint reader a validated :data:`ReaderConfig` describes."""
-    try:
-        factory = _READERS[type(config)]
-    except KeyError:
-        raise ValueError(f"no reader driver for config {type(config).__name__}") from None
-    return factory(config)
+    reader: FingerprintReader = _load(READER_DRIVERS, config)
+    return reader

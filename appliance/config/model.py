@@ -105,9 +105,7 @@ class StorageConfig(Strict):
         description="Root of the appliance's state (outbox, identity, sessions). "
         "systemd's StateDirectory= in production."
     )
-    quota_mb: int = Field(
-        default=4096, ge=16, description="Disk space the outbox may use, in MiB."
-    )
+    quota_mb: int = Field(default=4096, ge=16, description="Disk space the outbox may use, in MiB.")
     warn_percent: int = Field(
         default=80,
         ge=1,
@@ -179,7 +177,7 @@ class ApplianceConfig(Strict):
     web: WebConfig = Field(default_factory=WebConfig, description="Local web UI.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Logging.")
     security: SecurityConfig = Field(
-        default_factory=SecurityConfig, description="Key handling policy."
+        default_factory=SecurityConfig, description="Key handling policy (device keys)."
     )
 
     @model_validator(mode="after")

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from appliance import __version__
-from appliance.capture_sessions import CaptureSessions, SessionNotFound
+from appliance.capture_sessions import CaptureSession, CaptureSessions, SessionNotFound
 from appliance.devices import DeviceRole, DeviceSupervisor, DeviceUnavailable
 from drivers.errors import DeviceError
 from drivers.interfaces import CaptureKind, CaptureRequest, FingerPosition
@@ -143,7 +143,11 @@ def create_api(supervisor: DeviceSupervisor, sessions: CaptureSessions) -> FastA
             raise ApiError(503, exc.message_key, exc.detail) from None
         png = await asyncio.to_thread(_encode, image.pixels, ".png")
         height, width = image.pixels.shape[:2]
-        item_type = "finger" if body.kind in (CaptureKind.FLAT_SINGLE, CaptureKind.ROLLED_SINGLE) else "slap"
+        item_type = (
+            "finger"
+            if body.kind in (CaptureKind.FLAT_SINGLE, CaptureKind.ROLLED_SINGLE)
+            else "slap"
+        )
         capture = session.add(
             item_type,
             "image/png",
@@ -164,13 +168,15 @@ def create_api(supervisor: DeviceSupervisor, sessions: CaptureSessions) -> FastA
         if capture is None:
             raise ApiError(404, "capture_not_found", "no such capture in this session")
         return Response(
-            bytes(capture.data), media_type=capture.media_type, headers={"Cache-Control": "no-store"}
+            bytes(capture.data),
+            media_type=capture.media_type,
+            headers={"Cache-Control": "no-store"},
         )
 
     return api
 
 
-def _session(sessions: CaptureSessions, session_id: str) -> Any:
+def _session(sessions: CaptureSessions, session_id: str) -> CaptureSession:
     try:
         return sessions.get(session_id)
     except SessionNotFound:

@@ -14,46 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.errors import DeviceCorruptData, DeviceDisconnected, DeviceError
 from drivers.interfaces import CameraControls, DeviceInfo, DeviceKind, DeviceState, Frame, ImageU8
+from drivers.sim.config import FileCameraConfig, SimCameraConfig
 from drivers.sim.faults import FaultConfig, FaultInjector
 from drivers.sim.portrait import PortraitScene, render_portrait
 
 logger = logging.getLogger(__name__)
-
-
-class SimCameraConfig(BaseModel):
-    """A simulated camera rendering a portrait scene."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["sim"] = Field(description="Driver selector: the simulated portrait camera.")
-    device_id: str = Field(default="sim-camera-0", description="Id shown in the device list.")
-    width: int = Field(default=640, ge=160, le=4096, description="Frame width in pixels.")
-    height: int = Field(default=480, ge=120, le=4096, description="Frame height in pixels.")
-    fps: float = Field(default=30.0, gt=0, le=120, description="Frame rate the camera paces to.")
-    seed: int = Field(default=0, description="Seed for sensor noise, so runs are repeatable.")
-    faults: FaultConfig = Field(default_factory=FaultConfig, description="Injected faults.")
-
-
-class FileCameraConfig(BaseModel):
-    """A camera that plays image files (JPEG/PNG/...) in order, looping."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["file"] = Field(description="Driver selector: play image files as frames.")
-    device_id: str = Field(default="file-camera-0", description="Id shown in the device list.")
-    paths: list[Path] = Field(min_length=1, description="Image files to play, in order.")
-    fps: float = Field(default=15.0, gt=0, le=120, description="Frame rate the camera paces to.")
-    loop: bool = Field(default=True, description="Start again after the last file.")
-    faults: FaultConfig = Field(default_factory=FaultConfig, description="Injected faults.")
 
 
 class _PacedCamera:
@@ -84,7 +55,9 @@ class _PacedCamera:
     async def open(self) -> None:
         if self._faults.unplugged:
             self._state = DeviceState.DISCONNECTED
-            raise DeviceDisconnected("simulated camera is unplugged", device_id=self._info.device_id)
+            raise DeviceDisconnected(
+                "simulated camera is unplugged", device_id=self._info.device_id
+            )
         self._state = DeviceState.READY
         self._next_due = time.monotonic()
 

@@ -14,9 +14,6 @@ import collections
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.capture_state import CaptureStateMachine
 from drivers.errors import CaptureCancelled, DeviceDisconnected, DeviceError, DeviceTimeout
@@ -32,34 +29,13 @@ from drivers.interfaces import (
     ImageU8,
     ReaderEventCallback,
 )
-from drivers.sim.faults import FaultConfig, FaultInjector
+from drivers.sim.config import SimReaderConfig
+from drivers.sim.faults import FaultInjector
 from drivers.sim.fingerprint_synth import FingerDefects, synthesize_finger, synthesize_slap
 
 logger = logging.getLogger(__name__)
 
 _ALL_KINDS = frozenset(CaptureKind)
-
-
-class SimReaderConfig(BaseModel):
-    """A simulated 500 ppi ten-print reader (flat singles, rolls and 4-4-2 slaps)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["sim"] = Field(description="Driver selector: the simulated fingerprint reader.")
-    device_id: str = Field(default="sim-reader-0", description="Id shown in the device list.")
-    subject_seed: int = Field(
-        default=1, description="Seed of the synthetic applicant whose fingers are presented."
-    )
-    finger_delay_s: float = Field(
-        default=0.2,
-        ge=0.0,
-        le=30.0,
-        description="Simulated applicant delay between 'place finger' and the finger landing.",
-    )
-    lift_delay_s: float = Field(
-        default=0.1, ge=0.0, le=30.0, description="Simulated delay before the finger is lifted."
-    )
-    faults: FaultConfig = Field(default_factory=FaultConfig, description="Injected faults.")
 
 
 @dataclass(frozen=True)
@@ -130,7 +106,9 @@ class SimFingerprintReader:
     async def open(self) -> None:
         if self._faults.unplugged:
             self._state = DeviceState.DISCONNECTED
-            raise DeviceDisconnected("simulated reader is unplugged", device_id=self._info.device_id)
+            raise DeviceDisconnected(
+                "simulated reader is unplugged", device_id=self._info.device_id
+            )
         self._state = DeviceState.READY
 
     async def close(self) -> None:
@@ -208,4 +186,3 @@ class SimFingerprintReader:
             touching=p.touching,
         )
         return slap.pixels
-
