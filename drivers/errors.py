@@ -42,6 +42,12 @@ class DeviceAccessDenied(DeviceError):
     message_key = "device.access_denied"
 
 
+class DeviceBusy(DeviceAccessDenied):
+    """The device is claimed by another process or driver (USB ``EBUSY``)."""
+
+    message_key = "device.busy"
+
+
 class DeviceStalled(DeviceError):
     """An endpoint stalled; the driver may clear the halt and retry."""
 

@@ -16,15 +16,17 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from drivers.interfaces import Camera, FingerprintReader
+from drivers.opencv_camera import OpenCvCameraConfig
 from drivers.sim.config import FileCameraConfig, SimCameraConfig, SimReaderConfig
+from drivers.usb.config import Uru4000Config
 
 CameraConfig = Annotated[
-    SimCameraConfig | FileCameraConfig,
+    SimCameraConfig | FileCameraConfig | OpenCvCameraConfig,
     Field(discriminator="type"),
 ]
 
 ReaderConfig = Annotated[
-    SimReaderConfig,
+    SimReaderConfig | Uru4000Config,
     Field(discriminator="type"),
 ]
 
@@ -32,10 +34,12 @@ ReaderConfig = Annotated[
 CAMERA_DRIVERS: dict[type[BaseModel], str] = {
     SimCameraConfig: "drivers.sim.camera:SimCamera",
     FileCameraConfig: "drivers.sim.camera:FileCamera",
+    OpenCvCameraConfig: "drivers.opencv_camera:OpenCvCamera",
 }
 
 READER_DRIVERS: dict[type[BaseModel], str] = {
     SimReaderConfig: "drivers.sim.reader:SimFingerprintReader",
+    Uru4000Config: "drivers.usb.uru4000:Uru4000Reader",
 }
 
 

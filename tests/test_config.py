@@ -53,7 +53,9 @@ def test_misspelt_key_is_named_with_its_line(tmp_path: Path) -> None:
 def test_validate_cli_exit_codes_and_message(tmp_path: Path) -> None:
     ok = _cli("config", "validate", str(DEMO))
     assert ok.returncode == 0, ok.stderr
-    text = DEMO.read_text().replace("  municipality: Lisboa\n", "  municipality: Lisboa\n  munic: x\n")
+    text = DEMO.read_text().replace(
+        "  municipality: Lisboa\n", "  municipality: Lisboa\n  munic: x\n"
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text(text)
     result = _cli("config", "validate", str(bad))

@@ -94,8 +94,14 @@ async def test_bad_requests_get_json_errors(
 
 @pytest.mark.parametrize(
     "body",
-    [{"kind": "bogus"}, {}, {"kind": "flat_single"}, {"kind": "slap_thumbs", "timeout_s": -1},
-     {"kind": "slap_thumbs", "extra": 1}, "not json"],
+    [
+        {"kind": "bogus"},
+        {},
+        {"kind": "flat_single"},
+        {"kind": "slap_thumbs", "timeout_s": -1},
+        {"kind": "slap_thumbs", "extra": 1},
+        "not json",
+    ],
 )
 async def test_bad_capture_bodies(client: httpx.AsyncClient, body: object) -> None:
     session = (await client.post("/api/sessions")).json()["session_id"]

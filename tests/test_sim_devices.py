@@ -61,8 +61,9 @@ async def test_camera_delivers_bgr_frames_in_sequence() -> None:
 
 async def test_camera_faults_unplug_timeout_corrupt() -> None:
     camera = SimCamera(
-        SimCameraConfig(type="sim", width=160, height=120, fps=120,
-                        faults=FaultConfig(unplug_after=2))
+        SimCameraConfig(
+            type="sim", width=160, height=120, fps=120, faults=FaultConfig(unplug_after=2)
+        )
     )
     await camera.open()
     await camera.read_frame()
@@ -72,8 +73,9 @@ async def test_camera_faults_unplug_timeout_corrupt() -> None:
     assert camera.state is DeviceState.DISCONNECTED
     for rate, error in (("timeout_rate", DeviceTimeout), ("corrupt_rate", DeviceCorruptData)):
         flaky = SimCamera(
-            SimCameraConfig(type="sim", width=160, height=120, fps=120,
-                            faults=FaultConfig(**{rate: 1.0}))
+            SimCameraConfig(
+                type="sim", width=160, height=120, fps=120, faults=FaultConfig(**{rate: 1.0})
+            )
         )
         await flaky.open()
         with pytest.raises(error):

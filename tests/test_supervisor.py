@@ -60,7 +60,9 @@ async def _wait_for(predicate: object, timeout: float = 5.0) -> None:
 async def test_failed_open_is_retried_until_it_works() -> None:
     camera = FlakyCamera(failures_before_open=2)
     supervisor = DeviceSupervisor(
-        {DeviceRole.FACE_CAMERA: camera}, restart_budget=5, restart_window_s=60,
+        {DeviceRole.FACE_CAMERA: camera},
+        restart_budget=5,
+        restart_window_s=60,
         check_interval_s=0.01,
     )
     await supervisor.start()
@@ -78,7 +80,9 @@ async def test_failed_open_is_retried_until_it_works() -> None:
 async def test_budget_exhausted_leaves_device_in_error_until_reset() -> None:
     camera = FlakyCamera(failures_before_open=100)
     supervisor = DeviceSupervisor(
-        {DeviceRole.FACE_CAMERA: camera}, restart_budget=3, restart_window_s=60,
+        {DeviceRole.FACE_CAMERA: camera},
+        restart_budget=3,
+        restart_window_s=60,
         check_interval_s=0.01,
     )
     await supervisor.start()

@@ -1,0 +1,1 @@
+"""Generated contract code; regenerate with scripts/gen_proto.py."""
