@@ -49,8 +49,8 @@ class FlakyCamera:
         return CameraControls()
 
 
-async def _wait_for(predicate: object, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _wait_for(predicate: object, limit: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + limit
     while not predicate():  # type: ignore[operator]
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached")

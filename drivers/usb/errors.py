@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import errno as errno_mod
 
-import usb.core  # type: ignore[import-untyped]
+import usb.core
 
 from drivers.errors import (
     DeviceAccessDenied,

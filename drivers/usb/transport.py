@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import usb.core  # type: ignore[import-untyped]
-import usb.util  # type: ignore[import-untyped]
+import usb.core
+import usb.util
 
 from drivers.errors import DeviceDisconnected, DeviceError
 from drivers.usb.errors import map_usb_error

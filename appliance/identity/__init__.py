@@ -1,0 +1,1 @@
+"""Device identity: the device key (software or PKCS#11), its certificate chain, CSRs."""

@@ -1,0 +1,96 @@
+"""Software device key: a PKCS#8 file, mode 0600, encrypted with a systemd credential.
+
+The passphrase is never in the config: systemd passes it as a credential
+(``LoadCredential=device-key-passphrase:...``) and the appliance reads it from
+``$CREDENTIALS_DIRECTORY``. This backend is not hardware-backed; the production
+profile refuses it unless ``security.allow_software_keys`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+CREDENTIAL_NAME = "device-key-passphrase"
+
+
+class KeyStoreError(Exception):
+    """The device key cannot be loaded or created; the message says why."""
+
+
+def credential_secret(name: str = CREDENTIAL_NAME) -> bytes:
+    """Read a systemd credential (``$CREDENTIALS_DIRECTORY/<name>``)."""
+    directory = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not directory:
+        raise KeyStoreError(
+            f"no systemd credentials: set LoadCredential={name}:... in the unit "
+            "(or CREDENTIALS_DIRECTORY for a manual run)"
+        )
+    path = Path(directory) / name
+    try:
+        secret = path.read_bytes().strip()
+    except OSError as exc:
+        raise KeyStoreError(f"credential {name!r} is not readable: {exc.strerror}") from None
+    if len(secret) < 16:
+        raise KeyStoreError(f"credential {name!r} is too short (need at least 16 bytes)")
+    return secret
+
+
+class SoftwareDeviceKey:
+    """An ECDSA P-256 key in an encrypted PKCS#8 PEM file."""
+
+    backend = "software"
+    hardware_backed = False
+
+    def __init__(self, private_key: ec.EllipticCurvePrivateKey) -> None:
+        self._key = private_key
+
+    @classmethod
+    def create(cls, path: Path, secret: bytes) -> SoftwareDeviceKey:
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(secret),
+        )
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        return cls(key)
+
+    @classmethod
+    def load(cls, path: Path, secret: bytes) -> SoftwareDeviceKey:
+        try:
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            raise KeyStoreError(f"device key {path} does not exist: provision the device") from None
+        if mode & 0o077:
+            raise KeyStoreError(
+                f"device key {path} is readable by others (mode {mode:o}); it must be 0600"
+            )
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), password=secret)
+        except (ValueError, TypeError):
+            raise KeyStoreError(
+                f"device key {path} cannot be decrypted with the credential"
+            ) from None
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise KeyStoreError("device key is not an ECDSA key")
+        return cls(key)
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self._key.public_key()
+
+    def sign(self, data: bytes) -> bytes:
+        return self._key.sign(data, ec.ECDSA(hashes.SHA256()))
+
+    def private_key_for_csr(self) -> ec.EllipticCurvePrivateKey:
+        return self._key

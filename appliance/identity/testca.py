@@ -1,0 +1,131 @@
+"""A small device CA for the reference receiver, the demo and tests.
+
+Production central services run their own PKI; this one issues device
+certificates from enrolment CSRs, revokes them and publishes a CRL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+_PEM = serialization.Encoding.PEM
+
+
+@dataclass
+class DeviceCA:
+    key: ec.EllipticCurvePrivateKey
+    certificate: x509.Certificate
+    revoked: dict[int, dt.datetime] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, name: str = "AIMA Device CA (test)", days: int = 3650) -> DeviceCA:
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
+            .sign(key, hashes.SHA256())
+        )
+        return cls(key, cert)
+
+    def issue(
+        self,
+        public_key: ec.EllipticCurvePublicKey,
+        device_id: str,
+        *,
+        days: int = 365,
+        not_before: dt.datetime | None = None,
+    ) -> x509.Certificate:
+        start = not_before or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "AIMA CLAIM kiosk"),
+                x509.NameAttribute(NameOID.SERIAL_NUMBER, device_id),
+                x509.NameAttribute(NameOID.COMMON_NAME, device_id),
+            ]
+        )
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.certificate.subject)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+
+    def issue_from_csr(self, csr_der: bytes, device_id: str, days: int = 365) -> x509.Certificate:
+        csr = x509.load_der_x509_csr(csr_der)
+        if not csr.is_signature_valid:
+            raise ValueError("CSR signature is invalid")
+        key = csr.public_key()
+        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+            raise ValueError("device keys must be ECDSA P-256")
+        return self.issue(key, device_id, days=days)
+
+    def revoke(self, serial: int) -> None:
+        self.revoked[serial] = dt.datetime.now(dt.UTC)
+
+    def crl(self) -> x509.CertificateRevocationList:
+        now = dt.datetime.now(dt.UTC)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.certificate.subject)
+            .last_update(now - dt.timedelta(minutes=1))
+            .next_update(now + dt.timedelta(days=7))
+        )
+        for serial, when in self.revoked.items():
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
+            )
+        return builder.sign(self.key, hashes.SHA256())
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key_path = directory / "ca-key.pem"
+        key_path.write_bytes(
+            self.key.private_bytes(
+                _PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        key_path.chmod(0o600)
+        (directory / "ca.pem").write_bytes(self.certificate.public_bytes(_PEM))
+        (directory / "revoked.json").write_text(
+            json.dumps({str(k): v.isoformat() for k, v in self.revoked.items()})
+        )
+
+    @classmethod
+    def load(cls, directory: Path) -> DeviceCA:
+        key = serialization.load_pem_private_key((directory / "ca-key.pem").read_bytes(), None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        cert = x509.load_pem_x509_certificate((directory / "ca.pem").read_bytes())
+        revoked_path = directory / "revoked.json"
+        revoked = {}
+        if revoked_path.exists():
+            revoked = {
+                int(k): dt.datetime.fromisoformat(v)
+                for k, v in json.loads(revoked_path.read_text()).items()
+            }
+        return cls(key, cert, revoked)
