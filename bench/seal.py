@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from appliance.sealing.format import DEFAULT_CHUNK_SIZE  # noqa: E402
-from appliance.sealing.open import DiscardSink, open_packet  # noqa: E402
-from appliance.sealing.seal import ItemSource, seal_packet  # noqa: E402
-from tests.sealing_helpers import META, make_world  # noqa: E402
+from appliance.sealing.format import DEFAULT_CHUNK_SIZE
+from appliance.sealing.open import DiscardSink, open_packet
+from appliance.sealing.seal import ItemSource, seal_packet
+from tests.sealing_helpers import META, make_world
 
 MB = 1 << 20
 
@@ -63,9 +63,14 @@ def main() -> int:
     baseline_rss = rss_mb()
     seal_packet(
         NullWriter(),
-        [ItemSource("documents.bin", "document", "application/octet-stream",
-                    (block for _ in range(200)))],
-        signer=world.identity, central_key=world.central.public(), meta=META,
+        [
+            ItemSource(
+                "documents.bin", "document", "application/octet-stream", (block for _ in range(200))
+            )
+        ],
+        signer=world.identity,
+        central_key=world.central.public(),
+        meta=META,
     )
     growth = rss_mb() - baseline_rss
 
@@ -76,8 +81,9 @@ def main() -> int:
     def do_seal() -> None:
         sealed.seek(0)
         sealed.truncate()
-        seal_packet(sealed, items, signer=world.identity, central_key=world.central.public(),
-                    meta=META)
+        seal_packet(
+            sealed, items, signer=world.identity, central_key=world.central.public(), meta=META
+        )
 
     seal_s = best_of(args.runs, do_seal)
     data = sealed.getvalue()

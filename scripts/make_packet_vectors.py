@@ -54,29 +54,36 @@ def main() -> None:
         ("face.jpg", "face", "image/jpeg", b"\xff\xd8\xff\xe0 synthetic face bytes"),
         ("record.an2", "record", "application/x-ansi-nist", b"1.001:172\x1d1.002:0502\x1c"),
     ]
-    meta = EnrolmentMeta("CLAIM-VECTOR-1", "operator-1", "CASE-0001", "0.1.0",
-                         "2026-01-02T03:04:05.000Z")
+    meta = EnrolmentMeta(
+        "CLAIM-VECTOR-1", "operator-1", "CASE-0001", "0.1.0", "2026-01-02T03:04:05.000Z"
+    )
     for suite in Suite:
         central = CentralPrivateKey.generate(f"vector-{suite.name.lower()}", suite)
         out = io.BytesIO()
         seal_packet(
             out,
             [ItemSource(n, t, f, d) for n, t, f, d in items],
-            signer=identity, central_key=central.public(), meta=meta,
-            packet_id="0192f3a1-7b2c-7d3e-8f40-123456789abc", chunk_size=1024,
+            signer=identity,
+            central_key=central.public(),
+            meta=meta,
+            packet_id="0192f3a1-7b2c-7d3e-8f40-123456789abc",
+            chunk_size=1024,
         )
-        vectors.append({
-            "suite": suite.value,
-            "central_private_key": central.to_json(),
-            "packet_hex": out.getvalue().hex(),
-            "items": [{"name": n, "data_hex": d.hex()} for n, _, _, d in items],
-        })
+        vectors.append(
+            {
+                "suite": suite.value,
+                "central_private_key": central.to_json(),
+                "packet_hex": out.getvalue().hex(),
+                "items": [{"name": n, "data_hex": d.hex()} for n, _, _, d in items],
+            }
+        )
     payload = {
         "ca_certificate_pem": ca.certificate.public_bytes(serialization.Encoding.PEM).decode(),
         "open_at": "2030-01-01T00:00:00Z",
         "packets": vectors,
         "device_certificate_b64": base64.b64encode(
-            cert.public_bytes(serialization.Encoding.DER)).decode(),
+            cert.public_bytes(serialization.Encoding.DER)
+        ).decode(),
     }
     path = ROOT / "tests" / "vectors" / "packet-v1.json"
     path.write_text(json.dumps(payload, indent=1) + "\n")

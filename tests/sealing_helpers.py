@@ -50,29 +50,53 @@ class World:
     trust: TrustStore
 
 
-def make_world(suite: Suite = Suite.X25519, *, days: int = 365,
-               not_before: dt.datetime | None = None) -> World:
+def make_world(
+    suite: Suite = Suite.X25519, *, days: int = 365, not_before: dt.datetime | None = None
+) -> World:
     ca = DeviceCA.create()
     key = EcKey()
     cert = ca.issue(key.public_key(), "dev-0001", days=days, not_before=not_before)
     central = CentralPrivateKey.generate("central-2026-11", suite)
-    return World(ca, DeviceIdentity(key, (cert,)), central, CentralKeyring([central]),
-                 TrustStore([ca.certificate]))
+    return World(
+        ca,
+        DeviceIdentity(key, (cert,)),
+        central,
+        CentralKeyring([central]),
+        TrustStore([ca.certificate]),
+    )
 
 
 def sample_items(size: int = 3000) -> list[ItemSource]:
     return [
-        ItemSource("face.jpg", "face", "image/jpeg", b"\xff\xd8\xff\xe0" + bytes(range(256)) * (size // 256)),
-        ItemSource("right_four.wsq", "slap", "image/x-wsq", b"\xff\xa0\xff\xa8" + b"ridge" * size,
-                   quality={"nfiq2": 71}),
+        ItemSource(
+            "face.jpg",
+            "face",
+            "image/jpeg",
+            b"\xff\xd8\xff\xe0" + bytes(range(256)) * (size // 256),
+        ),
+        ItemSource(
+            "right_four.wsq",
+            "slap",
+            "image/x-wsq",
+            b"\xff\xa0\xff\xa8" + b"ridge" * size,
+            quality={"nfiq2": 71},
+        ),
         ItemSource("transaction.an2", "record", "application/x-ansi-nist", b"1.001:000\x1d" * 50),
     ]
 
 
-def seal(world: World, items: list[ItemSource] | None = None, chunk_size: int = 4096,
-         ) -> tuple[bytes, SealResult]:
+def seal(
+    world: World,
+    items: list[ItemSource] | None = None,
+    chunk_size: int = 4096,
+) -> tuple[bytes, SealResult]:
     out = io.BytesIO()
-    result = seal_packet(out, items if items is not None else sample_items(),
-                         signer=world.identity, central_key=world.central.public(), meta=META,
-                         chunk_size=chunk_size)
+    result = seal_packet(
+        out,
+        items if items is not None else sample_items(),
+        signer=world.identity,
+        central_key=world.central.public(),
+        meta=META,
+        chunk_size=chunk_size,
+    )
     return out.getvalue(), result

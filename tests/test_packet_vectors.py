@@ -46,7 +46,9 @@ def test_deterministic_vectors() -> None:
     prefix, dek = bytes(range(7)), bytes(range(32))
     assert fmt.chunk_nonce(prefix, 0, False).hex() == _doc_value("nonce(0, last=0)")
     assert fmt.chunk_nonce(prefix, 1, True).hex() == _doc_value("nonce(1, last=1)")
-    chunk0 = AESGCM(dek).encrypt(fmt.chunk_nonce(prefix, 0, False), b"AIMA test vector chunk 0", aad)
+    chunk0 = AESGCM(dek).encrypt(
+        fmt.chunk_nonce(prefix, 0, False), b"AIMA test vector chunk 0", aad
+    )
     chunk1 = AESGCM(dek).encrypt(fmt.chunk_nonce(prefix, 1, True), b"final", aad)
     assert chunk0.hex() in DOC
     assert chunk1.hex() in DOC

@@ -30,8 +30,13 @@ from tests.sealing_helpers import META, make_world, sample_items, seal
 
 def _open(world, data: bytes, **kwargs):  # type: ignore[no-untyped-def]
     sink = MemorySink()
-    opened = open_packet(io.BytesIO(data), kwargs.pop("keyring", world.keyring),
-                         kwargs.pop("trust", world.trust), sink, **kwargs)
+    opened = open_packet(
+        io.BytesIO(data),
+        kwargs.pop("keyring", world.keyring),
+        kwargs.pop("trust", world.trust),
+        sink,
+        **kwargs,
+    )
     return opened, sink
 
 
@@ -48,7 +53,8 @@ def test_round_trip(suite: Suite) -> None:
     assert opened.manifest.device_id == "dev-0001"
     assert opened.manifest.meta == META
     assert {name: bytes(v) for name, v in sink.items.items()} == {
-        i.name: bytes(i.data) for i in items  # type: ignore[arg-type]
+        i.name: bytes(i.data)
+        for i in items  # type: ignore[arg-type]
     }
     assert opened.manifest.items[1].quality == {"nfiq2": 71}
 
@@ -82,7 +88,7 @@ def test_truncation_is_detected_at_every_chunk_boundary() -> None:
             _open(world, data[:cut])
     # Cutting exactly at a chunk boundary must not look like a valid shorter packet.
     _, preamble = read_header(io.BytesIO(data))
-    start = len(preamble) + 2 + int.from_bytes(data[len(preamble):len(preamble) + 2], "big")
+    start = len(preamble) + 2 + int.from_bytes(data[len(preamble) : len(preamble) + 2], "big")
     for chunks in range(1, (len(data) - start) // 1040):
         with pytest.raises(PacketTruncated):
             _open(world, data[: start + chunks * 1040])
@@ -92,9 +98,9 @@ def test_reordered_and_swapped_chunks_fail() -> None:
     world = make_world()
     data, _ = seal(world, chunk_size=1024)
     _, preamble = read_header(io.BytesIO(data))
-    start = len(preamble) + 2 + int.from_bytes(data[len(preamble):len(preamble) + 2], "big")
+    start = len(preamble) + 2 + int.from_bytes(data[len(preamble) : len(preamble) + 2], "big")
     body = data[start:]
-    chunks = [body[i:i + 1040] for i in range(0, len(body), 1040)]
+    chunks = [body[i : i + 1040] for i in range(0, len(body), 1040)]
     assert len(chunks) >= 4
     swapped = chunks[:]
     swapped[1], swapped[2] = swapped[2], swapped[1]
@@ -163,12 +169,14 @@ def test_streamed_items_and_empty_item() -> None:
     from appliance.sealing.seal import ItemSource
 
     chunks = [bytes([i]) * 5000 for i in range(10)]
-    items = [ItemSource("doc.jpg", "document", "image/jpeg", iter(chunks)),
-             ItemSource("empty.txt", "record", "text/plain", b"")]
+    items = [
+        ItemSource("doc.jpg", "document", "image/jpeg", iter(chunks)),
+        ItemSource("empty.txt", "record", "text/plain", b""),
+    ]
     data, result = seal(world, items)
     assert result.manifest.items[0].size == 50000
     assert result.manifest.items[1].size == 0
-    opened, sink = _open(world, data)
+    _opened, sink = _open(world, data)
     assert bytes(sink.items["doc.jpg"]) == b"".join(chunks)
     assert bytes(sink.items["empty.txt"]) == b""
     open_packet(io.BytesIO(data), world.keyring, world.trust, DiscardSink())
