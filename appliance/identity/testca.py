@@ -76,6 +76,35 @@ class DeviceCA:
             .sign(self.key, hashes.SHA256())
         )
 
+    def issue_server(
+        self, hosts: list[str], *, days: int = 825
+    ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+        """A TLS server (and receipt-signing) certificate for the central receiver."""
+        import ipaddress
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        names: list[x509.GeneralName] = []
+        for host in hosts:
+            try:
+                names.append(x509.IPAddress(ipaddress.ip_address(host)))
+            except ValueError:
+                names.append(x509.DNSName(host))
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+            .issuer_name(self.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=days))
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+        return key, cert
+
     def issue_from_csr(self, csr_der: bytes, device_id: str, days: int = 365) -> x509.Certificate:
         csr = x509.load_der_x509_csr(csr_der)
         if not csr.is_signature_valid:

@@ -128,6 +128,9 @@ class CentralKeyring:
         except KeyError:
             raise UnknownKeyId(f"no private key with key id {key_id!r}") from None
 
+    def all(self) -> list[CentralPrivateKey]:
+        return list(self._keys.values())
+
     @classmethod
     def load(cls, path: Path) -> CentralKeyring:
         data = json.loads(path.read_text())

@@ -1,0 +1,1 @@
+"""The reference central receiver (``appliance-receiver``): enrolment, upload, receipts."""

@@ -1,0 +1,1 @@
+"""Store-and-forward uplink: drains the outbox to central over gRPC (mTLS), resumably."""

@@ -1,0 +1,240 @@
+"""The uplink: uploads queued packets, resuming at central's committed offset.
+
+For each packet: verify the blob's hash (quarantine on mismatch), ask central
+how much it holds (``QueryWriteStatus``), stream the rest (``Write``), then
+``Commit`` and verify central's signed receipt before the outbox deletes its
+copy. Network failures leave the packet queued and back off exponentially
+with jitter; central's idempotent commit makes every retry safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from cryptography import x509
+
+from aima.enrolment.v1 import packet_upload_pb2, packet_upload_pb2_grpc
+from appliance.outbox import Outbox, OutboxEntry
+from appliance.receiver.receipts import ReceiptInvalid, SignedReceipt, verify_receipt
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.OUT_OF_RANGE,
+    grpc.StatusCode.CANCELLED,
+}
+
+
+@dataclass(frozen=True)
+class TlsMaterial:
+    """mTLS material: the device key/certificate and the CAs that sign central's certificate."""
+
+    client_key_pem: bytes
+    client_chain_pem: bytes
+    trust_anchors_pem: bytes
+    server_name: str | None = None
+
+
+@dataclass(frozen=True)
+class UplinkSettings:
+    chunk_bytes: int = 1 << 20
+    concurrency: int = 2
+    bandwidth_bytes_s: int | None = None  # None: unlimited
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 60.0
+    rpc_timeout_s: float = 60.0
+
+
+def secure_channel(endpoint: str, tls: TlsMaterial) -> grpc.aio.Channel:
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=tls.trust_anchors_pem,
+        private_key=tls.client_key_pem,
+        certificate_chain=tls.client_chain_pem,
+    )
+    options: list[tuple[str, Any]] = [
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.max_send_message_length", 8 << 20),
+        ("grpc.initial_reconnect_backoff_ms", 500),
+        ("grpc.max_reconnect_backoff_ms", 30_000),
+    ]
+    if tls.server_name:
+        options.append(("grpc.ssl_target_name_override", tls.server_name))
+    return grpc.aio.secure_channel(endpoint, credentials, options=options)
+
+
+class _RateLimiter:
+    """Token bucket for metered links."""
+
+    def __init__(self, rate: int | None) -> None:
+        self._rate = rate
+        self._allowance = float(rate or 0)
+        self._last = time.monotonic()
+
+    async def take(self, count: int) -> None:
+        if not self._rate:
+            return
+        while True:
+            now = time.monotonic()
+            self._allowance = min(self._rate, self._allowance + (now - self._last) * self._rate)
+            self._last = now
+            if self._allowance >= count or count > self._rate:
+                self._allowance -= count
+                return
+            await asyncio.sleep((count - self._allowance) / self._rate)
+
+
+class Uplink:
+    """Drains an :class:`Outbox` into central's PacketUploadService."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        channel: grpc.aio.Channel,
+        receipt_signer: x509.Certificate,
+        settings: UplinkSettings = UplinkSettings(),
+    ) -> None:
+        self._outbox = outbox
+        self._channel = channel
+        self._stub = packet_upload_pb2_grpc.PacketUploadServiceStub(channel)
+        self._signer = receipt_signer
+        self._settings = settings
+        self._limiter = _RateLimiter(settings.bandwidth_bytes_s)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.last_error: str | None = None
+        self.last_success: float | None = None
+        self.latencies: list[float] = []
+
+    def notify(self) -> None:
+        """A packet was queued: upload now instead of waiting for the next retry."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="uplink")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def run(self) -> None:
+        backoff = self._settings.backoff_initial_s
+        while True:
+            ok = await self.drain()
+            if ok:
+                backoff = self._settings.backoff_initial_s
+                delay = 30.0
+            else:
+                delay = random.uniform(0, backoff)  # full jitter
+                backoff = min(backoff * 2, self._settings.backoff_max_s)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    async def drain(self) -> bool:
+        """Upload until the queue is empty; False when central could not be reached."""
+        while True:
+            batch = self._outbox.claim(self._settings.concurrency)
+            if not batch:
+                return True
+            results = await asyncio.gather(*(self._upload_one(e) for e in batch))
+            if not all(results):
+                return False
+
+    async def _upload_one(self, entry: OutboxEntry) -> bool:
+        if not await asyncio.to_thread(self._outbox.verify_blob, entry):
+            return True  # quarantined and reported; carry on with the rest
+        started = time.monotonic()
+        try:
+            receipt = await self._transfer(entry)
+        except grpc.aio.AioRpcError as exc:
+            return self._failed(entry, exc)
+        try:
+            verify_receipt(SignedReceipt.from_bytes(receipt), self._signer,
+                           packet_id=entry.packet_id, sha256_hex=entry.sha256, size=entry.size)
+        except (ReceiptInvalid, ValueError, KeyError) as exc:
+            self._outbox.release(entry.packet_id, f"receipt rejected: {exc}")
+            self.last_error = "receipt_invalid"
+            logger.error("central's receipt did not verify; the packet stays queued")
+            return False
+        self._outbox.commit(entry.packet_id, receipt)
+        self.latencies.append(time.monotonic() - started)
+        self.last_success = time.time()
+        self.last_error = None
+        return True
+
+    def _failed(self, entry: OutboxEntry, exc: grpc.aio.AioRpcError) -> bool:
+        code, details = exc.code(), exc.details() or ""
+        self.last_error = code.name.lower()
+        if code is grpc.StatusCode.DATA_LOSS and not details.startswith("SHA-256 mismatch"):
+            # Central says the sealed packet itself is bad: keep it for a technician.
+            self._outbox.quarantine(entry.packet_id, f"central rejected the packet: {details}")
+            return True
+        self._outbox.release(entry.packet_id, f"{code.name}: {details}")
+        if code not in RETRYABLE:
+            logger.error("upload refused by central: %s", code.name)
+        return False
+
+    async def _transfer(self, entry: OutboxEntry) -> bytes:
+        timeout = self._settings.rpc_timeout_s
+        status = await self._stub.QueryWriteStatus(
+            packet_upload_pb2.QueryWriteStatusRequest(packet_id=entry.packet_id), timeout=timeout
+        )
+        if not status.committed and status.committed_size < entry.size:
+            await self._stub.Write(self._requests(entry, status.committed_size), timeout=timeout)
+        response = await self._stub.Commit(
+            packet_upload_pb2.CommitRequest(
+                packet_id=entry.packet_id, sha256_hex=entry.sha256, request_id=str(uuid.uuid4())
+            ),
+            timeout=timeout,
+        )
+        receipt = response.receipt
+        return SignedReceipt(
+            bytes(receipt.signed_payload), bytes(receipt.signature),
+            receipt.signer_certificate_sha256_hex,
+        ).to_bytes()
+
+    async def _requests(self, entry: OutboxEntry, offset: int) -> AsyncIterator[Any]:
+        request_id = str(uuid.uuid4())
+        chunk = self._settings.chunk_bytes
+        with entry.path.open("rb") as handle:
+            handle.seek(offset)
+            first = True
+            while offset < entry.size:
+                data = await asyncio.to_thread(handle.read, chunk)
+                if not data:
+                    break
+                await self._limiter.take(len(data))
+                end = offset + len(data)
+                yield packet_upload_pb2.WriteRequest(
+                    packet_id=entry.packet_id,
+                    write_offset=offset,
+                    data=data,
+                    total_size=entry.size if first else 0,
+                    sha256_hex=entry.sha256 if first else "",
+                    finish_write=end == entry.size,
+                    request_id=request_id,
+                )
+                first = False
+                offset = end
