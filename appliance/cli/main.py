@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 COMMAND_MODULES: tuple[str, ...] = (
     "appliance.cli.run",
     "appliance.cli.config",
+    "appliance.cli.demo",
 )
 
 

@@ -24,11 +24,13 @@ import hashlib
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import wraps
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, ParamSpec, TypeVar
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +84,19 @@ class OutboxStatus:
     full: bool
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _locked(method: Callable[P, R]) -> Callable[P, R]:
+    @wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with args[0]._lock:  # type: ignore[attr-defined]
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -102,7 +117,11 @@ class Outbox:
         self.quarantine_dir = root / "quarantine"
         for directory in (root, self.blobs, self.tmp, self.quarantine_dir):
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db = sqlite3.connect(root / "outbox.sqlite", isolation_level=None)
+        # Used from the event loop and from sealing/hashing worker threads: one lock.
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            root / "outbox.sqlite", isolation_level=None, check_same_thread=False
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -145,16 +164,18 @@ class Outbox:
                 part.unlink()
             raise
         now = time.time()
-        self._db.execute(
-            "INSERT INTO packets (packet_id, state, size, sha256, created_at, updated_at)"
-            " VALUES (?, 'queued', ?, ?, ?, ?)",
-            (packet_id, size, sha256, now, now),
-        )
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO packets (packet_id, state, size, sha256, created_at, updated_at)"
+                " VALUES (?, 'queued', ?, ?, ?, ?)",
+                (packet_id, size, sha256, now, now),
+            )
         logger.info("outbox: queued packet (%d bytes)", size)
         return OutboxEntry(packet_id, "queued", size, sha256, now, 0, final)
 
     # ----------------------------------------------------------------- uploading
 
+    @_locked
     def claim(self, limit: int = 1) -> list[OutboxEntry]:
         """Oldest queued packets, now marked ``uploading``."""
         rows = self._db.execute(
@@ -166,11 +187,19 @@ class Outbox:
         for packet_id, size, sha256, created_at, attempts in rows:
             self._set_state(packet_id, "uploading", attempts=attempts + 1)
             claimed.append(
-                OutboxEntry(packet_id, "uploading", size, sha256, created_at, attempts + 1,
-                            self._blob(packet_id))
+                OutboxEntry(
+                    packet_id,
+                    "uploading",
+                    size,
+                    sha256,
+                    created_at,
+                    attempts + 1,
+                    self._blob(packet_id),
+                )
             )
         return claimed
 
+    @_locked
     def release(self, packet_id: str, error: str) -> None:
         """Upload failed for now: back to the queue (the error is kept for status pages)."""
         self._set_state(packet_id, "queued", error=error)
@@ -192,6 +221,7 @@ class Outbox:
             return False
         return True
 
+    @_locked
     def commit(self, packet_id: str, receipt: bytes) -> None:
         """Central's receipt was verified: record it, then delete the blob (tombstone)."""
         self._db.execute(
@@ -201,6 +231,7 @@ class Outbox:
         )
         self._purge(packet_id)
 
+    @_locked
     def quarantine(self, packet_id: str, reason: str) -> None:
         blob = self._blob(packet_id)
         if blob.exists():
@@ -211,6 +242,7 @@ class Outbox:
 
     # ------------------------------------------------------------------- queries
 
+    @_locked
     def status(self) -> OutboxStatus:
         depth, total, oldest = self._db.execute(
             "SELECT COUNT(*), COALESCE(SUM(size), 0), MIN(created_at) FROM packets"
@@ -234,10 +266,12 @@ class Outbox:
             full=used >= self.quota_bytes,
         )
 
+    @_locked
     def state_of(self, packet_id: str) -> str | None:
         row = self._row(packet_id)
         return None if row is None else str(row[0])
 
+    @_locked
     def receipt_of(self, packet_id: str) -> bytes | None:
         row = self._db.execute(
             "SELECT receipt FROM packets WHERE packet_id = ?", (packet_id,)
@@ -245,11 +279,14 @@ class Outbox:
         return None if row is None or row[0] is None else bytes(row[0])
 
     def entries(self, state: str) -> Iterator[str]:
-        for (packet_id,) in self._db.execute(
-            "SELECT packet_id FROM packets WHERE state = ? ORDER BY created_at", (state,)
-        ):
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT packet_id FROM packets WHERE state = ? ORDER BY created_at", (state,)
+            ).fetchall()
+        for (packet_id,) in rows:
             yield packet_id
 
+    @_locked
     def expire_tombstones(self, retention_s: float) -> int:
         cursor = self._db.execute(
             "DELETE FROM packets WHERE state = 'purged' AND updated_at < ?",
@@ -265,9 +302,10 @@ class Outbox:
         return self.blobs / f"{packet_id}.pkt"
 
     def _row(self, packet_id: str) -> tuple[str] | None:
-        row = self._db.execute(
-            "SELECT state FROM packets WHERE packet_id = ?", (packet_id,)
-        ).fetchone()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT state FROM packets WHERE packet_id = ?", (packet_id,)
+            ).fetchone()
         return None if row is None else (str(row[0]),)
 
     def _set_state(

@@ -26,24 +26,39 @@ class SignedReceipt:
 
     def to_bytes(self) -> bytes:
         return canonical_json(
-            {"payload": self.payload.decode(), "signature": self.signature.hex(),
-             "signer_sha256": self.signer_sha256}
+            {
+                "payload": self.payload.decode(),
+                "signature": self.signature.hex(),
+                "signer_sha256": self.signer_sha256,
+            }
         )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SignedReceipt:
         value = json.loads(data)
-        return cls(value["payload"].encode(), bytes.fromhex(value["signature"]),
-                   value["signer_sha256"])
+        return cls(
+            value["payload"].encode(), bytes.fromhex(value["signature"]), value["signer_sha256"]
+        )
 
 
 def sign_receipt(
-    key: ec.EllipticCurvePrivateKey, cert: x509.Certificate, *, packet_id: str, device_id: str,
-    sha256_hex: str, size: int, accepted_at: str,
+    key: ec.EllipticCurvePrivateKey,
+    cert: x509.Certificate,
+    *,
+    packet_id: str,
+    device_id: str,
+    sha256_hex: str,
+    size: int,
+    accepted_at: str,
 ) -> SignedReceipt:
     payload = canonical_json(
-        {"accepted_at": accepted_at, "device_id": device_id, "packet_id": packet_id,
-         "sha256_hex": sha256_hex, "size": size}
+        {
+            "accepted_at": accepted_at,
+            "device_id": device_id,
+            "packet_id": packet_id,
+            "sha256_hex": sha256_hex,
+            "size": size,
+        }
     )
     signer = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
     return SignedReceipt(payload, key.sign(payload, ec.ECDSA(hashes.SHA256())), signer)
@@ -65,7 +80,9 @@ def verify_receipt(
         raise ReceiptInvalid("receipt signature does not verify") from None
     fields: dict[str, object] = json.loads(receipt.payload)
     if (fields.get("packet_id"), fields.get("sha256_hex"), fields.get("size")) != (
-        packet_id, sha256_hex, size
+        packet_id,
+        sha256_hex,
+        size,
     ):
         raise ReceiptInvalid("receipt does not cover this packet")
     return fields

@@ -85,14 +85,17 @@ def load_or_create_state(
     else:
         key, cert = ca.issue_server(hosts)
         files.server_key.write_bytes(
-            key.private_bytes(_PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption())
+            key.private_bytes(_PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         )
         files.server_key.chmod(0o600)
         files.server_cert.write_bytes(cert.public_bytes(_PEM))
     state = ReceiverState(
-        store=ReceiverStore(root / "store"), ca=ca, keyring=keyring, encryption_keys=keys,
-        signer_key=key, signer_cert=cert,
+        store=ReceiverStore(root / "store"),
+        ca=ca,
+        keyring=keyring,
+        encryption_keys=keys,
+        signer_key=key,
+        signer_cert=cert,
     )
     if sink is not None:
         state.sink = sink
@@ -106,10 +109,12 @@ class Receiver:
         self.state = state
         self.allowlist = allowlist
         self.server: grpc.aio.Server | None = None
-        self.port = 0
+        self.port = 0  # mTLS: device certificate required
+        self.enrol_port = 0  # server-authenticated TLS only, for EnrolDevice
         self.status_servicer: StatusServicer | None = None
 
-    async def start(self, address: str = "127.0.0.1:0") -> int:
+    async def start(self, address: str = "127.0.0.1:0", enrol_address: str = "127.0.0.1:0") -> int:
+        """Listen on ``address`` (mTLS) and ``enrol_address`` (TLS, for enrolment only)."""
         server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE),
@@ -137,19 +142,24 @@ class Receiver:
             reflection.SERVICE_NAME,
         ]
         reflection.enable_server_reflection(names, server)
-        credentials = grpc.ssl_server_credentials(
-            [(
+        key_pair = [
+            (
                 self.state.signer_key.private_bytes(
                     _PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
                 ),
                 self.state.signer_cert.public_bytes(_PEM),
-            )],
+            )
+        ]
+        mtls = grpc.ssl_server_credentials(
+            key_pair,
             root_certificates=self.state.ca.certificate.public_bytes(_PEM),
-            require_client_auth=False,
+            require_client_auth=True,
         )
-        self.port = server.add_secure_port(address, credentials)
-        if self.port == 0:
-            raise OSError(f"cannot listen on {address}")
+        tls_only = grpc.ssl_server_credentials(key_pair)
+        self.port = server.add_secure_port(address, mtls)
+        self.enrol_port = server.add_secure_port(enrol_address, tls_only)
+        if self.port == 0 or self.enrol_port == 0:
+            raise OSError(f"cannot listen on {address} / {enrol_address}")
         await server.start()
         for name in names[:3]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

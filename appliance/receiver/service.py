@@ -117,9 +117,7 @@ class EnrolmentServicer(device_enrolment_pb2_grpc.DeviceEnrolmentServiceServicer
     def __init__(self, state: ReceiverState) -> None:
         self._state = state
 
-    async def EnrolDevice(
-        self, request: Any, context: Ctx
-    ) -> Any:
+    async def EnrolDevice(self, request: Any, context: Ctx) -> Any:
         store = self._state.store
         token = store.token_state(request.token)
         if token is None:
@@ -176,9 +174,7 @@ class UploadServicer(packet_upload_pb2_grpc.PacketUploadServiceServicer):
     def _lock(self, packet_id: str) -> asyncio.Lock:
         return self._locks.setdefault(packet_id, asyncio.Lock())
 
-    async def Write(
-        self, request_iterator: AsyncIterator[Any], context: Ctx
-    ) -> Any:
+    async def Write(self, request_iterator: AsyncIterator[Any], context: Ctx) -> Any:
         device_id = await _authenticated_device(self._state, context)
         store = self._state.store
         committed = 0
@@ -209,9 +205,7 @@ class UploadServicer(packet_upload_pb2_grpc.PacketUploadServiceServicer):
                 await context.abort(grpc.StatusCode.OUT_OF_RANGE, f"committed_size={committed}")
         return packet_upload_pb2.WriteResponse(committed_size=committed)
 
-    async def QueryWriteStatus(
-        self, request: Any, context: Ctx
-    ) -> Any:
+    async def QueryWriteStatus(self, request: Any, context: Ctx) -> Any:
         await _authenticated_device(self._state, context)
         packet_id = _packet_id(request.packet_id)
         if packet_id is None:
@@ -228,9 +222,7 @@ class UploadServicer(packet_upload_pb2_grpc.PacketUploadServiceServicer):
             committed_size=size, complete=info is not None and size == info[1]
         )
 
-    async def Commit(
-        self, request: Any, context: Ctx
-    ) -> Any:
+    async def Commit(self, request: Any, context: Ctx) -> Any:
         device_id = await _authenticated_device(self._state, context)
         packet_id = _packet_id(request.packet_id)
         if packet_id is None:
@@ -239,9 +231,7 @@ class UploadServicer(packet_upload_pb2_grpc.PacketUploadServiceServicer):
         async with self._lock(packet_id):
             return await self._commit(packet_id, device_id, request.sha256_hex, context)
 
-    async def _commit(
-        self, packet_id: str, device_id: str, sha256_hex: str, context: Ctx
-    ) -> Any:
+    async def _commit(self, packet_id: str, device_id: str, sha256_hex: str, context: Ctx) -> Any:
         state, store = self._state, self._state.store
         stored = store.committed(packet_id)
         if stored is not None:
@@ -264,17 +254,26 @@ class UploadServicer(packet_upload_pb2_grpc.PacketUploadServiceServicer):
             opened = await asyncio.to_thread(self._open, path, packet_id)
         except PacketError as exc:
             store.discard_staged(packet_id)
-            state_code = (grpc.StatusCode.PERMISSION_DENIED
-                          if isinstance(exc, CertificateInvalid) else grpc.StatusCode.DATA_LOSS)
+            state_code = (
+                grpc.StatusCode.PERMISSION_DENIED
+                if isinstance(exc, CertificateInvalid)
+                else grpc.StatusCode.DATA_LOSS
+            )
             await context.abort(state_code, f"{exc.code}: {exc}")
         if opened.manifest.device_id != device_id or opened.header.packet_id != packet_id:
             store.discard_staged(packet_id)
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "packet was sealed by another "
-                                "device or under another id")
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                "packet was sealed by another device or under another id",
+            )
         state.sink.accepted(opened, path)
         receipt = sign_receipt(
-            state.signer_key, state.signer_cert, packet_id=packet_id, device_id=device_id,
-            sha256_hex=actual, size=size,
+            state.signer_key,
+            state.signer_cert,
+            packet_id=packet_id,
+            device_id=device_id,
+            sha256_hex=actual,
+            size=size,
             accepted_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
         ).to_bytes()
         manifest = json.loads(opened.manifest_bytes)
@@ -285,8 +284,12 @@ class UploadServicer(packet_upload_pb2_grpc.PacketUploadServiceServicer):
 
     def _open(self, path: Path, packet_id: str) -> OpenedPacket:
         with path.open("rb") as handle:
-            return open_packet(handle, self._state.keyring, self._state.trust(),
-                               self._state.sink.item_sink(packet_id))
+            return open_packet(
+                handle,
+                self._state.keyring,
+                self._state.trust(),
+                self._state.sink.item_sink(packet_id),
+            )
 
 
 def _commit_response(packet_id: str, receipt_bytes: bytes) -> Any:
@@ -317,9 +320,7 @@ class StatusServicer(device_status_pb2_grpc.DeviceStatusServiceServicer):
         self._allowlist = allowlist
         self.last_heartbeat: dict[str, Any] = {}
 
-    async def Heartbeat(
-        self, request: Any, context: Ctx
-    ) -> Any:
+    async def Heartbeat(self, request: Any, context: Ctx) -> Any:
         device_id = await _authenticated_device(self._state, context)
         self.last_heartbeat[device_id] = request
         return device_status_pb2.HeartbeatResponse(
@@ -329,15 +330,11 @@ class StatusServicer(device_status_pb2_grpc.DeviceStatusServiceServicer):
             encryption_keys=_encryption_keys(self._state),
         )
 
-    async def GetDeviceConfig(
-        self, request: Any, context: Ctx
-    ) -> Any:
+    async def GetDeviceConfig(self, request: Any, context: Ctx) -> Any:
         await _authenticated_device(self._state, context)
         await context.abort(grpc.StatusCode.NOT_FOUND, "no managed config for this device")
 
-    async def GetApprovedDevices(
-        self, request: Any, context: Ctx
-    ) -> Any:
+    async def GetApprovedDevices(self, request: Any, context: Ctx) -> Any:
         await _authenticated_device(self._state, context)
         version = self._allowlist_version()
         if request.known_version == version or self._allowlist is None:
@@ -347,9 +344,13 @@ class StatusServicer(device_status_pb2_grpc.DeviceStatusServiceServicer):
         data = YAML(typ="safe").load(self._allowlist.read_text())
         devices = [
             device_status_pb2.ApprovedDevice(
-                usb_vid=int(d["vid"]), usb_pid=int(d["pid"]), kind=d["kind"],
-                vendor=d.get("vendor", ""), model=d["model"],
-                min_firmware=d.get("min_firmware", ""), certification=d.get("certification", ""),
+                usb_vid=int(d["vid"]),
+                usb_pid=int(d["pid"]),
+                kind=d["kind"],
+                vendor=d.get("vendor", ""),
+                model=d["model"],
+                min_firmware=d.get("min_firmware", ""),
+                certification=d.get("certification", ""),
                 capture_profile=d.get("capture_profile", ""),
             )
             for d in data.get("devices", [])

@@ -35,8 +35,9 @@ class ReceiverStore:
         self.packets = root / "packets"
         for directory in (root, self.staging, self.packets):
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db = sqlite3.connect(root / "index.sqlite", isolation_level=None,
-                                   check_same_thread=False)
+        self._db = sqlite3.connect(
+            root / "index.sqlite", isolation_level=None, check_same_thread=False
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(
@@ -119,11 +120,19 @@ class ReceiverStore:
         return StoredPacket(row[0], row[1], int(row[2]), row[3], bytes(row[4]), int(row[5]))
 
     def count_repeat_commit(self, packet_id: str) -> None:
-        self._db.execute("UPDATE packets SET commits = commits + 1 WHERE packet_id = ?",
-                         (packet_id,))
+        self._db.execute(
+            "UPDATE packets SET commits = commits + 1 WHERE packet_id = ?", (packet_id,)
+        )
 
-    def store(self, packet_id: str, device_id: str, size: int, sha256: str, receipt: bytes,
-              manifest_json: str) -> None:
+    def store(
+        self,
+        packet_id: str,
+        device_id: str,
+        size: int,
+        sha256: str,
+        receipt: bytes,
+        manifest_json: str,
+    ) -> None:
         final = self.packets / f"{packet_id}.pkt"
         os.replace(self.staged_path(packet_id), final)
         fd = os.open(self.packets, os.O_RDONLY)
@@ -144,6 +153,15 @@ class ReceiverStore:
             for r in self._db.execute(
                 "SELECT packet_id, device_id, size, sha256, receipt, commits FROM packets"
             )
+        ]
+
+    def all_packets_with_cases(self) -> list[tuple[str, str]]:
+        """(packet_id, case_reference) of every accepted packet."""
+        import json
+
+        return [
+            (row[0], str(json.loads(row[1]).get("case_reference", "")))
+            for row in self._db.execute("SELECT packet_id, manifest FROM packets")
         ]
 
     # ------------------------------------------------------------------ tokens

@@ -171,8 +171,13 @@ class Uplink:
         except grpc.aio.AioRpcError as exc:
             return self._failed(entry, exc)
         try:
-            verify_receipt(SignedReceipt.from_bytes(receipt), self._signer,
-                           packet_id=entry.packet_id, sha256_hex=entry.sha256, size=entry.size)
+            verify_receipt(
+                SignedReceipt.from_bytes(receipt),
+                self._signer,
+                packet_id=entry.packet_id,
+                sha256_hex=entry.sha256,
+                size=entry.size,
+            )
         except (ReceiptInvalid, ValueError, KeyError) as exc:
             self._outbox.release(entry.packet_id, f"receipt rejected: {exc}")
             self.last_error = "receipt_invalid"
@@ -211,7 +216,8 @@ class Uplink:
         )
         receipt = response.receipt
         return SignedReceipt(
-            bytes(receipt.signed_payload), bytes(receipt.signature),
+            bytes(receipt.signed_payload),
+            bytes(receipt.signature),
             receipt.signer_certificate_sha256_hex,
         ).to_bytes()
 

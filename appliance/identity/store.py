@@ -1,0 +1,166 @@
+"""The device's identity files under ``<state_dir>/identity`` and provisioning.
+
+Layout (format version 1)::
+
+    identity/device-key.pem       encrypted PKCS#8 (0600), passphrase from systemd credentials
+    identity/device-chain.pem     device certificate, then intermediates
+    identity/trust-anchors.pem    CAs for central's TLS certificate
+    identity/receipt-signer.pem   certificate whose key signs central's receipts
+    identity/central-keys.json    central's HPKE public keys with key ids
+    identity/FORMAT_VERSION       "1"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from aima.enrolment.v1 import common_pb2, device_enrolment_pb2, device_enrolment_pb2_grpc
+from appliance import __version__
+from appliance.identity.device import DeviceIdentity, build_csr
+from appliance.identity.software_key import KeyStoreError, SoftwareDeviceKey
+from appliance.sealing.keys import CentralPublicKey, Suite
+
+FORMAT_VERSION = "1"
+_PEM = serialization.Encoding.PEM
+_SUITES = {
+    common_pb2.HPKE_SUITE_X25519_SHA256_AES256GCM: Suite.X25519,
+    common_pb2.HPKE_SUITE_MLKEM768X25519_SHA256_AES256GCM: Suite.MLKEM768_X25519,
+}
+
+
+class ProvisioningError(Exception):
+    """Provisioning failed; the message is for the technician."""
+
+
+@dataclass(frozen=True)
+class IdentityFiles:
+    root: Path
+
+    @property
+    def key(self) -> Path:
+        return self.root / "device-key.pem"
+
+    @property
+    def chain(self) -> Path:
+        return self.root / "device-chain.pem"
+
+    @property
+    def anchors(self) -> Path:
+        return self.root / "trust-anchors.pem"
+
+    @property
+    def receipt_signer(self) -> Path:
+        return self.root / "receipt-signer.pem"
+
+    @property
+    def central_keys(self) -> Path:
+        return self.root / "central-keys.json"
+
+    def provisioned(self) -> bool:
+        return self.chain.exists() and self.key.exists()
+
+
+@dataclass(frozen=True)
+class LoadedIdentity:
+    identity: DeviceIdentity
+    key: SoftwareDeviceKey
+    trust_anchors_pem: bytes
+    receipt_signer: x509.Certificate
+    central_keys: tuple[CentralPublicKey, ...]
+
+    def client_key_pem(self) -> bytes:
+        """Unencrypted PEM for the TLS stack, kept in memory only."""
+        return self.key.private_key_for_csr().private_bytes(
+            _PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    def chain_pem(self) -> bytes:
+        return b"".join(c.public_bytes(_PEM) for c in self.identity.chain)
+
+
+def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+async def provision(
+    files: IdentityFiles,
+    *,
+    central: str,
+    token: str,
+    site_id: str,
+    kiosk_name: str,
+    secret: bytes,
+    central_ca_pem: bytes,
+    server_name: str | None = None,
+    timeout_s: float = 30.0,
+) -> LoadedIdentity:
+    """Generate the device key and CSR, enrol with central, store what it returns."""
+    files.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = SoftwareDeviceKey.create(files.key, secret)
+    csr = build_csr(key.private_key_for_csr(), site_id, kiosk_name)
+    options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
+    credentials = grpc.ssl_channel_credentials(root_certificates=central_ca_pem)
+    async with grpc.aio.secure_channel(central, credentials, options=options) as channel:
+        stub = device_enrolment_pb2_grpc.DeviceEnrolmentServiceStub(channel)
+        try:
+            reply = await stub.EnrolDevice(
+                device_enrolment_pb2.EnrolDeviceRequest(
+                    token=token,
+                    csr_der=csr,
+                    site_id=site_id,
+                    kiosk_name=kiosk_name,
+                    software_version=__version__,
+                ),
+                timeout=timeout_s,
+            )
+        except grpc.aio.AioRpcError as exc:
+            files.key.unlink(missing_ok=True)
+            raise ProvisioningError(
+                f"central refused enrolment: {exc.code().name}: {exc.details()}"
+            ) from None
+    chain = [x509.load_der_x509_certificate(c) for c in reply.certificate_chain_der]
+    anchors = [x509.load_der_x509_certificate(c) for c in reply.trust_anchors_der]
+    signer = x509.load_der_x509_certificate(reply.receipt_signer_certificate_der)
+    keys = [
+        CentralPublicKey(k.key_id, _SUITES[k.suite], bytes(k.public_key))
+        for k in reply.encryption_keys
+        if k.suite in _SUITES
+    ]
+    if not chain or not keys:
+        raise ProvisioningError("central's answer lacks a certificate or an encryption key")
+    _write(files.chain, b"".join(c.public_bytes(_PEM) for c in chain))
+    _write(files.anchors, b"".join(c.public_bytes(_PEM) for c in anchors))
+    _write(files.receipt_signer, signer.public_bytes(_PEM))
+    _write(files.central_keys, json.dumps([k.to_json() for k in keys], indent=2).encode())
+    _write(files.root / "FORMAT_VERSION", FORMAT_VERSION.encode())
+    return load_identity(files, secret)
+
+
+def load_identity(files: IdentityFiles, secret: bytes) -> LoadedIdentity:
+    if not files.provisioned():
+        raise KeyStoreError(
+            f"the device is not provisioned ({files.root}): run 'appliance provision'"
+        )
+    key = SoftwareDeviceKey.load(files.key, secret)
+    chain = tuple(x509.load_pem_x509_certificates(files.chain.read_bytes()))
+    keys = tuple(CentralPublicKey.from_json(k) for k in json.loads(files.central_keys.read_text()))
+    return LoadedIdentity(
+        identity=DeviceIdentity(key, chain),
+        key=key,
+        trust_anchors_pem=files.anchors.read_bytes(),
+        receipt_signer=x509.load_pem_x509_certificate(files.receipt_signer.read_bytes()),
+        central_keys=keys,
+    )
