@@ -23,7 +23,7 @@ system-deps:
 	bash .ci/system-deps.sh
 
 run: install
-	$(BIN)/appliance run --config $(CONFIG)
+	bash scripts/run-demo.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check appliance drivers tests scripts $(wildcard bench)

@@ -18,9 +18,13 @@ from collections.abc import Awaitable, Callable, Iterator
 import uvicorn
 
 from appliance.capture_sessions import CaptureSessions
-from appliance.config import ApplianceConfig
+from appliance.config import ApplianceConfig, Profile
 from appliance.devices import DeviceRole, DeviceSupervisor
-from appliance.web.api import create_api
+from appliance.identity.software_key import KeyStoreError, credential_secret
+from appliance.identity.store import IdentityFiles, LoadedIdentity, load_identity
+from appliance.outbox import Outbox
+from appliance.uplink.client import TlsMaterial, Uplink, secure_channel
+from appliance.web.api import Submitter, create_api
 from drivers.interfaces import Camera, FingerprintReader
 from drivers.registry import create_camera, create_reader
 
@@ -46,6 +50,9 @@ class Appliance:
         self._stoppers: list[tuple[str, Stopper]] = []
         self.supervisor: DeviceSupervisor | None = None
         self.sessions: CaptureSessions | None = None
+        self.identity: LoadedIdentity | None = None
+        self.outbox: Outbox | None = None
+        self.uplink: Uplink | None = None
         self._server: _EmbeddedServer | None = None
         self._server_task: asyncio.Task[None] | None = None
         self.web_port: int | None = None
@@ -57,8 +64,11 @@ class Appliance:
         """Start every service in order; on failure, stop what was started."""
         try:
             self._prepare_state_dir()
+            self._load_identity()
+            self._start_outbox()
             await self._start_devices()
             self._start_sessions()
+            self._start_uplink()
             await self._start_web()
         except BaseException:
             await self.stop()
@@ -103,6 +113,57 @@ class Appliance:
         state = self.config.storage.state_dir
         state.mkdir(parents=True, exist_ok=True, mode=0o700)
 
+    def _load_identity(self) -> None:
+        """The device identity; production fails closed without an acceptable key."""
+        files = IdentityFiles(self.config.storage.state_dir / "identity")
+        production = self.config.profile is Profile.PRODUCTION
+        if not files.provisioned():
+            if production:
+                raise KeyStoreError(f"not provisioned ({files.root}): run 'appliance provision'")
+            logger.warning("kiosk not provisioned: captures work, submitting does not")
+            return
+        if production and not self.config.security.allow_software_keys:
+            raise KeyStoreError(
+                "production needs a hardware-backed device key (TPM/HSM via PKCS#11); "
+                "this kiosk has a software key and security.allow_software_keys is off"
+            )
+        self.identity = load_identity(files, credential_secret())
+
+    def _start_outbox(self) -> None:
+        storage = self.config.storage
+        outbox = Outbox(
+            storage.state_dir / "outbox",
+            quota_bytes=storage.quota_mb << 20,
+            warn_percent=storage.warn_percent,
+        )
+        self.outbox = outbox
+
+        async def close() -> None:
+            outbox.close()
+
+        self._stoppers.append(("outbox", close))
+
+    def _start_uplink(self) -> None:
+        if self.identity is None or self.outbox is None:
+            return
+        identity = self.identity
+        tls = TlsMaterial(
+            identity.client_key_pem(),
+            identity.chain_pem(),
+            identity.trust_anchors_pem,
+            self.config.central.tls.server_name_override,
+        )
+        channel = secure_channel(self.config.central.endpoint, tls)
+        uplink = Uplink(self.outbox, channel, identity.receipt_signer)
+        uplink.start()
+        self.uplink = uplink
+
+        async def stop() -> None:
+            await uplink.stop()
+            await channel.close(grace=None)
+
+        self._stoppers.append(("uplink", stop))
+
     async def _start_devices(self) -> None:
         cfg = self.config.devices
         devices: dict[DeviceRole, Camera | FingerprintReader] = {
@@ -129,7 +190,16 @@ class Appliance:
 
     async def _start_web(self) -> None:
         assert self.supervisor is not None and self.sessions is not None
-        api = create_api(self.supervisor, self.sessions)
+        submitter = None
+        if self.identity is not None and self.outbox is not None:
+            submitter = Submitter(
+                self.outbox,
+                self.identity.identity,
+                self.identity.central_keys[0],
+                self.config.site.claim_id,
+                self.uplink.notify if self.uplink else None,
+            )
+        api = create_api(self.supervisor, self.sessions, submitter, self.outbox)
         server = _EmbeddedServer(
             uvicorn.Config(
                 api,

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "appliance.cli.run",
     "appliance.cli.config",
     "appliance.cli.demo",
+    "appliance.cli.provision",
 )
 
 

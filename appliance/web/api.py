@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -22,6 +24,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from appliance import __version__
 from appliance.capture_sessions import CaptureSession, CaptureSessions, SessionNotFound
 from appliance.devices import DeviceRole, DeviceSupervisor, DeviceUnavailable
+from appliance.enrolment import Enrolment, submit_enrolment
+from appliance.outbox import Outbox, OutboxError, OutboxFull
+from appliance.sealing.keys import CentralPublicKey
+from appliance.sealing.seal import DeviceSigner, ItemSource
 from drivers.errors import DeviceError
 from drivers.interfaces import CaptureKind, CaptureRequest, FingerPosition
 
@@ -56,7 +62,66 @@ _SLAP_FGP = {
 }
 
 
-def create_api(supervisor: DeviceSupervisor, sessions: CaptureSessions) -> FastAPI:
+class SubmitBody(BaseModel):
+    """Seal the session's captures into the outbox."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_reference: str = Field(
+        min_length=3,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9/_.-]+$",
+        description="AIMA case or appointment reference.",
+    )
+    operator_id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Operator account that ran the enrolment.",
+    )
+
+
+_ITEM_EXT = {"image/jpeg": "jpg", "image/png": "png"}
+
+
+@dataclass
+class Submitter:
+    """Seals a capture session into the outbox (present once the kiosk is provisioned)."""
+
+    outbox: Outbox
+    signer: DeviceSigner
+    central_key: CentralPublicKey
+    site_id: str
+    notify: Callable[[], None] | None = None
+
+    def submit(self, session: CaptureSession, body: SubmitBody) -> str:
+        enrolment = Enrolment(
+            case_reference=body.case_reference, operator_id=body.operator_id, site_id=self.site_id
+        )
+        for number, capture in enumerate(session.captures.values()):
+            name = f"{number:02d}-{capture.item_type}.{_ITEM_EXT.get(capture.media_type, 'bin')}"
+            quality = {
+                k: v for k, v in capture.metadata.items() if isinstance(v, int | float | str)
+            }
+            enrolment.items.append(
+                ItemSource(
+                    name,
+                    capture.item_type,
+                    capture.media_type,
+                    bytes(capture.data),
+                    quality=quality,
+                )
+            )
+        entry = submit_enrolment(enrolment, self.outbox, self.signer, self.central_key)
+        return entry.packet_id
+
+
+def create_api(
+    supervisor: DeviceSupervisor,
+    sessions: CaptureSessions,
+    submitter: Submitter | None = None,
+    outbox: Outbox | None = None,
+) -> FastAPI:
     """Build the FastAPI app over the running services (called by the composition root)."""
     api = FastAPI(title="CLAIM kiosk appliance", version=__version__, docs_url=None, redoc_url=None)
     _install_error_handlers(api)
@@ -160,6 +225,44 @@ def create_api(supervisor: DeviceSupervisor, sessions: CaptureSessions) -> FastA
             device_id=reader.info.device_id,
         )
         return capture.describe()
+
+    @api.post("/api/sessions/{session_id}/submit", status_code=201)
+    async def submit(session_id: str, body: SubmitBody) -> dict[str, Any]:
+        session = _session(sessions, session_id)
+        if submitter is None:
+            raise ApiError(
+                503,
+                "not_provisioned",
+                "this kiosk is not provisioned: captures cannot be submitted",
+            )
+        if not session.captures:
+            raise ApiError(409, "nothing_captured", "the session has no captures")
+        try:
+            packet_id = await asyncio.to_thread(submitter.submit, session, body)
+        except OutboxFull as exc:
+            raise ApiError(507, "outbox_full", str(exc)) from None
+        except OutboxError as exc:
+            raise ApiError(500, "outbox_error", str(exc)) from None
+        sessions.discard(session_id)  # the captures now exist only sealed
+        if submitter.notify is not None:
+            submitter.notify()
+        return {"session_id": session_id, "packet_id": packet_id, "state": "queued"}
+
+    @api.get("/api/outbox")
+    async def outbox_status() -> dict[str, Any]:
+        if outbox is None:
+            raise ApiError(503, "no_outbox", "the outbox is not available")
+        status = await asyncio.to_thread(outbox.status)
+        return {
+            "depth": status.depth,
+            "bytes": status.bytes,
+            "oldest_age_s": status.oldest_age_s,
+            "committed_total": status.committed_total,
+            "quarantined": status.quarantined,
+            "quota_bytes": status.quota_bytes,
+            "warn": status.warn,
+            "full": status.full,
+        }
 
     @api.get("/api/sessions/{session_id}/captures/{capture_id}")
     async def capture_image(session_id: str, capture_id: str) -> Response:

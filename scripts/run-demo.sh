@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make run`: a local reference receiver, a provisioned demo kiosk, then the appliance
+# with simulated devices on http://127.0.0.1:8080. Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+STATE=var/demo
+CENTRAL=var/central
+mkdir -p "$STATE/credentials" "$CENTRAL"
+chmod 700 "$STATE" "$STATE/credentials"
+# Demo only: a real kiosk gets this secret from systemd (LoadCredential=).
+if [ ! -s "$STATE/credentials/device-key-passphrase" ]; then
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$STATE/credentials/device-key-passphrase"
+  chmod 600 "$STATE/credentials/device-key-passphrase"
+fi
+export CREDENTIALS_DIRECTORY="$PWD/$STATE/credentials"
+TOKEN="demo-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+"$BIN/appliance-receiver" --dir "$CENTRAL" --listen 127.0.0.1:50443 \
+  --enrol-listen 127.0.0.1:50444 --token "$TOKEN" --log-level WARNING &
+RECEIVER=$!
+trap 'kill $RECEIVER 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  [ -s "$CENTRAL/ca/ca.pem" ] && break
+  sleep 0.2
+done
+sleep 0.5
+if [ ! -s "$STATE/identity/device-chain.pem" ]; then
+  "$BIN/appliance" provision --central 127.0.0.1:50444 --token "$TOKEN" \
+    --site CLAIM-DEMO-001 --ca "$CENTRAL/ca/ca.pem" --state-dir "$STATE" --kiosk-name demo-kiosk
+fi
+"$BIN/appliance" run --config config/demo.yaml
