@@ -24,8 +24,9 @@ from appliance.identity.software_key import KeyStoreError, credential_secret
 from appliance.identity.store import IdentityFiles, LoadedIdentity, load_identity
 from appliance.outbox import Outbox
 from appliance.uplink.client import TlsMaterial, Uplink, secure_channel
+from appliance.uplink.heartbeat import Heartbeat
 from appliance.web.api import Submitter, create_api
-from drivers.interfaces import Camera, FingerprintReader
+from drivers.interfaces import Camera, DeviceInfo, DeviceState, FingerprintReader
 from drivers.registry import create_camera, create_reader
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class Appliance:
         self.identity: LoadedIdentity | None = None
         self.outbox: Outbox | None = None
         self.uplink: Uplink | None = None
+        self.heartbeat: Heartbeat | None = None
         self._server: _EmbeddedServer | None = None
         self._server_task: asyncio.Task[None] | None = None
         self.web_port: int | None = None
@@ -157,12 +159,26 @@ class Appliance:
         uplink = Uplink(self.outbox, channel, identity.receipt_signer)
         uplink.start()
         self.uplink = uplink
+        heartbeat = Heartbeat(
+            channel,
+            self.outbox,
+            self._device_reports,
+            identity.identity.chain[0].not_valid_after_utc,
+        )
+        heartbeat.start()
+        self.heartbeat = heartbeat
 
         async def stop() -> None:
+            await heartbeat.stop()
             await uplink.stop()
             await channel.close(grace=None)
 
         self._stoppers.append(("uplink", stop))
+
+    def _device_reports(self) -> list[tuple[DeviceInfo, DeviceState, str | None]]:
+        if self.supervisor is None:
+            return []
+        return [(s.info, s.state, s.message_key) for s in self.supervisor.statuses()]
 
     async def _start_devices(self) -> None:
         cfg = self.config.devices

@@ -137,3 +137,28 @@ async def test_full_disk_refuses_new_captures_then_recovers(tmp_path: Path) -> N
         world.queue(1, size=2000)  # room again after delivery
     finally:
         await close(world)
+
+
+async def test_heartbeat_reports_outbox_and_clock(kiosk: Kiosk) -> None:
+    import datetime as dt
+
+    from appliance.uplink.heartbeat import Heartbeat
+    from drivers.interfaces import DeviceInfo, DeviceKind, DeviceState
+
+    kiosk.queue(2)
+    uplink = kiosk.uplink()
+    info = DeviceInfo("cam-0", DeviceKind.CAMERA, "sim", "Simulated", "Portrait")
+    beat = Heartbeat(
+        uplink._channel,
+        kiosk.outbox,
+        lambda: [(info, DeviceState.READY, None)],
+        dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
+    )
+    result = await beat.beat()
+    assert result.clock_ok
+    assert abs(result.drift_s) < 5
+    assert kiosk.receiver.status_servicer is not None
+    [seen] = kiosk.receiver.status_servicer.last_heartbeat.values()
+    assert seen.outbox_depth == 2
+    assert seen.devices[0].device_id == "cam-0"
+    assert 28 <= seen.certificate_days_left <= 30
