@@ -16,6 +16,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from appliance.config.quality import QualityConfig
 from drivers.registry import CameraConfig, ReaderConfig
 
 
@@ -170,6 +171,9 @@ class ApplianceConfig(Strict):
     site: SiteConfig = Field(description="Identity of the site.")
     central: CentralConfig = Field(description="Central enrolment service.")
     devices: DevicesConfig = Field(description="Device drivers.")
+    quality: QualityConfig = Field(
+        default_factory=QualityConfig, description="Face and fingerprint quality thresholds."
+    )
     storage: StorageConfig = Field(description="State paths and quotas.")
     retention: RetentionConfig = Field(
         default_factory=RetentionConfig, description="Retention periods."
