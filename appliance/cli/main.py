@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "appliance.cli.config",
     "appliance.cli.demo",
     "appliance.cli.provision",
+    "appliance.cli.identity",
 )
 
 

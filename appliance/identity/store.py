@@ -106,11 +106,20 @@ async def provision(
     central_ca_pem: bytes,
     server_name: str | None = None,
     timeout_s: float = 30.0,
+    rotating: LoadedIdentity | None = None,
 ) -> LoadedIdentity:
-    """Generate the device key and CSR, enrol with central, store what it returns."""
+    """Generate the device key and CSR, enrol with central, store what it returns.
+
+    With ``rotating`` (the current identity), central keeps the device id, so packets
+    sealed before the rotation still upload under the new certificate.
+    """
     files.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = SoftwareDeviceKey.create(files.key, secret)
     csr = build_csr(key.private_key_for_csr(), site_id, kiosk_name)
+    current_der, rotation_signature = b"", b""
+    if rotating is not None:
+        current_der = rotating.identity.certificate_chain_der[0]
+        rotation_signature = rotating.identity.sign(csr)
     options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
     credentials = grpc.ssl_channel_credentials(root_certificates=central_ca_pem)
     async with grpc.aio.secure_channel(central, credentials, options=options) as channel:
@@ -123,6 +132,8 @@ async def provision(
                     site_id=site_id,
                     kiosk_name=kiosk_name,
                     software_version=__version__,
+                    current_certificate_der=current_der,
+                    rotation_signature=rotation_signature,
                 ),
                 timeout=timeout_s,
             )

@@ -41,7 +41,7 @@ from appliance.receiver.store import MAX_PACKET_BYTES, ReceiverStore
 from appliance.sealing.errors import CertificateInvalid, PacketError
 from appliance.sealing.keys import CentralKeyring, CentralPrivateKey, Suite
 from appliance.sealing.open import DiscardSink, ItemSink, OpenedPacket, open_packet
-from appliance.sealing.trust import TrustStore
+from appliance.sealing.trust import TrustStore, verify_signature
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +136,8 @@ class EnrolmentServicer(device_enrolment_pb2_grpc.DeviceEnrolmentServiceServicer
                 return device_enrolment_pb2.EnrolDeviceResponse.FromString(response)
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "enrolment token already used")
         device_id = f"dev-{uuid.uuid4().hex[:12]}"
+        if request.current_certificate_der:
+            device_id = await self._rotating_device(request, context)
         try:
             cert = self._state.ca.issue_from_csr(request.csr_der, device_id)
         except ValueError as exc:
@@ -150,6 +152,19 @@ class EnrolmentServicer(device_enrolment_pb2_grpc.DeviceEnrolmentServiceServicer
         store.use_token(request.token, device_id, key_sha, reply.SerializeToString())
         logger.info("enrolled a device for site %s", request.site_id)
         return reply
+
+    async def _rotating_device(self, request: Any, context: Ctx) -> str:
+        """Key rotation: the caller proves it holds the current identity; keep its id."""
+        try:
+            current = x509.load_der_x509_certificate(request.current_certificate_der)
+            self._state.trust().verify_chain([current])
+            verify_signature(current, request.rotation_signature, request.csr_der)
+        except (ValueError, PacketError) as exc:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, f"rotation refused: {exc}")
+        values = current.subject.get_attributes_for_oid(x509.NameOID.SERIAL_NUMBER)
+        if not values:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "certificate names no device")
+        return str(values[0].value)
 
 
 def _encryption_keys(state: ReceiverState) -> list[Any]:

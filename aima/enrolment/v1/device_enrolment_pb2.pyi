@@ -8,18 +8,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class EnrolDeviceRequest(_message.Message):
-    __slots__ = ("token", "csr_der", "site_id", "kiosk_name", "software_version")
+    __slots__ = ("token", "csr_der", "site_id", "kiosk_name", "software_version", "current_certificate_der", "rotation_signature")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     CSR_DER_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
     KIOSK_NAME_FIELD_NUMBER: _ClassVar[int]
     SOFTWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_CERTIFICATE_DER_FIELD_NUMBER: _ClassVar[int]
+    ROTATION_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     token: str
     csr_der: bytes
     site_id: str
     kiosk_name: str
     software_version: str
-    def __init__(self, token: _Optional[str] = ..., csr_der: _Optional[bytes] = ..., site_id: _Optional[str] = ..., kiosk_name: _Optional[str] = ..., software_version: _Optional[str] = ...) -> None: ...
+    current_certificate_der: bytes
+    rotation_signature: bytes
+    def __init__(self, token: _Optional[str] = ..., csr_der: _Optional[bytes] = ..., site_id: _Optional[str] = ..., kiosk_name: _Optional[str] = ..., software_version: _Optional[str] = ..., current_certificate_der: _Optional[bytes] = ..., rotation_signature: _Optional[bytes] = ...) -> None: ...
 
 class EnrolDeviceResponse(_message.Message):
     __slots__ = ("device_id", "certificate_chain_der", "trust_anchors_der", "encryption_keys", "receipt_signer_certificate_der")
