@@ -124,7 +124,14 @@ class Appliance:
                 raise KeyStoreError(f"not provisioned ({files.root}): run 'appliance provision'")
             logger.warning("kiosk not provisioned: captures work, submitting does not")
             return
-        if production and not self.config.security.allow_software_keys:
+        security = self.config.security
+        if security.key_backend == "pkcs11":
+            raise KeyStoreError(
+                "the PKCS#11 key backend signs packets but cannot yet authenticate the gRPC "
+                "TLS channel (grpc-python takes only PEM keys); use key_backend: software "
+                "with allow_software_keys until that lands"
+            )
+        if production and not security.allow_software_keys:
             raise KeyStoreError(
                 "production needs a hardware-backed device key (TPM/HSM via PKCS#11); "
                 "this kiosk has a software key and security.allow_software_keys is off"

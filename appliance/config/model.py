@@ -150,9 +150,29 @@ class LoggingConfig(Strict):
     )
 
 
+class Pkcs11Config(Strict):
+    """Where the hardware-backed device key lives (TPM 2.0 via tpm2-pkcs11, or an HSM)."""
+
+    module: Path = Field(
+        default=Path("/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so"),
+        description="PKCS#11 module (.so) of the token.",
+    )
+    token_label: str = Field(default="kiosk", description="Label of the token holding the key.")
+    key_label: str = Field(default="device-key", description="Label of the device key pair.")
+
+
 class SecurityConfig(Strict):
     """Key handling policy."""
 
+    key_backend: Annotated[str, Field(pattern="^(software|pkcs11)$")] = Field(
+        default="software",
+        description="'software': encrypted PKCS#8 file (passphrase from the systemd credential "
+        "device-key-passphrase); 'pkcs11': a TPM/HSM key (PIN from the credential "
+        "device-key-pin).",
+    )
+    pkcs11: Pkcs11Config = Field(
+        default_factory=Pkcs11Config, description="PKCS#11 token, when key_backend is pkcs11."
+    )
     allow_software_keys: bool = Field(
         default=False,
         description="Production only: allow a software (file) device key when no TPM/HSM "
