@@ -25,6 +25,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "appliance.cli.demo",
     "appliance.cli.provision",
     "appliance.cli.identity",
+    "appliance.cli.finger_check",
+    "appliance.cli.slap_segment",
 )
 
 
