@@ -20,6 +20,7 @@ import uvicorn
 from appliance.capture_sessions import CaptureSessions
 from appliance.config import ApplianceConfig, Profile
 from appliance.devices import DeviceRole, DeviceSupervisor
+from appliance.identity.pkcs11_key import PIN_CREDENTIAL, Pkcs11DeviceKey
 from appliance.identity.software_key import KeyStoreError, credential_secret
 from appliance.identity.store import IdentityFiles, LoadedIdentity, load_identity
 from appliance.outbox import Outbox
@@ -125,18 +126,18 @@ class Appliance:
             logger.warning("kiosk not provisioned: captures work, submitting does not")
             return
         security = self.config.security
+        hsm = None
         if security.key_backend == "pkcs11":
-            raise KeyStoreError(
-                "the PKCS#11 key backend signs packets but cannot yet authenticate the gRPC "
-                "TLS channel (grpc-python takes only PEM keys); use key_backend: software "
-                "with allow_software_keys until that lands"
+            pin = credential_secret(PIN_CREDENTIAL, minimum=4).decode()
+            hsm = Pkcs11DeviceKey(
+                security.pkcs11.module, security.pkcs11.token_label, security.pkcs11.key_label, pin
             )
-        if production and not security.allow_software_keys:
+        elif production and not security.allow_software_keys:
             raise KeyStoreError(
-                "production needs a hardware-backed device key (TPM/HSM via PKCS#11); "
-                "this kiosk has a software key and security.allow_software_keys is off"
+                "production needs a hardware-backed device key (TPM/HSM via PKCS#11: "
+                "security.key_backend: pkcs11), or security.allow_software_keys: true"
             )
-        self.identity = load_identity(files, credential_secret())
+        self.identity = load_identity(files, credential_secret(), hsm)
 
     def _start_outbox(self) -> None:
         storage = self.config.storage

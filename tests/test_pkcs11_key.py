@@ -76,3 +76,86 @@ def test_hsm_key_signs_csrs_and_packets(token: str) -> None:
     assert opened.manifest.device_id == "dev-hsm-1"
     with pytest.raises(KeyStoreError, match="log in"):
         Pkcs11DeviceKey(MODULE, token, "device-key", "000000").sign(b"x")
+
+
+@pytest.mark.timeout(120)
+async def test_hsm_kiosk_provisions_uploads_and_runs_in_production(
+    token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from appliance.app import Appliance
+    from appliance.config.model import ApplianceConfig
+    from appliance.identity.pkcs11_key import Pkcs11DeviceKey
+    from appliance.identity.software_key import KeyStoreError
+    from appliance.identity.store import IdentityFiles, provision
+    from appliance.outbox import Outbox
+    from appliance.receiver.server import Receiver, load_or_create_state
+    from tests.uplink_world import SECRET, Kiosk
+
+    state = load_or_create_state(tmp_path / "central", hosts=["127.0.0.1"])
+    receiver = Receiver(state)
+    port = await receiver.start()
+    state.store.add_token("hsm-token")
+    # SoftHSM stays loaded in-process across tests: use a key label of our own.
+    hsm = Pkcs11DeviceKey(MODULE, token, "kiosk-signing-key", "123456")
+    identity = await provision(
+        IdentityFiles(tmp_path / "kiosk" / "identity"),
+        central=f"127.0.0.1:{receiver.enrol_port}",
+        token="hsm-token",
+        site_id="CLAIM-T",
+        kiosk_name="k1",
+        secret=SECRET,
+        central_ca_pem=state.ca.certificate.public_bytes(serialization.Encoding.PEM),
+        hsm=hsm,
+    )
+    try:
+        assert identity.backend == "pkcs11"
+        assert identity.tls_chain[0] != identity.identity.chain[0]
+        kiosk = Kiosk(
+            tmp_path,
+            state,
+            receiver,
+            port,
+            identity,
+            Outbox(tmp_path / "kiosk" / "outbox", quota_bytes=1 << 30),
+        )
+        ids = kiosk.queue(2)
+        assert await kiosk.uplink().drain()
+        assert sorted(kiosk.delivered()) == sorted(ids)
+        kiosk.outbox.close()
+
+        creds = tmp_path / "creds"
+        creds.mkdir()
+        (creds / "device-key-passphrase").write_bytes(SECRET)
+        (creds / "device-key-pin").write_text("123456")
+        monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+        base = {
+            "profile": "production",
+            "site": {"claim_id": "CLAIM-T", "municipality": "Braga"},
+            "central": {"endpoint": f"127.0.0.1:{port}"},
+            "devices": {
+                "face_camera": {"type": "opencv", "device": str(tmp_path / "none")},
+                "fingerprint_reader": {"type": "uru4000"},
+            },
+            "storage": {"state_dir": str(tmp_path / "kiosk")},
+            "web": {"port": 0},
+        }
+        software = ApplianceConfig.model_validate(base)
+        with pytest.raises(KeyStoreError, match="hardware-backed"):
+            Appliance(software)._load_identity()
+        hardware = ApplianceConfig.model_validate(
+            {
+                **base,
+                "security": {
+                    "key_backend": "pkcs11",
+                    "pkcs11": {"module": str(MODULE), "token_label": token},
+                },
+            }
+        )
+        app = Appliance(hardware)
+        app._load_identity()
+        assert app.identity is not None and app.identity.identity.key.hardware_backed
+    finally:
+        await receiver.stop(grace=0)
+        state.store.close()

@@ -22,6 +22,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="state directory (identity goes to STATE_DIR/identity)",
     )
     parser.add_argument("--kiosk-name", default="kiosk-1", help="counter label")
+    parser.add_argument(
+        "--key-backend",
+        choices=["software", "pkcs11"],
+        default="software",
+        help="where the signing key is generated (pkcs11: TPM 2.0 or HSM)",
+    )
+    parser.add_argument(
+        "--pkcs11-module",
+        type=Path,
+        default=Path("/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so"),
+    )
+    parser.add_argument("--token-label", default="kiosk")
+    parser.add_argument("--key-label", default="device-key")
     parser.set_defaults(func=run)
 
 
@@ -39,6 +52,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         ca_pem = args.ca.read_bytes()
         secret = credential_secret()
+        hsm = None
+        if args.key_backend == "pkcs11":
+            from appliance.identity.pkcs11_key import PIN_CREDENTIAL, Pkcs11DeviceKey
+
+            pin = credential_secret(PIN_CREDENTIAL, minimum=4).decode()
+            hsm = Pkcs11DeviceKey(args.pkcs11_module, args.token_label, args.key_label, pin)
         loaded = asyncio.run(
             provision(
                 files,
@@ -48,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
                 kiosk_name=args.kiosk_name,
                 secret=secret,
                 central_ca_pem=ca_pem,
+                hsm=hsm,
             )
         )
     except OSError as exc:

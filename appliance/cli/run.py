@@ -25,9 +25,11 @@ def run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     logging.getLogger().setLevel(config.logging.level)
+    from appliance.identity.software_key import KeyStoreError
+
     try:
         asyncio.run(Appliance(config).run_until_stopped())
-    except OSError as exc:
+    except (OSError, KeyStoreError) as exc:
         print(f"appliance run: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -21,7 +21,7 @@ class KeyStoreError(Exception):
     """The device key cannot be loaded or created; the message says why."""
 
 
-def credential_secret(name: str = CREDENTIAL_NAME) -> bytes:
+def credential_secret(name: str = CREDENTIAL_NAME, *, minimum: int = 16) -> bytes:
     """Read a systemd credential (``$CREDENTIALS_DIRECTORY/<name>``)."""
     directory = os.environ.get("CREDENTIALS_DIRECTORY")
     if not directory:
@@ -34,8 +34,8 @@ def credential_secret(name: str = CREDENTIAL_NAME) -> bytes:
         secret = path.read_bytes().strip()
     except OSError as exc:
         raise KeyStoreError(f"credential {name!r} is not readable: {exc.strerror}") from None
-    if len(secret) < 16:
-        raise KeyStoreError(f"credential {name!r} is too short (need at least 16 bytes)")
+    if len(secret) < minimum:
+        raise KeyStoreError(f"credential {name!r} is too short (need at least {minimum} bytes)")
     return secret
 
 

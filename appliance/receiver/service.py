@@ -142,8 +142,16 @@ class EnrolmentServicer(device_enrolment_pb2_grpc.DeviceEnrolmentServiceServicer
             cert = self._state.ca.issue_from_csr(request.csr_der, device_id)
         except ValueError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        tls_chain: list[bytes] = []
+        if request.tls_csr_der:
+            try:
+                tls_cert = self._state.ca.issue_from_csr(request.tls_csr_der, device_id)
+            except ValueError as exc:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"TLS CSR: {exc}")
+            tls_chain = [tls_cert.public_bytes(_DER)]
         reply = device_enrolment_pb2.EnrolDeviceResponse(
             device_id=device_id,
+            tls_certificate_chain_der=tls_chain,
             certificate_chain_der=[cert.public_bytes(_DER)],
             trust_anchors_der=[self._state.ca.certificate.public_bytes(_DER)],
             encryption_keys=_encryption_keys(self._state),

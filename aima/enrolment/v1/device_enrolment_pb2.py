@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from aima.enrolment.v1 import common_pb2 as aima_dot_enrolment_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(aima/enrolment/v1/device_enrolment.proto\x12\x11\x61ima.enrolment.v1\x1a\x1e\x61ima/enrolment/v1/common.proto\"\xb0\x01\n\x12\x45nrolDeviceRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0f\n\x07\x63sr_der\x18\x02 \x01(\x0c\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\x12\n\nkiosk_name\x18\x04 \x01(\t\x12\x18\n\x10software_version\x18\x05 \x01(\t\x12\x1f\n\x17\x63urrent_certificate_der\x18\x06 \x01(\x0c\x12\x1a\n\x12rotation_signature\x18\x07 \x01(\x0c\"\xc5\x01\n\x13\x45nrolDeviceResponse\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x1d\n\x15\x63\x65rtificate_chain_der\x18\x02 \x03(\x0c\x12\x19\n\x11trust_anchors_der\x18\x03 \x03(\x0c\x12\x39\n\x0f\x65ncryption_keys\x18\x04 \x03(\x0b\x32 .aima.enrolment.v1.EncryptionKey\x12&\n\x1ereceipt_signer_certificate_der\x18\x05 \x01(\x0c\x32v\n\x16\x44\x65viceEnrolmentService\x12\\\n\x0b\x45nrolDevice\x12%.aima.enrolment.v1.EnrolDeviceRequest\x1a&.aima.enrolment.v1.EnrolDeviceResponseB\x18\n\x14pt.aima.enrolment.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(aima/enrolment/v1/device_enrolment.proto\x12\x11\x61ima.enrolment.v1\x1a\x1e\x61ima/enrolment/v1/common.proto\"\xc5\x01\n\x12\x45nrolDeviceRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0f\n\x07\x63sr_der\x18\x02 \x01(\x0c\x12\x0f\n\x07site_id\x18\x03 \x01(\t\x12\x12\n\nkiosk_name\x18\x04 \x01(\t\x12\x18\n\x10software_version\x18\x05 \x01(\t\x12\x1f\n\x17\x63urrent_certificate_der\x18\x06 \x01(\x0c\x12\x1a\n\x12rotation_signature\x18\x07 \x01(\x0c\x12\x13\n\x0btls_csr_der\x18\x08 \x01(\x0c\"\xe8\x01\n\x13\x45nrolDeviceResponse\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x1d\n\x15\x63\x65rtificate_chain_der\x18\x02 \x03(\x0c\x12\x19\n\x11trust_anchors_der\x18\x03 \x03(\x0c\x12\x39\n\x0f\x65ncryption_keys\x18\x04 \x03(\x0b\x32 .aima.enrolment.v1.EncryptionKey\x12&\n\x1ereceipt_signer_certificate_der\x18\x05 \x01(\x0c\x12!\n\x19tls_certificate_chain_der\x18\x06 \x03(\x0c\x32v\n\x16\x44\x65viceEnrolmentService\x12\\\n\x0b\x45nrolDevice\x12%.aima.enrolment.v1.EnrolDeviceRequest\x1a&.aima.enrolment.v1.EnrolDeviceResponseB\x18\n\x14pt.aima.enrolment.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,9 +34,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\024pt.aima.enrolment.v1P\001'
   _globals['_ENROLDEVICEREQUEST']._serialized_start=96
-  _globals['_ENROLDEVICEREQUEST']._serialized_end=272
-  _globals['_ENROLDEVICERESPONSE']._serialized_start=275
-  _globals['_ENROLDEVICERESPONSE']._serialized_end=472
-  _globals['_DEVICEENROLMENTSERVICE']._serialized_start=474
-  _globals['_DEVICEENROLMENTSERVICE']._serialized_end=592
+  _globals['_ENROLDEVICEREQUEST']._serialized_end=293
+  _globals['_ENROLDEVICERESPONSE']._serialized_start=296
+  _globals['_ENROLDEVICERESPONSE']._serialized_end=528
+  _globals['_DEVICEENROLMENTSERVICE']._serialized_start=530
+  _globals['_DEVICEENROLMENTSERVICE']._serialized_end=648
 # @@protoc_insertion_point(module_scope)
