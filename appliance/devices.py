@@ -18,6 +18,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from appliance.tasks import cancel_and_wait
 from drivers.errors import DeviceError
 from drivers.interfaces import Camera, DeviceInfo, DeviceState, FingerprintReader
 
@@ -88,13 +89,8 @@ class DeviceSupervisor:
         self._task = asyncio.create_task(self._supervise(), name="device-supervisor")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         for slot in reversed(list(self._slots.values())):
             try:
                 await slot.device.close()

@@ -24,6 +24,7 @@ from cryptography import x509
 from aima.enrolment.v1 import packet_upload_pb2, packet_upload_pb2_grpc
 from appliance.outbox import Outbox, OutboxEntry
 from appliance.receiver.receipts import ReceiptInvalid, SignedReceipt, verify_receipt
+from appliance.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -128,13 +129,8 @@ class Uplink:
         self._task = asyncio.create_task(self.run(), name="uplink")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def run(self) -> None:
         backoff = self._settings.backoff_initial_s

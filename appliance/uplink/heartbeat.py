@@ -20,6 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from aima.enrolment.v1 import common_pb2, device_status_pb2, device_status_pb2_grpc
 from appliance import __version__
 from appliance.outbox import Outbox
+from appliance.tasks import cancel_and_wait
 from drivers.interfaces import DeviceInfo, DeviceState
 
 logger = logging.getLogger(__name__)
@@ -60,12 +61,8 @@ class Heartbeat:
         self._task = asyncio.create_task(self._loop(), name="heartbeat")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _loop(self) -> None:
         while True:
