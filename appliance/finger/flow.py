@@ -1,0 +1,205 @@
+"""The 4-4-2 ten-print capture flow over the :class:`FingerprintReader` interface.
+
+Right four, left four, both thumbs. Each slap is captured up to ``retries + 1``
+times and the best attempt kept: an attempt is accepted when segmentation
+finds the expected number of fingers (the hand's fingers minus the declared
+missing ones) and every finger reaches the NFIQ 2 threshold. A sequence check
+then looks for the two classic operator errors:
+
+- the wrong hand: on a plain slap the little finger sits lowest, so it must be
+  at the right end of a right-hand slap and the left end of a left-hand one;
+- the same hand twice: index fingers of the "right" and "left" slaps that
+  match each other with bozorth3 are one finger, presented twice.
+
+Missing fingers (``XX`` amputated, ``UP`` unable to print) are declared by the
+operator and must be confirmed by a different person with the supervisor role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+
+from appliance.config.quality import FingerQualityThresholds
+from appliance.finger.quality import FingerAssessment, assess_finger
+from appliance.finger.records import FingerCapture, MissingFinger
+from appliance.finger.segment import HANDS, Segmentation, segment_slap
+from drivers.interfaces import (
+    SLAP_LAYOUT,
+    CaptureKind,
+    CaptureRequest,
+    FingerPosition,
+    FingerprintReader,
+    ImageU8,
+    ReaderEventCallback,
+)
+
+logger = logging.getLogger(__name__)
+
+SEQUENCE = (CaptureKind.SLAP_RIGHT_FOUR, CaptureKind.SLAP_LEFT_FOUR, CaptureKind.SLAP_THUMBS)
+SAME_FINGER_SCORE = 40  # bozorth3: genuine pairs score far above, impostors below ~20
+
+
+class FlowError(Exception):
+    """The flow cannot go on as asked (e.g. an unconfirmed missing-finger exception)."""
+
+
+@dataclass(frozen=True)
+class FingerException:
+    """A missing finger declared by an operator and confirmed by a supervisor."""
+
+    missing: MissingFinger
+    declared_by: str
+    confirmed_by: str
+
+    def validate(self) -> None:
+        if not self.confirmed_by:
+            raise FlowError(f"missing finger {int(self.missing.position)} needs a supervisor")
+        if self.confirmed_by == self.declared_by:
+            raise FlowError("the supervisor confirming a missing finger must be another person")
+
+
+@dataclass
+class SlapResult:
+    kind: CaptureKind
+    pixels: ImageU8
+    segmentation: Segmentation
+    fingers: list[tuple[FingerPosition, ImageU8, FingerAssessment]]
+    attempts: int
+    accepted: bool
+
+    @property
+    def worst_score(self) -> int:
+        scores = [a.nfiq2 or 0 for _, _, a in self.fingers]
+        return min(scores) if scores else -1
+
+
+@dataclass
+class TenPrintResult:
+    slaps: dict[CaptureKind, SlapResult]
+    exceptions: list[FingerException]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(s.accepted for s in self.slaps.values())
+
+    def captures(self) -> list[FingerCapture]:
+        """Slaps and segmented fingers, ready for the ANSI/NIST and ISO records."""
+        result: list[FingerCapture] = []
+        for kind, slap in self.slaps.items():
+            slap_fgp = SLAP_LAYOUT[kind][0]
+            segments = tuple((f.position, *f.box) for f in slap.segmentation.fingers)
+            result.append(FingerCapture(slap_fgp, slap.pixels, None, segments))
+            for position, pixels, assessment in slap.fingers:
+                result.append(FingerCapture(position, pixels, assessment.nfiq2))
+        return result
+
+    @property
+    def missing(self) -> list[MissingFinger]:
+        return [e.missing for e in self.exceptions]
+
+
+class TenPrintFlow:
+    def __init__(
+        self,
+        reader: FingerprintReader,
+        thresholds: FingerQualityThresholds,
+        on_event: ReaderEventCallback | None = None,
+    ) -> None:
+        self._reader = reader
+        self._limits = thresholds
+        self._on_event = on_event
+
+    async def capture_442(self, exceptions: list[FingerException] | None = None) -> TenPrintResult:
+        exceptions = exceptions or []
+        for exception in exceptions:
+            exception.validate()
+        missing = frozenset(e.missing.position for e in exceptions)
+        slaps = {}
+        for kind in SEQUENCE:
+            slaps[kind] = await self.capture_slap(kind, missing)
+        result = TenPrintResult(slaps, exceptions)
+        result.problems.extend(await asyncio.to_thread(sequence_problems, slaps))
+        return result
+
+    async def capture_slap(
+        self, kind: CaptureKind, missing: frozenset[FingerPosition] = frozenset()
+    ) -> SlapResult:
+        slap_fgp, layout = SLAP_LAYOUT[kind]
+        present = [p for p in layout if p not in missing]
+        best: SlapResult | None = None
+        for attempt in range(1, self._limits.retries + 2):
+            image = await self._reader.capture(
+                CaptureRequest(kind, slap_fgp, missing=missing), self._on_event
+            )
+            result = await asyncio.to_thread(self._judge, kind, image.pixels, present, attempt)
+            if best is None or _better(result, best):
+                best = result
+            if result.accepted:
+                break
+            logger.info("slap %s attempt %d rejected", kind, attempt)
+        assert best is not None
+        best.attempts = attempt
+        return best
+
+    def _judge(
+        self, kind: CaptureKind, pixels: ImageU8, present: list[FingerPosition], attempt: int
+    ) -> SlapResult:
+        hand = next(name for name, k in HANDS.items() if k is kind)
+        segmentation = segment_slap(pixels, len(present), hand)
+        fingers = []
+        if segmentation.ok:
+            for position, finger in zip(present, segmentation.fingers, strict=True):
+                x, y, w, h = finger.box
+                crop = pixels[y : y + h, x : x + w].copy()
+                fingers.append((position, crop, assess_finger(crop, self._limits)))
+            # Re-label the boxes with the fingers actually present.
+            segmentation = Segmentation(
+                tuple(
+                    type(f)(p, f.box) for p, f in zip(present, segmentation.fingers, strict=True)
+                ),
+                True,
+                None,
+            )
+        accepted = segmentation.ok and all(a.accepted for _, _, a in fingers)
+        return SlapResult(kind, pixels, segmentation, fingers, attempt, accepted)
+
+
+def _better(candidate: SlapResult, best: SlapResult) -> bool:
+    if candidate.segmentation.ok != best.segmentation.ok:
+        return candidate.segmentation.ok
+    return candidate.worst_score > best.worst_score
+
+
+def _minutiae(pixels: ImageU8) -> Any:
+    from appliance.finger.quality import _extractor
+
+    ok, png = cv2.imencode(".png", pixels)
+    return _extractor().extract_minutiae(bytes(png)) if ok else None
+
+
+def sequence_problems(slaps: dict[CaptureKind, SlapResult]) -> list[str]:
+    """Wrong hand or same hand twice, as message keys with the slap they concern."""
+    problems = []
+    for kind in (CaptureKind.SLAP_RIGHT_FOUR, CaptureKind.SLAP_LEFT_FOUR):
+        slap = slaps.get(kind)
+        if slap is None or len(slap.segmentation.fingers) < 4:
+            continue
+        tops = [f.box[1] for f in slap.segmentation.fingers]
+        lowest = tops.index(max(tops))
+        expected = 3 if kind is CaptureKind.SLAP_RIGHT_FOUR else 0
+        if lowest != expected:
+            problems.append(f"finger.wrong_hand:{kind.value}")
+    right, left = slaps.get(CaptureKind.SLAP_RIGHT_FOUR), slaps.get(CaptureKind.SLAP_LEFT_FOUR)
+    if right and left and right.fingers and left.fingers:
+        # Any finger of one slap matching any finger of the other: one hand, twice.
+        first = [m for _, img, _ in right.fingers if (m := _minutiae(img)) is not None]
+        second = [m for _, img, _ in left.fingers if (m := _minutiae(img)) is not None]
+        if any(a.compare(b) >= SAME_FINGER_SCORE for a in first for b in second):
+            problems.append("finger.same_hand_twice")
+    return problems
