@@ -98,3 +98,14 @@ async def test_same_hand_twice_is_detected() -> None:
     assert not result.ok
     assert "finger.same_hand_twice" in result.problems
     assert "finger.wrong_hand:slap_left_four" in result.problems
+
+
+async def test_flat_single_with_retries() -> None:
+    reader = await _reader()
+    reader.present(SimPresentation(defects=FingerDefects(blank=True)))
+    flow = TenPrintFlow(reader, FingerQualityThresholds(retries=2))
+    pixels, assessment, attempts = await flow.capture_single(FingerPosition.LEFT_INDEX)
+    assert assessment.accepted and attempts == 2
+    assert pixels.ndim == 2
+    with pytest.raises(FlowError):
+        await flow.capture_single(FingerPosition.LEFT_INDEX, CaptureKind.SLAP_THUMBS)

@@ -147,6 +147,25 @@ class TenPrintFlow:
         best.attempts = attempt
         return best
 
+    async def capture_single(
+        self, position: FingerPosition, kind: CaptureKind = CaptureKind.FLAT_SINGLE
+    ) -> tuple[ImageU8, FingerAssessment, int]:
+        """A flat or rolled single finger: best of up to ``retries + 1`` attempts."""
+        if kind not in (CaptureKind.FLAT_SINGLE, CaptureKind.ROLLED_SINGLE):
+            raise FlowError(f"{kind} is not a single-finger capture")
+        best: tuple[ImageU8, FingerAssessment] | None = None
+        attempts = 0
+        while attempts <= self._limits.retries:
+            attempts += 1
+            image = await self._reader.capture(CaptureRequest(kind, position), self._on_event)
+            assessment = await asyncio.to_thread(assess_finger, image.pixels, self._limits)
+            if best is None or (assessment.nfiq2 or -1) > (best[1].nfiq2 or -1):
+                best = (image.pixels, assessment)
+            if assessment.accepted:
+                break
+        assert best is not None
+        return best[0], best[1], attempts
+
     def _judge(
         self, kind: CaptureKind, pixels: ImageU8, present: list[FingerPosition], attempt: int
     ) -> SlapResult:
