@@ -24,8 +24,10 @@ from appliance.identity.pkcs11_key import PIN_CREDENTIAL, Pkcs11DeviceKey
 from appliance.identity.software_key import KeyStoreError, credential_secret
 from appliance.identity.store import IdentityFiles, LoadedIdentity, load_identity
 from appliance.outbox import Outbox
+from appliance.sdnotify import Notifier, watchdog_interval_s
 from appliance.uplink.client import TlsMaterial, Uplink, secure_channel
 from appliance.uplink.heartbeat import Heartbeat
+from appliance.watchdog import Watchdog
 from appliance.web.api import Submitter, create_api
 from drivers.interfaces import Camera, DeviceInfo, DeviceState, FingerprintReader
 from drivers.registry import create_camera, create_reader
@@ -56,6 +58,13 @@ class Appliance:
         self.outbox: Outbox | None = None
         self.uplink: Uplink | None = None
         self.heartbeat: Heartbeat | None = None
+        self.notifier = Notifier()
+        self.watchdog: Watchdog | None = None
+        interval = watchdog_interval_s()
+        if interval is not None:
+            self.watchdog = Watchdog(self.notifier, interval)
+            self.watchdog.register("event-loop", max_silence_s=max(5.0, interval * 2))
+            self.watchdog.register("devices", max_silence_s=30.0)
         self._server: _EmbeddedServer | None = None
         self._server_task: asyncio.Task[None] | None = None
         self.web_port: int | None = None
@@ -76,6 +85,10 @@ class Appliance:
         except BaseException:
             await self.stop()
             raise
+        if self.watchdog is not None:
+            self.watchdog.start()
+            self._stoppers.append(("watchdog", self.watchdog.stop))
+        self.notifier.ready(f"serving on {self.config.web.host}:{self.web_port}")
         logger.info("appliance ready on http://%s:%s", self.config.web.host, self.web_port)
 
     async def stop(self) -> None:
@@ -105,6 +118,7 @@ class Appliance:
                 raise RuntimeError("the web server stopped unexpectedly") from server.exception()
         finally:
             logger.info("appliance stopping")
+            self.notifier.stopping()
             await self.stop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -196,8 +210,12 @@ class Appliance:
         }
         if cfg.document_camera is not None:
             devices[DeviceRole.DOCUMENT_CAMERA] = create_camera(cfg.document_camera)
+        watchdog = self.watchdog
         supervisor = DeviceSupervisor(
-            devices, restart_budget=cfg.restart_budget, restart_window_s=cfg.restart_window_s
+            devices,
+            restart_budget=cfg.restart_budget,
+            restart_window_s=cfg.restart_window_s,
+            on_tick=(lambda: watchdog.beat("devices")) if watchdog else None,
         )
         await supervisor.start()
         self.supervisor = supervisor

@@ -16,6 +16,7 @@ import collections
 import enum
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from appliance.tasks import cancel_and_wait
@@ -75,6 +76,7 @@ class DeviceSupervisor:
         restart_budget: int,
         restart_window_s: float,
         check_interval_s: float = 1.0,
+        on_tick: Callable[[], None] | None = None,
     ) -> None:
         self._slots = {role: _Slot(role, device) for role, device in devices.items()}
         self._budget = restart_budget
@@ -82,6 +84,7 @@ class DeviceSupervisor:
         self._interval = check_interval_s
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._on_tick = on_tick
 
     async def start(self) -> None:
         for slot in self._slots.values():
@@ -175,6 +178,8 @@ class DeviceSupervisor:
             except TimeoutError:
                 pass
             self._wake.clear()
+            if self._on_tick is not None:
+                self._on_tick()  # the watchdog's proof that supervision is alive
             for slot in self._slots.values():
                 if self._needs_restart(slot):
                     await self._restart(slot)

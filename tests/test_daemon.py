@@ -209,3 +209,29 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "cannot start" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_systemd_ready_and_watchdog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(tmp_path / "notify")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(path)
+    server.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    app = Appliance(_config(tmp_path))
+    await app.start()
+    try:
+        messages: list[bytes] = []
+        for _ in range(100):
+            try:
+                messages.append(server.recv(512))
+            except BlockingIOError:
+                await _sleep(0.02)
+            if any(m.startswith(b"READY=1") for m in messages) and b"WATCHDOG=1" in messages:
+                break
+        assert any(m.startswith(b"READY=1\nSTATUS=serving on") for m in messages)
+        assert b"WATCHDOG=1" in messages
+    finally:
+        await app.stop()
+        server.close()
