@@ -2,7 +2,7 @@
 # Debian packages the test suite uses (SoftHSM for the PKCS#11 key store, libusb for
 # pyusb, systemd-analyze for unit checks). Idempotent; skipped when already present.
 set -euo pipefail
-packages=(softhsm2 opensc libusb-1.0-0)
+packages=(softhsm2 opensc libusb-1.0-0 systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

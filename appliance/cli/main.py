@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "appliance.cli.identity",
     "appliance.cli.finger_check",
     "appliance.cli.slap_segment",
+    "appliance.cli.udev_rules",
 )
 
 
