@@ -23,6 +23,7 @@ from appliance.devices import DeviceRole, DeviceSupervisor
 from appliance.identity.pkcs11_key import PIN_CREDENTIAL, Pkcs11DeviceKey
 from appliance.identity.software_key import KeyStoreError, credential_secret
 from appliance.identity.store import IdentityFiles, LoadedIdentity, load_identity
+from appliance.metrics import ApplianceMetrics, certificate_days_left
 from appliance.outbox import Outbox
 from appliance.sdnotify import Notifier, watchdog_interval_s
 from appliance.uplink.client import TlsMaterial, Uplink, secure_channel
@@ -197,6 +198,27 @@ class Appliance:
 
         self._stoppers.append(("uplink", stop))
 
+    def _metrics(self) -> ApplianceMetrics:
+        metrics = ApplianceMetrics()
+        supervisor, outbox, identity = self.supervisor, self.outbox, self.identity
+
+        def refresh() -> None:
+            if outbox is not None:
+                status = outbox.status()
+                metrics.outbox_depth.set(status.depth)
+                metrics.outbox_oldest.set(status.oldest_age_s)
+                metrics.outbox_quarantined.set(status.quarantined)
+            if supervisor is not None:
+                for row in supervisor.statuses():
+                    ready = row.state in (DeviceState.READY, DeviceState.BUSY)
+                    metrics.devices_ready.labels(row.role.value).set(1 if ready else 0)
+            if identity is not None:
+                expiry = identity.identity.chain[0].not_valid_after_utc.timestamp()
+                metrics.certificate_days.set(certificate_days_left(expiry))
+
+        metrics.on_scrape(refresh)
+        return metrics
+
     def _device_reports(self) -> list[tuple[DeviceInfo, DeviceState, str | None]]:
         if self.supervisor is None:
             return []
@@ -241,7 +263,7 @@ class Appliance:
                 self.config.site.claim_id,
                 self.uplink.notify if self.uplink else None,
             )
-        api = create_api(self.supervisor, self.sessions, submitter, self.outbox)
+        api = create_api(self.supervisor, self.sessions, submitter, self.outbox, self._metrics())
         server = _EmbeddedServer(
             uvicorn.Config(
                 api,

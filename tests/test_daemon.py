@@ -235,3 +235,14 @@ async def test_systemd_ready_and_watchdog(tmp_path: Path, monkeypatch: pytest.Mo
     finally:
         await app.stop()
         server.close()
+
+
+async def test_metrics_endpoint(client: httpx.AsyncClient) -> None:
+    session = (await client.post("/api/sessions")).json()["session_id"]
+    await client.post(f"/api/sessions/{session}/face")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    text = response.text
+    assert 'appliance_captures_total{type="face"} 1.0' in text
+    assert 'appliance_device_ready{role="face_camera"} 1.0' in text
+    assert "appliance_outbox_depth 0.0" in text

@@ -25,6 +25,7 @@ from appliance import __version__
 from appliance.capture_sessions import CaptureSession, CaptureSessions, SessionNotFound
 from appliance.devices import DeviceRole, DeviceSupervisor, DeviceUnavailable
 from appliance.enrolment import Enrolment, submit_enrolment
+from appliance.metrics import ApplianceMetrics
 from appliance.outbox import Outbox, OutboxError, OutboxFull
 from appliance.sealing.keys import CentralPublicKey
 from appliance.sealing.seal import DeviceSigner, ItemSource
@@ -121,6 +122,7 @@ def create_api(
     sessions: CaptureSessions,
     submitter: Submitter | None = None,
     outbox: Outbox | None = None,
+    metrics: ApplianceMetrics | None = None,
 ) -> FastAPI:
     """Build the FastAPI app over the running services (called by the composition root)."""
     api = FastAPI(title="CLAIM kiosk appliance", version=__version__, docs_url=None, redoc_url=None)
@@ -129,6 +131,13 @@ def create_api(
     @api.get("/healthz")
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
+
+    @api.get("/metrics")
+    async def prometheus() -> Response:
+        if metrics is None:
+            raise ApiError(404, "no_metrics", "metrics are not enabled")
+        body = await asyncio.to_thread(metrics.render)
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @api.get("/api/devices")
     async def devices() -> dict[str, Any]:
@@ -183,7 +192,11 @@ def create_api(
             raise ApiError(503, exc.message_key, str(exc)) from None
         except DeviceError as exc:
             supervisor.report_failure(role, exc)
+            if metrics is not None:
+                metrics.device_errors.labels(role.value, exc.message_key).inc()
             raise ApiError(503, exc.message_key, exc.detail) from None
+        if metrics is not None:
+            metrics.captures.labels("face").inc()
         jpeg = await asyncio.to_thread(_encode, frame.image, ".jpg")
         height, width = frame.image.shape[:2]
         capture = session.add(
@@ -205,7 +218,11 @@ def create_api(
             raise ApiError(503, exc.message_key, str(exc)) from None
         except DeviceError as exc:
             supervisor.report_failure(role, exc)
+            if metrics is not None:
+                metrics.device_errors.labels(role.value, exc.message_key).inc()
             raise ApiError(503, exc.message_key, exc.detail) from None
+        if metrics is not None:
+            metrics.captures.labels(body.kind.value).inc()
         png = await asyncio.to_thread(_encode, image.pixels, ".png")
         height, width = image.pixels.shape[:2]
         item_type = (
@@ -244,6 +261,8 @@ def create_api(
         except OutboxError as exc:
             raise ApiError(500, "outbox_error", str(exc)) from None
         sessions.discard(session_id)  # the captures now exist only sealed
+        if metrics is not None:
+            metrics.packets_sealed.inc()
         if submitter.notify is not None:
             submitter.notify()
         return {"session_id": session_id, "packet_id": packet_id, "state": "queued"}
