@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
@@ -24,7 +23,9 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
-    logging.getLogger().setLevel(config.logging.level)
+    from appliance.logging_setup import configure
+
+    configure(config.logging.level, config.logging.json_logs)
     from appliance.identity.software_key import KeyStoreError
 
     try:
