@@ -1,0 +1,53 @@
+"""The end-to-end demo counts at the receiver, and its logs carry no applicant data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.timeout(180)
+def test_demo_delivers_exactly_once_and_logs_no_personal_data() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "--log-level",
+            "DEBUG",
+            "demo",
+            "--enrolments",
+            "3",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["enrolments"] == 3
+    assert (summary["delivered"], summary["lost"], summary["duplicates"]) == (3, 0, 0)
+    assert set(summary) == {"enrolments", "delivered", "lost", "duplicates", "seconds"}
+    logs = result.stdout + result.stderr
+    for personal in ("DEMO-00000", "DEMO-00001", "DEMO-00002", "demo-op"):
+        assert personal not in logs
+
+
+def test_demo_rejects_a_bad_count() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "appliance", "demo", "--enrolments", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert "between 1 and 10000" in result.stderr
