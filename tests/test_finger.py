@@ -126,3 +126,21 @@ def test_cli_json_lines_and_bad_files(tmp_path: Path) -> None:
     assert all(len(f["box"]) == 4 and "nfiq2" in f for f in rows[0]["fingers"])
     assert set(rows[0]) == {"file", "count", "ok", "reason", "fingers", "ms"}
     assert "error" in rows[1]
+
+
+def test_flexion_creases_do_not_split_fingers() -> None:
+    """A long-finger slap whose phalanges are separated by blank creases still counts four."""
+    import numpy as np
+
+    slap = synthesize_slap(8, CaptureKind.SLAP_LEFT_FOUR)
+    pixels = slap.pixels.copy()
+    tall = np.full((pixels.shape[0] + 600, pixels.shape[1]), int(np.median(pixels)), np.uint8)
+    tall[: pixels.shape[0]] = pixels
+    for _, (x, y, w, h) in slap.fingers:  # a middle phalanx below each tip, after a crease
+        segment = pixels[y + h // 3 : y + h, x : x + w]
+        top = y + h + 25
+        tall[top : top + segment.shape[0], x : x + w] = segment
+    result = segment_slap(tall, 4, "left")
+    assert result.ok, result.reason
+    for finger, (_, (_tx, ty, _tw, _th)) in zip(result.fingers, slap.fingers, strict=True):
+        assert abs(finger.box[1] - ty) < 60  # the box still starts at the fingertip

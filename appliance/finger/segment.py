@@ -88,6 +88,27 @@ def _split_wide(
     return boxes
 
 
+def _merge_stacked(blobs: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Join blobs stacked along one finger (phalanges split by a flexion crease).
+
+    Two blobs belong to one finger when their column ranges overlap by more than
+    half of the narrower one; the union box keeps the fingertip at its top.
+    """
+    merged: list[tuple[int, int, int, int]] = []
+    for blob in sorted(blobs, key=lambda b: b[1]):
+        x, y, w, h = blob
+        for index, (mx, my, mw, mh) in enumerate(merged):
+            overlap = min(x + w, mx + mw) - max(x, mx)
+            if overlap > 0.5 * min(w, mw):
+                left, top = min(x, mx), min(y, my)
+                right, bottom = max(x + w, mx + mw), max(y + h, my + mh)
+                merged[index] = (left, top, right - left, bottom - top)
+                break
+        else:
+            merged.append(blob)
+    return merged
+
+
 def _has_ridges(image: ImageU8, box: tuple[int, int, int, int]) -> bool:
     from appliance.finger.quality import ridge_presence
 
@@ -109,7 +130,7 @@ def segment_slap(image: ImageU8, expected: int, hand: str | None = None) -> Segm
         for i in range(1, count)
         if stats[i, cv2.CC_STAT_AREA] >= MIN_FINGER_AREA
     ]
-    blobs = [b for b in blobs if _has_ridges(image, b)]
+    blobs = _merge_stacked([b for b in blobs if _has_ridges(image, b)])
     if not blobs:
         return Segmentation((), False, "no fingers found (blank or noise-only image)")
     singles = [b[2] for b in blobs if b[2] < 1.4 * NOMINAL_FINGER_WIDTH]
