@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "appliance.cli.finger_check",
     "appliance.cli.slap_segment",
     "appliance.cli.udev_rules",
+    "appliance.cli.diag",
 )
 
 

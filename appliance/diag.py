@@ -1,0 +1,219 @@
+"""Diagnostics bundle for technicians: ``appliance diag --out FILE.tar.gz``.
+
+Each section is collected on its own; a failing section records its error
+instead of aborting the bundle. Secrets are never included (credential
+references only) and log lines pass the same redaction as the JSON logs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import platform
+import shutil
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from appliance import __version__
+from appliance.logging_setup import redact
+
+SECRET_KEYS = ("secret", "password", "passphrase", "pin", "token", "private")
+
+
+def _versions() -> dict[str, Any]:
+    packages = [
+        "grpcio",
+        "protobuf",
+        "cryptography",
+        "fastapi",
+        "mediapipe",
+        "nbis-py",
+        "opencv-contrib-python",
+        "pyusb",
+        "python-pkcs11",
+        "nistitl",
+        "wsq",
+    ]
+    found: dict[str, str | None] = {}
+    for name in packages:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return {
+        "appliance": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": found,
+    }
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: ("[removed]" if any(s in k.lower() for s in SECRET_KEYS) else _scrub(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _config(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {"note": "no --config given"}
+    from appliance.config import load_config
+
+    config = load_config(path)
+    return {"valid": True, "config": _scrub(config.model_dump(mode="json"))}
+
+
+def _allowlist(config_path: Path | None) -> dict[str, Any]:
+    from appliance.udev_rules import DEFAULT_ALLOWLIST, load_approved
+
+    devices = load_approved(DEFAULT_ALLOWLIST)
+    verdicts = []
+    if config_path is not None:
+        from appliance.config import load_config
+
+        cfg = load_config(config_path).devices
+        for role in ("face_camera", "document_camera", "fingerprint_reader"):
+            device = getattr(cfg, role)
+            if device is None:
+                continue
+            vid, pid = getattr(device, "vid", None), getattr(device, "pid", None)
+            approved = device.type in ("sim", "file") or any(
+                d.vid == vid and d.pid == pid for d in devices
+            )
+            verdicts.append(
+                {
+                    "role": role,
+                    "driver": device.type,
+                    "vid": vid,
+                    "pid": pid,
+                    "approved": approved,
+                    "reason": "simulated"
+                    if device.type in ("sim", "file")
+                    else (
+                        "on the allow-list"
+                        if approved
+                        else "VID:PID not pinned in config or not on the allow-list"
+                    ),
+                }
+            )
+    return {"approved_models": [d.__dict__ for d in devices], "configured": verdicts}
+
+
+def _outbox(state_dir: Path | None) -> dict[str, Any]:
+    if state_dir is None or not (state_dir / "outbox" / "outbox.sqlite").exists():
+        return {"note": "no outbox found"}
+    from appliance.outbox import Outbox
+
+    outbox = Outbox(state_dir / "outbox", quota_bytes=1 << 62)
+    try:
+        return dict(outbox.status().__dict__)
+    finally:
+        outbox.close()
+
+
+def _logs(lines: int = 1000) -> str:
+    if shutil.which("journalctl") is None:
+        return "journalctl not available\n"
+    result = subprocess.run(
+        ["journalctl", "-u", "appliance", "-n", str(lines), "-o", "cat", "--no-pager"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return "\n".join(redact(line) for line in (result.stdout or result.stderr).splitlines())
+
+
+def _self_test() -> dict[str, Any]:
+    """Seal and open a probe packet with throwaway keys: the crypto stack works."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from appliance.identity.device import DeviceIdentity
+    from appliance.identity.testca import DeviceCA
+    from appliance.sealing.keys import CentralKeyring, CentralPrivateKey
+    from appliance.sealing.manifest import EnrolmentMeta
+    from appliance.sealing.open import DiscardSink, open_packet
+    from appliance.sealing.seal import ItemSource, seal_packet
+    from appliance.sealing.trust import TrustStore
+
+    class _Key:
+        backend, hardware_backed = "software", False
+
+        def __init__(self) -> None:
+            self._key = ec.generate_private_key(ec.SECP256R1())
+
+        def sign(self, data: bytes) -> bytes:
+            return self._key.sign(data, ec.ECDSA(hashes.SHA256()))
+
+        def public_key(self) -> ec.EllipticCurvePublicKey:
+            return self._key.public_key()
+
+    ca, key = DeviceCA.create(), _Key()
+    identity = DeviceIdentity(key, (ca.issue(key.public_key(), "self-test"),))
+    central = CentralPrivateKey.generate("self-test")
+    meta = EnrolmentMeta("SELF-TEST", "self-test", "SELF-TEST", __version__, "")
+    out = io.BytesIO()
+    started = time.perf_counter()
+    seal_packet(
+        out,
+        [ItemSource("probe.bin", "record", "application/octet-stream", b"x" * 4096)],
+        signer=identity,
+        central_key=central.public(),
+        meta=meta,
+    )
+    open_packet(
+        io.BytesIO(out.getvalue()),
+        CentralKeyring([central]),
+        TrustStore([ca.certificate]),
+        DiscardSink(),
+    )
+    return {"seal_open_round_trip": "ok", "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def build_bundle(out: Path, config_path: Path | None) -> dict[str, str]:
+    state_dir = None
+    if config_path is not None:
+        try:
+            from appliance.config import load_config
+
+            state_dir = load_config(config_path).storage.state_dir
+        except Exception:  # the config section will report why
+            state_dir = None
+    sections: dict[str, Callable[[], Any]] = {
+        "versions.json": _versions,
+        "config.json": lambda: _config(config_path),
+        "devices.json": lambda: _allowlist(config_path),
+        "outbox.json": lambda: _outbox(state_dir),
+        "logs.txt": _logs,
+        "self-test.json": _self_test,
+    }
+    results: dict[str, str] = {}
+    with tarfile.open(out, "w:gz") as tar:
+        for name, collect in sections.items():
+            try:
+                value = collect()
+                results[name] = "ok"
+            except Exception as exc:
+                value = {"error": f"{type(exc).__name__}: {exc}"}
+                results[name] = "error"
+            data = (
+                value.encode()
+                if isinstance(value, str)
+                else json.dumps(value, indent=2, default=str).encode()
+            )
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = int(time.time())
+            info.mode = 0o600
+            tar.addfile(info, io.BytesIO(data))
+    return results
