@@ -26,6 +26,7 @@ from appliance.identity.store import IdentityFiles, LoadedIdentity, load_identit
 from appliance.metrics import ApplianceMetrics, certificate_days_left
 from appliance.outbox import Outbox
 from appliance.sdnotify import Notifier, watchdog_interval_s
+from appliance.udev_rules import DEFAULT_ALLOWLIST, allowlist_verdict, load_approved
 from appliance.uplink.client import TlsMaterial, Uplink, secure_channel
 from appliance.uplink.heartbeat import Heartbeat
 from appliance.watchdog import Watchdog
@@ -219,6 +220,11 @@ class Appliance:
         metrics.on_scrape(refresh)
         return metrics
 
+    def _allowlist_check(self) -> Callable[[DeviceInfo], str | None]:
+        path = self.config.devices.allowlist or DEFAULT_ALLOWLIST
+        approved = load_approved(path)
+        return lambda info: allowlist_verdict(approved, info)
+
     def _device_reports(self) -> list[tuple[DeviceInfo, DeviceState, str | None]]:
         if self.supervisor is None:
             return []
@@ -238,6 +244,7 @@ class Appliance:
             restart_budget=cfg.restart_budget,
             restart_window_s=cfg.restart_window_s,
             on_tick=(lambda: watchdog.beat("devices")) if watchdog else None,
+            approve=self._allowlist_check(),
         )
         await supervisor.start()
         self.supervisor = supervisor

@@ -50,6 +50,7 @@ class _Slot:
     last_error: str | None = None
     message_key: str | None = None
     gave_up: bool = False
+    refused: bool = False
     failures: int = 0
 
 
@@ -66,6 +67,12 @@ class DeviceStatus:
     last_error: str | None
 
 
+def _state(slot: _Slot) -> DeviceState:
+    if slot.refused:
+        return DeviceState.REFUSED
+    return DeviceState.ERROR if slot.gave_up else slot.device.state
+
+
 class DeviceSupervisor:
     """Opens devices, watches them, and restarts failed ones within a budget."""
 
@@ -77,6 +84,7 @@ class DeviceSupervisor:
         restart_window_s: float,
         check_interval_s: float = 1.0,
         on_tick: Callable[[], None] | None = None,
+        approve: Callable[[DeviceInfo], str | None] | None = None,
     ) -> None:
         self._slots = {role: _Slot(role, device) for role, device in devices.items()}
         self._budget = restart_budget
@@ -85,6 +93,7 @@ class DeviceSupervisor:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._on_tick = on_tick
+        self._approve = approve
 
     async def start(self) -> None:
         for slot in self._slots.values():
@@ -106,7 +115,7 @@ class DeviceSupervisor:
             DeviceStatus(
                 role=slot.role,
                 info=slot.device.info,
-                state=DeviceState.ERROR if slot.gave_up else slot.device.state,
+                state=_state(slot),
                 restarts_in_window=sum(1 for t in slot.restarts if now - t < self._window),
                 failures=slot.failures,
                 message_key=slot.message_key,
@@ -147,7 +156,7 @@ class DeviceSupervisor:
         slot = self._slots.get(role)
         if slot is None:
             raise DeviceUnavailable(role, DeviceState.CLOSED, "device.not_configured")
-        state = DeviceState.ERROR if slot.gave_up else slot.device.state
+        state = _state(slot)
         if state not in (DeviceState.READY, DeviceState.BUSY):
             raise DeviceUnavailable(role, state, slot.message_key or f"device.{state}")
         return slot
@@ -161,14 +170,27 @@ class DeviceSupervisor:
             slot.message_key = exc.message_key
             logger.warning("opening %s failed: %s", slot.role, exc.message_key)
             return False
+        refusal = self._approve(slot.device.info) if self._approve else None
+        if refusal is not None:
+            slot.refused = True
+            slot.message_key = "device.not_approved"
+            slot.last_error = refusal
+            logger.error("device %s refused: %s", slot.role, refusal)
+            await slot.device.close()
+            return False
         slot.message_key = None
         return True
 
     def _needs_restart(self, slot: _Slot) -> bool:
-        return not slot.gave_up and slot.device.state in (
-            DeviceState.DISCONNECTED,
-            DeviceState.ERROR,
-            DeviceState.CLOSED,
+        return (
+            not slot.gave_up
+            and not slot.refused
+            and slot.device.state
+            in (
+                DeviceState.DISCONNECTED,
+                DeviceState.ERROR,
+                DeviceState.CLOSED,
+            )
         )
 
     async def _supervise(self) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from drivers.interfaces import DeviceInfo
+
 DEFAULT_ALLOWLIST = (
     Path(__file__).resolve().parents[1] / "firmware_config" / "approved_devices.yaml"
 )
@@ -56,3 +58,15 @@ def render_rules(devices: list[ApprovedUsbDevice], group: str = "appliance") -> 
         )
         lines.append("")
     return "\n".join(lines)
+
+
+def allowlist_verdict(devices: list[ApprovedUsbDevice], info: DeviceInfo) -> str | None:
+    """None when the device may be used, else why it is refused (shown to technicians)."""
+    if info.simulated:
+        return None
+    if info.usb_vid is None or info.usb_pid is None:
+        return f"{info.model}: reports no USB ids, cannot be checked against the allow-list"
+    for device in devices:
+        if (device.vid, device.pid) == (info.usb_vid, info.usb_pid):
+            return None
+    return f"{info.usb_vid:04x}:{info.usb_pid:04x} ({info.model}) is not on the approved list"

@@ -107,3 +107,40 @@ async def test_unconfigured_role_is_unavailable() -> None:
     supervisor = DeviceSupervisor({}, restart_budget=1, restart_window_s=1)
     with pytest.raises(DeviceUnavailable):
         supervisor.reader()
+
+
+class UsbCamera(FlakyCamera):
+    def __init__(self, vid: int, pid: int) -> None:
+        super().__init__(0)
+        self._info = DeviceInfo(
+            "usb-cam", DeviceKind.CAMERA, "opencv", "Acme", "Webcam 9000", usb_vid=vid, usb_pid=pid
+        )
+
+
+async def test_device_missing_from_the_allow_list_is_refused() -> None:
+    from appliance.udev_rules import DEFAULT_ALLOWLIST, allowlist_verdict, load_approved
+
+    approved = load_approved(DEFAULT_ALLOWLIST)
+    unknown = UsbCamera(0x1234, 0x5678)
+    known = UsbCamera(0x046D, 0x085E)
+    supervisor = DeviceSupervisor(
+        {DeviceRole.FACE_CAMERA: unknown, DeviceRole.DOCUMENT_CAMERA: known},
+        restart_budget=3,
+        restart_window_s=60,
+        check_interval_s=0.01,
+        approve=lambda info: allowlist_verdict(approved, info),
+    )
+    await supervisor.start()
+    try:
+        await asyncio.sleep(0.05)
+        rows = {s.role: s for s in supervisor.statuses()}
+        refused = rows[DeviceRole.FACE_CAMERA]
+        assert refused.state is DeviceState.REFUSED
+        assert refused.message_key == "device.not_approved"
+        assert "1234:5678" in (refused.last_error or "")
+        assert unknown.opens == 1  # refused devices are not restarted
+        assert rows[DeviceRole.DOCUMENT_CAMERA].state is DeviceState.READY
+        with pytest.raises(DeviceUnavailable):
+            supervisor.camera(DeviceRole.FACE_CAMERA)
+    finally:
+        await supervisor.stop()
