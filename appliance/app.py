@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 
+from appliance.allowlist import DEFAULT_ALLOWLIST, allowlist_verdict, load_approved
 from appliance.capture_sessions import CaptureSessions
 from appliance.config import ApplianceConfig, Profile
 from appliance.devices import DeviceRole, DeviceSupervisor
@@ -26,7 +27,6 @@ from appliance.identity.store import IdentityFiles, LoadedIdentity, load_identit
 from appliance.metrics import ApplianceMetrics, certificate_days_left
 from appliance.outbox import Outbox
 from appliance.sdnotify import Notifier, watchdog_interval_s
-from appliance.udev_rules import DEFAULT_ALLOWLIST, allowlist_verdict, load_approved
 from appliance.uplink.client import TlsMaterial, Uplink, secure_channel
 from appliance.uplink.heartbeat import Heartbeat
 from appliance.watchdog import Watchdog

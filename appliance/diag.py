@@ -74,7 +74,7 @@ def _config(path: Path | None) -> dict[str, Any]:
 
 
 def _allowlist(config_path: Path | None) -> dict[str, Any]:
-    from appliance.udev_rules import DEFAULT_ALLOWLIST, load_approved
+    from appliance.allowlist import DEFAULT_ALLOWLIST, load_approved
 
     devices = load_approved(DEFAULT_ALLOWLIST)
     verdicts = []

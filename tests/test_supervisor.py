@@ -118,7 +118,7 @@ class UsbCamera(FlakyCamera):
 
 
 async def test_device_missing_from_the_allow_list_is_refused() -> None:
-    from appliance.udev_rules import DEFAULT_ALLOWLIST, allowlist_verdict, load_approved
+    from appliance.allowlist import DEFAULT_ALLOWLIST, allowlist_verdict, load_approved
 
     approved = load_approved(DEFAULT_ALLOWLIST)
     unknown = UsbCamera(0x1234, 0x5678)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from appliance.udev_rules import DEFAULT_ALLOWLIST, load_approved, render_rules
+from appliance.allowlist import DEFAULT_ALLOWLIST, load_approved
+from appliance.udev_rules import render_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "systemd" / "udev" / "70-appliance-devices.rules"

@@ -14,8 +14,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from appliance.allowlist import DEFAULT_ALLOWLIST, load_approved
     from appliance.cli.main import CliError
-    from appliance.udev_rules import DEFAULT_ALLOWLIST, load_approved, render_rules
+    from appliance.udev_rules import render_rules
 
     path = args.allowlist or DEFAULT_ALLOWLIST
     try:
