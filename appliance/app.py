@@ -270,7 +270,14 @@ class Appliance:
                 self.config.site.claim_id,
                 self.uplink.notify if self.uplink else None,
             )
-        api = create_api(self.supervisor, self.sessions, submitter, self.outbox, self._metrics())
+        api = create_api(
+            self.supervisor,
+            self.sessions,
+            submitter,
+            self.outbox,
+            self._metrics(),
+            self.config.quality.finger,
+        )
         server = _EmbeddedServer(
             uvicorn.Config(
                 api,

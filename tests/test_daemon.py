@@ -246,3 +246,29 @@ async def test_metrics_endpoint(client: httpx.AsyncClient) -> None:
     assert 'appliance_captures_total{type="face"} 1.0' in text
     assert 'appliance_device_ready{role="face_camera"} 1.0' in text
     assert "appliance_outbox_depth 0.0" in text
+
+
+@pytest.mark.timeout(240)
+async def test_tenprint_endpoint_adds_records_to_the_session(client: httpx.AsyncClient) -> None:
+    session = (await client.post("/api/sessions")).json()["session_id"]
+    refused = await client.post(
+        f"/api/sessions/{session}/tenprint",
+        json={
+            "missing": [
+                {"position": 4, "reason": "XX", "declared_by": "op-1", "confirmed_by": "op-1"}
+            ]
+        },
+    )
+    assert refused.status_code == 409
+    response = await client.post(f"/api/sessions/{session}/tenprint", json={}, timeout=200)
+    assert response.status_code == 201, response.text
+    summary = response.json()
+    assert summary["ok"] is True
+    assert [len(s["fingers"]) for s in summary["slaps"]] == [4, 4, 2]
+    captures = (await client.get(f"/api/sessions/{session}")).json()["captures"]
+    names = {c["name"] for c in captures}
+    assert {"tenprint.an2", "fingers.iso19794-4", "slap-13.wsq", "finger-02.wsq"} <= names
+    bad = await client.post(
+        f"/api/sessions/{session}/tenprint", json={"missing": [{"position": 11, "reason": "ZZ"}]}
+    )
+    assert bad.status_code == 422

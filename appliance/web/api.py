@@ -23,8 +23,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from appliance import __version__
 from appliance.capture_sessions import CaptureSession, CaptureSessions, SessionNotFound
+from appliance.config.quality import FingerQualityThresholds
 from appliance.devices import DeviceRole, DeviceSupervisor, DeviceUnavailable
 from appliance.enrolment import Enrolment, submit_enrolment
+from appliance.finger.items import tenprint_items
 from appliance.metrics import ApplianceMetrics
 from appliance.outbox import Outbox, OutboxError, OutboxFull
 from appliance.sealing.keys import CentralPublicKey
@@ -61,6 +63,27 @@ _SLAP_FGP = {
     CaptureKind.SLAP_LEFT_FOUR: FingerPosition.PLAIN_LEFT_FOUR,
     CaptureKind.SLAP_THUMBS: FingerPosition.PLAIN_THUMBS,
 }
+
+
+class MissingFingerBody(BaseModel):
+    """A missing finger, declared by the operator and confirmed by a supervisor."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    position: int = Field(ge=1, le=10, description="FGP code of the missing finger.")
+    reason: str = Field(pattern="^(XX|UP)$", description="XX amputated, UP unable to print.")
+    declared_by: str = Field(min_length=1, max_length=64, description="Operator account.")
+    confirmed_by: str = Field(min_length=1, max_length=64, description="Supervisor account.")
+
+
+class TenPrintBody(BaseModel):
+    """Run the 4-4-2 slap sequence on the reader."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    missing: list[MissingFingerBody] = Field(
+        default_factory=list, max_length=10, description="Declared missing fingers."
+    )
 
 
 class SubmitBody(BaseModel):
@@ -100,7 +123,8 @@ class Submitter:
             case_reference=body.case_reference, operator_id=body.operator_id, site_id=self.site_id
         )
         for number, capture in enumerate(session.captures.values()):
-            name = f"{number:02d}-{capture.item_type}.{_ITEM_EXT.get(capture.media_type, 'bin')}"
+            ext = _ITEM_EXT.get(capture.media_type, "bin")
+            name = str(capture.metadata.get("name") or f"{number:02d}-{capture.item_type}.{ext}")
             quality = {
                 k: v for k, v in capture.metadata.items() if isinstance(v, int | float | str)
             }
@@ -123,6 +147,7 @@ def create_api(
     submitter: Submitter | None = None,
     outbox: Outbox | None = None,
     metrics: ApplianceMetrics | None = None,
+    finger_limits: FingerQualityThresholds | None = None,
 ) -> FastAPI:
     """Build the FastAPI app over the running services (called by the composition root)."""
     api = FastAPI(title="CLAIM kiosk appliance", version=__version__, docs_url=None, redoc_url=None)
@@ -242,6 +267,63 @@ def create_api(
             device_id=reader.info.device_id,
         )
         return capture.describe()
+
+    @api.post("/api/sessions/{session_id}/tenprint", status_code=201)
+    async def tenprint(session_id: str, body: TenPrintBody) -> dict[str, Any]:
+        from appliance.config.quality import FingerQualityThresholds
+        from appliance.finger.flow import FingerException, FlowError, TenPrintFlow
+        from appliance.finger.records import MissingFinger
+
+        session = _session(sessions, session_id)
+        try:
+            exceptions = [
+                FingerException(
+                    MissingFinger(FingerPosition(m.position), m.reason),
+                    m.declared_by,
+                    m.confirmed_by,
+                )
+                for m in body.missing
+            ]
+            reader = supervisor.reader()
+            flow = TenPrintFlow(reader, finger_limits or FingerQualityThresholds())
+            result = await flow.capture_442(exceptions)
+        except FlowError as exc:
+            raise ApiError(409, "finger.exception_not_confirmed", str(exc)) from None
+        except DeviceUnavailable as exc:
+            raise ApiError(503, exc.message_key, str(exc)) from None
+        except DeviceError as exc:
+            supervisor.report_failure(DeviceRole.FINGERPRINT_READER, exc)
+            raise ApiError(503, exc.message_key, exc.detail) from None
+        summary = {
+            "ok": result.ok,
+            "problems": result.problems,
+            "slaps": [
+                {
+                    "kind": kind.value,
+                    "accepted": slap.accepted,
+                    "attempts": slap.attempts,
+                    "reason": slap.segmentation.reason,
+                    "fingers": [
+                        {
+                            "position": int(p),
+                            "nfiq2": a.nfiq2,
+                            "accepted": a.accepted,
+                            "feedback": a.feedback,
+                        }
+                        for p, _, a in slap.fingers
+                    ],
+                }
+                for kind, slap in result.slaps.items()
+            ],
+        }
+        if result.ok:
+            for name, item_type, media, data, quality in await asyncio.to_thread(
+                tenprint_items, result
+            ):
+                session.add(item_type, media, data, name=name, **quality)
+        if metrics is not None:
+            metrics.captures.labels("tenprint").inc()
+        return summary
 
     @api.post("/api/sessions/{session_id}/submit", status_code=201)
     async def submit(session_id: str, body: SubmitBody) -> dict[str, Any]:
