@@ -75,7 +75,7 @@ async def test_receiver_restart_mid_stream_resumes_at_committed_offset(kiosk: Ki
     [packet_id] = kiosk.queue(1, size=3 << 20)
     uplink = kiosk.uplink(
         chunk_bytes=256 << 10,
-        bandwidth_bytes_s=4 << 20,
+        bandwidth_bytes_s=2 << 20,
         backoff_initial_s=0.05,
         backoff_max_s=0.2,
         rpc_timeout_s=5,

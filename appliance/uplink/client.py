@@ -79,24 +79,31 @@ def secure_channel(endpoint: str, tls: TlsMaterial) -> grpc.aio.Channel:
 
 
 class _RateLimiter:
-    """Token bucket for metered links."""
+    """Token bucket for metered links.
+
+    The bucket starts empty and holds at most a tenth of a second of traffic, so
+    a metered link never sees a burst larger than that, even right after start.
+    A write larger than the bucket is sent and then paid for by waiting (debt),
+    which keeps the long-run rate exact whatever the chunk size.
+    """
+
+    BURST_SECONDS = 0.1
 
     def __init__(self, rate: int | None) -> None:
         self._rate = rate
-        self._allowance = float(rate or 0)
+        self._capacity = float(rate or 0) * self.BURST_SECONDS
+        self._allowance = 0.0
         self._last = time.monotonic()
 
     async def take(self, count: int) -> None:
         if not self._rate:
             return
-        while True:
-            now = time.monotonic()
-            self._allowance = min(self._rate, self._allowance + (now - self._last) * self._rate)
-            self._last = now
-            if self._allowance >= count or count > self._rate:
-                self._allowance -= count
-                return
-            await asyncio.sleep((count - self._allowance) / self._rate)
+        now = time.monotonic()
+        self._allowance = min(self._capacity, self._allowance + (now - self._last) * self._rate)
+        self._last = now
+        self._allowance -= count
+        if self._allowance < 0:
+            await asyncio.sleep(-self._allowance / self._rate)
 
 
 class Uplink:
