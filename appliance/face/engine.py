@@ -1,0 +1,324 @@
+"""The photo-quality engine: every ICAO check on one portrait, with limits from config.
+
+For each check it reports the raw value, OFIQ's 0-100 score where OFIQ defines
+a mapping (``None`` otherwise), the limit as text and pass/fail. The portrait
+is compliant when exactly one face is found and every check passes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from appliance.config.quality import FaceQualityThresholds
+from appliance.face import geometry, occlusion, photometry
+from appliance.face.landmarks import FaceBox, FaceLandmarks, FaceModels
+
+Array = npt.NDArray[Any]
+
+CHECK_NAMES: tuple[str, ...] = (
+    "single_face",
+    "inter_eye_distance",
+    "head_size",
+    "centring",
+    "crop_left",
+    "crop_right",
+    "crop_top",
+    "crop_bottom",
+    "yaw",
+    "pitch",
+    "roll",
+    "eyes_open",
+    "eyes_visible",
+    "mouth_closed",
+    "mouth_occlusion",
+    "face_occlusion",
+    "expression_neutrality",
+    "head_covering",
+    "background_uniformity",
+    "illumination_uniformity",
+    "luminance_mean",
+    "luminance_variance",
+    "under_exposure",
+    "over_exposure",
+    "dynamic_range",
+    "sharpness",
+    "compression_artifacts",
+    "natural_colour",
+)
+MIN_FACE_FRACTION = 0.05  # faces smaller than 5 % of the image height are not counted
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    value: float | None
+    score: float | None
+    limit: str | None
+    passed: bool
+
+    def as_json(self) -> dict[str, Any]:
+        value = None if self.value is None or not math.isfinite(self.value) else self.value
+        return {
+            "value": None if value is None else round(float(value), 4),
+            "score": None if self.score is None else round(float(self.score)),
+            "limit": self.limit,
+            "passed": bool(self.passed),
+        }
+
+
+@dataclass
+class PhotoReport:
+    faces: int
+    checks: dict[str, CheckResult]
+    landmarks: FaceLandmarks | None = None
+    face: FaceBox | None = None
+    extras: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[str]:
+        return [name for name in CHECK_NAMES if not self.checks[name].passed]
+
+    @property
+    def compliant(self) -> bool:
+        return not self.failed
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "compliant": self.compliant,
+            "faces": self.faces,
+            "failed": self.failed,
+            "checks": {name: self.checks[name].as_json() for name in CHECK_NAMES},
+        }
+
+
+def sigmoid(x: float, x0: float, w: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-500.0, min(500.0, (x - x0) / w))))
+
+
+def ofiq_score(x: float, h: float, x0: float, w: float, a: float = 1.0, s: float = 1.0) -> float:
+    """OFIQ's quality mapping ``h * (a + s * sigmoid(x, x0, w))``, clamped to 0..100."""
+    return max(0.0, min(100.0, h * (a + s * sigmoid(x, x0, w))))
+
+
+def _pose_score(degrees: float) -> float:
+    return 100.0 * max(0.0, math.cos(math.radians(degrees))) ** 2
+
+
+class PhotoQualityEngine:
+    """Loads the models once; :meth:`assess` is safe to call from one thread at a time."""
+
+    def __init__(
+        self,
+        thresholds: FaceQualityThresholds | None = None,
+        models: FaceModels | None = None,
+        models_dir: Path | None = None,
+    ) -> None:
+        self.limits = thresholds or FaceQualityThresholds()
+        self.models = models or FaceModels(models_dir)
+
+    def close(self) -> None:
+        self.models.close()
+
+    def assess(self, image: Array) -> PhotoReport:
+        height = image.shape[0]
+        faces = [f for f in self.models.detect_all(image) if f.height >= MIN_FACE_FRACTION * height]
+        if not faces:
+            return self._no_face()
+        face = faces[0]
+        landmarks = self.models.landmarks(image, face)
+        person = self.models.person_mask(image)
+        checks = self._checks(image, landmarks, person, len(faces))
+        return PhotoReport(len(faces), checks, landmarks, face)
+
+    def _no_face(self) -> PhotoReport:
+        checks = {name: CheckResult(None, None, None, False) for name in CHECK_NAMES}
+        checks["single_face"] = CheckResult(0, None, "exactly 1 face", False)
+        return PhotoReport(0, checks)
+
+    # ----------------------------------------------------------------- the checks
+
+    def _checks(
+        self,
+        image: Array,
+        lm: FaceLandmarks,
+        person: np.ndarray[Any, np.dtype[np.float32]],
+        faces: int,
+    ) -> dict[str, CheckResult]:
+        lim = self.limits
+        height, width = image.shape[:2]
+        out: dict[str, CheckResult] = {}
+        out["single_face"] = CheckResult(faces, None, "exactly 1 face", faces == 1)
+
+        yaw, pitch, roll = geometry.pose(lm)
+        cos_yaw = max(0.2, math.cos(math.radians(yaw)))
+        ied = lm.inter_eye_distance / cos_yaw
+        out["inter_eye_distance"] = CheckResult(
+            ied,
+            ofiq_score(ied, 100, 70, 20),
+            f">= {lim.inter_eye_distance_min_px:g} px",
+            ied >= lim.inter_eye_distance_min_px,
+        )
+        t = max(lm.t_metric, 1e-6)
+        head = t / height
+        out["head_size"] = CheckResult(
+            head,
+            ofiq_score(abs(head - 0.45), 200, 0.0, 0.05, a=1, s=-1),
+            f"{lim.head_size_min:g}..{lim.head_size_max:g} of image height",
+            lim.head_size_min <= head <= lim.head_size_max,
+        )
+        mid = lm.eye_midpoint
+        offset = abs(mid[0] / width - 0.5)
+        eye_line = mid[1] / height
+        out["centring"] = CheckResult(
+            offset,
+            None,
+            f"|x - 0.5| <= {lim.centring_max:g} W, eye line "
+            f"{lim.eye_line_min:g}..{lim.eye_line_max:g} H",
+            offset <= lim.centring_max and lim.eye_line_min <= eye_line <= lim.eye_line_max,
+        )
+        ied_px = max(lm.inter_eye_distance, 1e-6)
+        left = lm.right_eye_centre[0] / ied_px
+        right = (width - lm.left_eye_centre[0]) / ied_px
+        top = mid[1] / t
+        bottom = (height - mid[1]) / t
+        for name, value, x0, limit in (
+            ("crop_left", left, 0.9, lim.crop_side_min),
+            ("crop_right", right, 0.9, lim.crop_side_min),
+            ("crop_top", top, 1.4, lim.crop_top_min),
+            ("crop_bottom", bottom, 1.8, lim.crop_bottom_min),
+        ):
+            out[name] = CheckResult(
+                float(value),
+                ofiq_score(float(value), 100, x0, 0.1),
+                f">= {limit:g}",
+                value >= limit,
+            )
+        for name, angle, limit in (
+            ("yaw", yaw, lim.yaw_max_deg),
+            ("pitch", pitch, lim.pitch_max_deg),
+            ("roll", roll, lim.roll_max_deg),
+        ):
+            out[name] = CheckResult(
+                angle, _pose_score(angle), f"|angle| <= {limit:g} deg", abs(angle) <= limit
+            )
+
+        eyes = geometry.eyes_open(lm)
+        out["eyes_open"] = CheckResult(
+            eyes,
+            ofiq_score(eyes, 100, 0.02, 0.01),
+            f">= {lim.eyes_open_min:g}",
+            eyes >= lim.eyes_open_min,
+        )
+        lab = occlusion.to_lab(image)
+        reference = occlusion.skin_reference(lab, lm)
+        visible = occlusion.eyes_visible(lab, lm, reference)
+        out["eyes_visible"] = CheckResult(
+            visible, 100 * visible, f">= {lim.eyes_visible_min:g}", visible >= lim.eyes_visible_min
+        )
+        mouth = geometry.mouth_opening(lm)
+        out["mouth_closed"] = CheckResult(
+            mouth,
+            ofiq_score(mouth, 100, 0.2, 0.06, a=1, s=-1),
+            f"<= {lim.mouth_closed_max:g}",
+            mouth <= lim.mouth_closed_max,
+        )
+        for name, value, limit in (
+            (
+                "mouth_occlusion",
+                occlusion.mouth_occlusion(lab, lm, reference),
+                lim.mouth_occlusion_max,
+            ),
+            (
+                "face_occlusion",
+                occlusion.face_occlusion(lab, lm, reference),
+                lim.face_occlusion_max,
+            ),
+            ("expression_neutrality", geometry.expression(lm), lim.expression_max),
+            ("head_covering", occlusion.head_covering(lab, lm, reference), lim.head_covering_max),
+        ):
+            out[name] = CheckResult(value, None, f"<= {limit:g}", value <= limit)
+
+        lum = photometry.luminance(image)
+        gradient, chroma = photometry.background_measures(image, lum, person, lm.inter_eye_distance)
+        if gradient is None or chroma is None:
+            out["background_uniformity"] = CheckResult(None, None, "no background visible", False)
+        else:
+            out["background_uniformity"] = CheckResult(
+                gradient,
+                ofiq_score(gradient, 190, 10, 100, a=1, s=-1),
+                f"gradient <= {lim.background_gradient_max:g}, "
+                f"chroma <= {lim.background_chroma_max:g}",
+                gradient <= lim.background_gradient_max and chroma <= lim.background_chroma_max,
+            )
+        uniform = photometry.illumination_uniformity(lum, lm)
+        out["illumination_uniformity"] = (
+            CheckResult(None, None, f">= {lim.illumination_min:g}", False)
+            if uniform is None
+            else CheckResult(
+                uniform,
+                100 * uniform**0.3,
+                f">= {lim.illumination_min:g}",
+                uniform >= lim.illumination_min,
+            )
+        )
+        face = photometry.face_mask(image.shape, lm)
+        hist = photometry.histogram(lum, face)
+        mean, variance = photometry.luminance_stats(hist)
+        out["luminance_mean"] = CheckResult(
+            mean,
+            100 * sigmoid(mean, 0.2, 0.05) * (1 - sigmoid(mean, 0.8, 0.05)),
+            f"{lim.luminance_mean_min:g}..{lim.luminance_mean_max:g}",
+            lim.luminance_mean_min <= mean <= lim.luminance_mean_max,
+        )
+        out["luminance_variance"] = CheckResult(
+            variance,
+            100 * math.sin(60 * variance / (60 * variance + 1) * math.pi),
+            f"{lim.luminance_variance_min:g}..{lim.luminance_variance_max:g}",
+            lim.luminance_variance_min <= variance <= lim.luminance_variance_max,
+        )
+        dark = photometry.range_fraction(hist, 0, 25)
+        out["under_exposure"] = CheckResult(
+            dark,
+            ofiq_score(dark, 120, 0.92, 0.05, a=0.832, s=-1),
+            f"<= {lim.under_exposure_max:g}",
+            dark <= lim.under_exposure_max,
+        )
+        bright = photometry.range_fraction(hist, 247, 255)
+        out["over_exposure"] = CheckResult(
+            bright,
+            max(0.0, min(100.0, 1.0 / (bright + 0.01))),
+            f"<= {lim.over_exposure_max:g}",
+            bright <= lim.over_exposure_max,
+        )
+        bits = photometry.entropy(hist)
+        out["dynamic_range"] = CheckResult(
+            bits,
+            min(100.0, 12.5 * bits),
+            f">= {lim.dynamic_range_min:g} bits",
+            bits >= lim.dynamic_range_min,
+        )
+        sharp = photometry.sharpness(lum, lm)
+        out["sharpness"] = CheckResult(
+            sharp, None, f">= {lim.sharpness_min:g}", sharp >= lim.sharpness_min
+        )
+        blocks = photometry.blockiness(lum)
+        out["compression_artifacts"] = CheckResult(
+            blocks, None, f"<= {lim.compression_max:g}", blocks <= lim.compression_max
+        )
+        colour = photometry.natural_colour(image, lm)
+        out["natural_colour"] = (
+            CheckResult(None, None, f"<= {lim.natural_colour_max:g}", False)
+            if colour is None
+            else CheckResult(
+                colour,
+                ofiq_score(colour, 200, 0.0, 10.0, a=1, s=-1),
+                f"<= {lim.natural_colour_max:g}",
+                colour <= lim.natural_colour_max,
+            )
+        )
+        return out

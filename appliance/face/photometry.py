@@ -1,0 +1,176 @@
+"""Photometric component measures on the face region (ISO/IEC 29794-5, as OFIQ).
+
+Luminance is OFIQ's: sRGB linearised per channel, Y = 0.2126 R + 0.7152 G +
+0.0722 B, scaled to 0..255. Statistics run over the face region bounded by the
+mesh's face oval.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from appliance.face.landmarks import FACE_OVAL, MOUTH_CORNERS, FaceLandmarks
+
+Array = npt.NDArray[Any]
+
+_LINEAR = np.array(
+    [
+        c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+        for c in (i / 255.0 for i in range(256))
+    ],
+    dtype=np.float32,
+)
+
+
+def luminance(bgr: Array) -> Array:
+    linear = _LINEAR[bgr]
+    y = 0.0722 * linear[:, :, 0] + 0.7152 * linear[:, :, 1] + 0.2126 * linear[:, :, 2]
+    result: Array = np.floor(y * 255 + 0.5).astype(np.uint8)
+    return result
+
+
+def face_mask(shape: tuple[int, ...], landmarks: FaceLandmarks) -> Array:
+    mask = np.zeros(shape[:2], dtype=np.uint8)
+    cv2.fillPoly(mask, [landmarks.polygon(FACE_OVAL)], 255)
+    return mask
+
+
+def histogram(values: Array, mask: Array | None) -> Array:
+    hist = cv2.calcHist([values], [0], mask, [256], [0, 256]).ravel().astype(np.float64)
+    total = hist.sum()
+    return hist / total if total else hist
+
+
+def luminance_stats(hist: Array) -> tuple[float, float]:
+    levels = np.arange(256) / 255.0
+    mean = float((hist * levels).sum())
+    variance = float((hist * (levels - mean) ** 2).sum())
+    return mean, variance
+
+
+def range_fraction(hist: Array, lo: int, hi: int) -> float:
+    return float(hist[lo : hi + 1].sum())
+
+
+def entropy(hist: Array) -> float:
+    nonzero = hist[hist > 0]
+    return float(-(nonzero * np.log2(nonzero)).sum())
+
+
+def cheek_regions(landmarks: FaceLandmarks) -> tuple[tuple[int, int, int, int], ...]:
+    """OFIQ's two zones below the eyes: (x, y, w, h) each, right cheek first."""
+    right, left = landmarks.right_eye_centre, landmarks.left_eye_centre
+    mouth = (landmarks.point(MOUTH_CORNERS[0]) + landmarks.point(MOUTH_CORNERS[1])) / 2
+    eye_mouth = float(np.linalg.norm(landmarks.eye_midpoint - mouth))
+    zone = max(2, int(landmarks.inter_eye_distance * 0.3))
+    drop = int(eye_mouth / 2)
+    return (
+        (int(right[0]) - zone, int(right[1]) + drop, zone, zone),
+        (int(left[0]), int(left[1]) + drop, zone, zone),
+    )
+
+
+def _clip(region: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[slice, slice]:
+    x, y, w, h = region
+    return slice(max(0, y), max(0, min(shape[0], y + h))), slice(
+        max(0, x), max(0, min(shape[1], x + w))
+    )
+
+
+def illumination_uniformity(lum: Array, landmarks: FaceLandmarks) -> float | None:
+    """Histogram intersection of the two cheek zones (1 = identical light)."""
+    zones = [lum[_clip(r, lum.shape)] for r in cheek_regions(landmarks)]
+    if any(zone.size == 0 for zone in zones):
+        return None
+    right, left = (histogram(np.ascontiguousarray(z), None) for z in zones)
+    return float(np.minimum(right, left).sum())
+
+
+def natural_colour(bgr: Array, landmarks: FaceLandmarks) -> float | None:
+    """OFIQ: distance of the cheeks' mean CIELAB a*, b* from a* 5..25, b* 5..35."""
+    zones = [bgr[_clip(r, bgr.shape)] for r in cheek_regions(landmarks)]
+    if any(zone.size == 0 for zone in zones):
+        return None
+    pixels = np.concatenate([z.reshape(-1, 3) for z in zones]).reshape(-1, 1, 3)
+    lab = cv2.cvtColor(pixels.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab).reshape(-1, 3)
+    a, b = float(lab[:, 1].mean()), float(lab[:, 2].mean())
+    if a < 0 or b < 0:
+        return 100.0
+    da = max(0.0, 5 - a, a - 25)
+    db = max(0.0, 5 - b, b - 35)
+    return math.hypot(da, db)
+
+
+def sharpness(lum: Array, landmarks: FaceLandmarks) -> float:
+    """Fine-detail energy over coarse-detail energy inside the face, at a fixed scale.
+
+    The face is resampled so that the inter-eye distance is 64 px; the measure
+    is the mean absolute band-pass response at 1 px over the one at 4 px. Focus
+    blur removes the first band long before the second, contrast cancels out.
+    """
+    scale = 64.0 / max(1.0, landmarks.inter_eye_distance)
+    x, y, w, h = cv2.boundingRect(landmarks.polygon(FACE_OVAL))
+    x, y = max(0, x), max(0, y)
+    region = lum[y : y + h, x : x + w].astype(np.float32)
+    if region.size == 0:
+        return 0.0
+    crop: Array = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    mask: Array = np.zeros(crop.shape, np.uint8)
+    poly = np.round((landmarks.mesh[list(FACE_OVAL), :2] - (x, y)) * scale).astype(np.int32)
+    cv2.fillPoly(mask, [poly], 1)
+    mask = cv2.erode(mask, np.ones((5, 5), np.uint8))
+    g1 = cv2.GaussianBlur(crop, (0, 0), 1.0)
+    g2 = cv2.GaussianBlur(crop, (0, 0), 2.0)
+    g4 = cv2.GaussianBlur(crop, (0, 0), 4.0)
+    fine = np.abs(crop - g1)[mask > 0].mean() if mask.any() else 0.0
+    coarse = np.abs(g2 - g4)[mask > 0].mean() if mask.any() else 1.0
+    return float(fine / max(coarse, 1e-3))
+
+
+def blockiness(lum: Array) -> float:
+    """JPEG 8x8 blockiness: mean gradient across block borders over the interior mean.
+
+    About 1.0 for an uncompressed image; heavy JPEG compression raises it.
+    """
+    image = lum.astype(np.float32)
+    ratios = []
+    for axis in (0, 1):
+        diff = np.abs(np.diff(image, axis=axis))
+        diff = diff.mean(axis=1 - axis)
+        if diff.size < 16:
+            continue
+        index = np.arange(diff.size)
+        border = diff[index % 8 == 7].mean()
+        interior = diff[index % 8 != 7].mean()
+        ratios.append(border / max(interior, 1e-3))
+    return float(max(ratios)) if ratios else 1.0
+
+
+def background_measures(
+    bgr: Array, lum: Array, person: Array, inter_eye: float
+) -> tuple[float | None, float | None]:
+    """Mean Scharr gradient (OFIQ raw) and mean CIELAB chroma of the background.
+
+    Measured at a fixed scale (inter-eye distance 60 px) on background pixels
+    (person probability < 0.2), eroded away from the silhouette.
+    """
+    scale = min(1.0, 60.0 / max(1.0, inter_eye))
+    small_lum = cv2.resize(lum, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small_bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small_person = cv2.resize(person, (small_lum.shape[1], small_lum.shape[0]))
+    background: Array = (small_person < 0.2).astype(np.uint8)
+    background = cv2.erode(background, np.ones((7, 7), np.uint8))
+    if background.sum() < 50:
+        return None, None
+    gx = cv2.Scharr(small_lum, cv2.CV_32F, 1, 0)
+    gy = cv2.Scharr(small_lum, cv2.CV_32F, 0, 1)
+    gradient = float(np.sqrt(gx * gx + gy * gy)[background > 0].mean())
+    lab = cv2.cvtColor(small_bgr.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab)
+    a, b = lab[:, :, 1][background > 0], lab[:, :, 2][background > 0]
+    chroma = float(math.hypot(float(a.mean()), float(b.mean())))
+    return gradient, chroma
