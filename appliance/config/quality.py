@@ -31,7 +31,7 @@ class FaceQualityThresholds(BaseModel):
     head_size_min: float = _limit(
         0.20, "Minimum OFIQ head size (eye-midpoint-to-chin / image height).", 0, 1
     )
-    head_size_max: float = _limit(0.50, "Maximum OFIQ head size.", 0, 1)
+    head_size_max: float = _limit(0.38, "Maximum OFIQ head size.", 0, 1)
     centring_max: float = _limit(
         0.05,
         "Maximum horizontal offset of the face centre line from the image centre, "
@@ -65,6 +65,13 @@ class FaceQualityThresholds(BaseModel):
     roll_max_deg: float = _limit(8.0, "Maximum head roll (degrees).", 0.5, 45)
     eyes_open_min: float = _limit(
         0.05, "Minimum eyelid opening of the less open eye, in T units.", 0, 1
+    )
+    iris_darkness_max: float = _limit(
+        0.7,
+        "Largest pupil/iris lightness relative to the skin for an eye to count as open "
+        "(a closed lid is about as light as the skin).",
+        0,
+        2,
     )
     eyes_visible_min: float = _limit(
         0.6, "Minimum fraction of the eye regions that looks like an unoccluded eye.", 0, 1
@@ -114,7 +121,7 @@ class FaceQualityThresholds(BaseModel):
         0.25, "Minimum sharpness: fine-detail energy relative to coarse, face region.", 0, 10
     )
     compression_max: float = _limit(
-        1.25, "Maximum JPEG blockiness (8x8 boundary vs interior gradient ratio).", 0, 10
+        2.0, "Maximum JPEG blockiness (8x8 boundary vs interior gradient ratio).", 0, 10
     )
     natural_colour_max: float = _limit(
         11.0,

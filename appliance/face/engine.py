@@ -208,14 +208,15 @@ class PhotoQualityEngine:
             )
 
         eyes = geometry.eyes_open(lm)
+        lab = occlusion.to_lab(image)
+        reference = occlusion.skin_reference(lab, lm)
+        iris = occlusion.iris_darkness(lab, lm, reference)
         out["eyes_open"] = CheckResult(
             eyes,
             ofiq_score(eyes, 100, 0.02, 0.01),
-            f">= {lim.eyes_open_min:g}",
-            eyes >= lim.eyes_open_min,
+            f">= {lim.eyes_open_min:g} T, pupils darker than {lim.iris_darkness_max:g} x skin",
+            eyes >= lim.eyes_open_min and (iris is None or iris <= lim.iris_darkness_max),
         )
-        lab = occlusion.to_lab(image)
-        reference = occlusion.skin_reference(lab, lm)
         visible = occlusion.eyes_visible(lab, lm, reference)
         out["eyes_visible"] = CheckResult(
             visible, 100 * visible, f">= {lim.eyes_visible_min:g}", visible >= lim.eyes_visible_min

@@ -65,7 +65,7 @@ def mouth_opening(landmarks: FaceLandmarks) -> float:
 MOUTH_WIDTH_MAX = 1.05
 CORNER_LIFT_MAX = 0.14
 BROW_RAISE_MAX = 0.60
-OPENING_MAX = 0.10  # inner-lip opening over T
+OPENING_MAX = 0.085  # inner-lip opening over T
 
 
 def expression_features(landmarks: FaceLandmarks) -> dict[str, float]:

@@ -156,3 +156,23 @@ def head_covering(lab: Array, landmarks: FaceLandmarks, reference: Array) -> flo
     if not band.any():
         return 0.0
     return float(1.0 - skin_like(lab, reference)[band].mean())
+
+
+def iris_darkness(lab: Array, landmarks: FaceLandmarks, reference: Array) -> float | None:
+    """Lightness of the iris disks relative to the skin, the lighter of the two eyes.
+
+    An open eye shows a dark iris and pupil (well under the skin's lightness);
+    a closed eye shows the eyelid there, about as light as the skin.
+    """
+    ratios = []
+    for iris in (landmarks.right_iris, landmarks.left_iris):
+        if iris is None:
+            return None
+        x, y, radius = iris
+        r = max(1, int(radius * 0.6))
+        patch = lab[max(0, int(y) - r) : int(y) + r + 1, max(0, int(x) - r) : int(x) + r + 1, 0]
+        if patch.size == 0:
+            return None
+        # The pupil is dark in every eye colour: look at the darker part of the disk.
+        ratios.append(float(np.percentile(patch, 20)) / max(1.0, float(reference[0])))
+    return max(ratios)

@@ -1,0 +1,272 @@
+"""Live guidance on preview frames and auto-capture.
+
+The fast path runs per preview frame: face detection, the face mesh (no iris,
+no segmentation) and the checks an applicant can fix by moving or changing
+something, measured on the face's neighbourhood only. It yields prompts as
+message keys that the UI translates (``face.move_closer``, ...), ordered by
+what to fix first.
+
+:class:`AutoCapture` keeps the best frame of a run of compliant frames and,
+after ``frames`` consecutive ones, runs the full engine on it; if the full
+check fails the run starts again and the prompts say why.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from appliance.config.quality import FaceQualityThresholds
+from appliance.face import geometry, occlusion, photometry
+from appliance.face.engine import PhotoQualityEngine, PhotoReport
+from appliance.face.landmarks import FaceLandmarks
+
+Array = npt.NDArray[Any]
+
+#: Prompt keys, in the order the applicant should fix them.
+PROMPTS: tuple[str, ...] = (
+    "face.no_face",
+    "face.one_person_only",
+    "face.move_closer",
+    "face.move_back",
+    "face.move_left",
+    "face.move_right",
+    "face.move_up",
+    "face.move_down",
+    "face.look_straight",
+    "face.straighten_head",
+    "face.remove_glasses",
+    "face.open_eyes",
+    "face.close_mouth",
+    "face.uncover_face",
+    "face.remove_head_covering",
+    "face.neutral_expression",
+    "face.too_dark",
+    "face.too_bright",
+    "face.uneven_light",
+    "face.keep_still",
+    "face.plain_background",
+    "face.hold_on",
+    "face.done",
+)
+# Full-check failures that the operator, not the applicant, must fix.
+_CHECK_PROMPTS: dict[str, str] = {
+    "background_uniformity": "face.plain_background",
+    "illumination_uniformity": "face.uneven_light",
+    "natural_colour": "face.uneven_light",
+    "sharpness": "face.keep_still",
+    "compression_artifacts": "face.keep_still",
+    "head_covering": "face.remove_head_covering",
+    "face_occlusion": "face.uncover_face",
+    "mouth_occlusion": "face.uncover_face",
+    "expression_neutrality": "face.neutral_expression",
+    "eyes_visible": "face.remove_glasses",
+    "eyes_open": "face.open_eyes",
+    "mouth_closed": "face.close_mouth",
+    "luminance_mean": "face.too_dark",
+    "under_exposure": "face.too_dark",
+    "over_exposure": "face.too_bright",
+    "dynamic_range": "face.too_dark",
+    "luminance_variance": "face.uneven_light",
+    "single_face": "face.one_person_only",
+}
+
+
+@dataclass(frozen=True)
+class FrameGuidance:
+    """What the fast path saw in one preview frame."""
+
+    prompts: tuple[str, ...]
+    box: tuple[int, int, int, int] | None  # x, y, w, h of the face
+    eyes: tuple[tuple[float, float], tuple[float, float]] | None
+    ok: bool
+    score: float  # higher is better; used to keep the best frame of a run
+    measures: dict[str, float] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "prompts": list(self.prompts),
+            "box": None if self.box is None else list(self.box),
+            "eyes": None if self.eyes is None else [list(e) for e in self.eyes],
+            "ok": self.ok,
+            "measures": {k: round(v, 4) for k, v in self.measures.items()},
+        }
+
+
+class GuidanceEngine:
+    """Per-frame guidance on top of a :class:`PhotoQualityEngine`'s models."""
+
+    def __init__(self, engine: PhotoQualityEngine) -> None:
+        self.engine = engine
+        self.limits: FaceQualityThresholds = engine.limits
+        self._last_mid: Array | None = None
+
+    def analyse(self, frame: Array) -> FrameGuidance:
+        models = self.engine.models
+        height = frame.shape[0]
+        faces = [f for f in models.detect(frame) if f.height >= 0.05 * height]
+        if not faces:
+            self._last_mid = None
+            return FrameGuidance(("face.no_face",), None, None, False, 0.0)
+        face = faces[0]
+        landmarks = models.landmarks(frame, face, iris=False)
+        prompts, measures = self._prompts(frame, landmarks, len(faces))
+        box = (int(face.x), int(face.y), int(face.width), int(face.height))
+        eyes = (
+            (float(landmarks.right_eye_centre[0]), float(landmarks.right_eye_centre[1])),
+            (float(landmarks.left_eye_centre[0]), float(landmarks.left_eye_centre[1])),
+        )
+        ok = not prompts
+        score = measures.get("sharpness", 0.0) - measures.get("motion", 0.0)
+        return FrameGuidance(tuple(prompts) or ("face.hold_on",), box, eyes, ok, score, measures)
+
+    def _prompts(
+        self, frame: Array, lm: FaceLandmarks, faces: int
+    ) -> tuple[list[str], dict[str, float]]:
+        lim = self.limits
+        height, width = frame.shape[:2]
+        prompts: list[str] = []
+        if faces > 1:
+            prompts.append("face.one_person_only")
+        yaw, pitch, roll = geometry.pose(lm)
+        ied = lm.inter_eye_distance / max(0.2, math.cos(math.radians(yaw)))
+        head = lm.t_metric / height
+        if ied < lim.inter_eye_distance_min_px or head < lim.head_size_min:
+            prompts.append("face.move_closer")
+        elif head > lim.head_size_max:
+            prompts.append("face.move_back")
+        mid = lm.eye_midpoint
+        dx = mid[0] / width - 0.5
+        if dx < -lim.centring_max:
+            prompts.append("face.move_right")  # the applicant's view is mirrored
+        elif dx > lim.centring_max:
+            prompts.append("face.move_left")
+        eye_line = mid[1] / height
+        if eye_line < lim.eye_line_min:
+            prompts.append("face.move_down")
+        elif eye_line > lim.eye_line_max:
+            prompts.append("face.move_up")
+        if abs(yaw) > lim.yaw_max_deg or abs(pitch) > lim.pitch_max_deg:
+            prompts.append("face.look_straight")
+        if abs(roll) > lim.roll_max_deg:
+            prompts.append("face.straighten_head")
+        # Colour measures on the face's neighbourhood only: keeps the path fast.
+        crop, local = _face_crop(frame, lm)
+        lab = occlusion.to_lab(crop)
+        reference = occlusion.skin_reference(lab, local)
+        visible = occlusion.eyes_visible(lab, local, reference)
+        if visible < lim.eyes_visible_min:
+            prompts.append("face.remove_glasses")
+        elif geometry.eyes_open(lm) < lim.eyes_open_min:
+            prompts.append("face.open_eyes")
+        if geometry.mouth_opening(lm) > lim.mouth_closed_max:
+            prompts.append("face.close_mouth")
+        covered = occlusion.face_occlusion(lab, local, reference)
+        if covered > lim.face_occlusion_max:
+            prompts.append("face.uncover_face")
+        lum = photometry.luminance(crop)
+        hist = photometry.histogram(lum, photometry.face_mask(crop.shape, local))
+        mean, _ = photometry.luminance_stats(hist)
+        if mean < lim.luminance_mean_min:
+            prompts.append("face.too_dark")
+        elif mean > lim.luminance_mean_max:
+            prompts.append("face.too_bright")
+        sharp = photometry.sharpness(lum, local)
+        motion = 0.0
+        if self._last_mid is not None:
+            motion = float(np.linalg.norm(mid - self._last_mid)) / max(lm.inter_eye_distance, 1)
+        self._last_mid = mid.copy()
+        if sharp < lim.sharpness_min or motion > 0.05:
+            prompts.append("face.keep_still")
+        measures = {
+            "inter_eye_distance": ied,
+            "yaw": yaw,
+            "pitch": pitch,
+            "roll": roll,
+            "eyes_visible": visible,
+            "face_occlusion": covered,
+            "luminance_mean": mean,
+            "sharpness": sharp,
+            "motion": motion,
+        }
+        return [p for p in PROMPTS if p in prompts], measures
+
+
+def _face_crop(frame: Array, lm: FaceLandmarks) -> tuple[Array, FaceLandmarks]:
+    """The face's bounding box plus a margin, and the landmarks moved into it."""
+    xs, ys = lm.mesh[:, 0], lm.mesh[:, 1]
+    margin = 0.15 * (xs.max() - xs.min())
+    x0 = max(0, int(xs.min() - margin))
+    y0 = max(0, int(ys.min() - margin))
+    x1 = min(frame.shape[1], int(xs.max() + margin) + 1)
+    y1 = min(frame.shape[0], int(ys.max() + margin) + 1)
+    shifted = lm.mesh.copy()
+    shifted[:, 0] -= x0
+    shifted[:, 1] -= y0
+    local = FaceLandmarks(shifted, lm.upright, None, None)
+    return np.ascontiguousarray(frame[y0:y1, x0:x1]), local
+
+
+def prompts_for(report: PhotoReport) -> list[str]:
+    """Prompt keys for the failures of a full check."""
+    keys = {_CHECK_PROMPTS.get(name, "face.hold_on") for name in report.failed}
+    return [p for p in PROMPTS if p in keys]
+
+
+@dataclass
+class AutoCaptureState:
+    streak: int = 0
+    best: Array | None = None
+    best_score: float = -math.inf
+    last: FrameGuidance | None = None
+    captured: PhotoReport | None = None
+    image: Array | None = None
+    prompts: tuple[str, ...] = ()
+
+
+class AutoCapture:
+    """Feed preview frames; after ``frames`` compliant ones in a row the best of
+    them is fully checked and, when compliant, kept."""
+
+    def __init__(
+        self,
+        guidance: GuidanceEngine,
+        frames: int | None = None,
+        on_prompts: Callable[[FrameGuidance], None] | None = None,
+    ) -> None:
+        self.guidance = guidance
+        self.frames = frames or guidance.limits.auto_capture_frames
+        self.state = AutoCaptureState()
+        self._on_prompts = on_prompts
+
+    @property
+    def done(self) -> bool:
+        return self.state.captured is not None
+
+    def feed(self, frame: Array) -> FrameGuidance:
+        state = self.state
+        seen = self.guidance.analyse(frame)
+        state.last = seen
+        state.prompts = seen.prompts
+        if not seen.ok:
+            state.streak, state.best, state.best_score = 0, None, -math.inf
+        else:
+            state.streak += 1
+            if seen.score > state.best_score:
+                state.best, state.best_score = frame.copy(), seen.score
+            if state.streak >= self.frames and state.best is not None:
+                report = self.guidance.engine.assess(state.best)
+                if report.compliant:
+                    state.captured, state.image = report, state.best
+                    state.prompts = ("face.done",)
+                else:
+                    state.prompts = tuple(prompts_for(report)) or ("face.hold_on",)
+                state.streak, state.best, state.best_score = 0, None, -math.inf
+        if self._on_prompts is not None:
+            self._on_prompts(seen)
+        return seen
