@@ -107,3 +107,25 @@ def test_photo_check_cli_prints_one_object_per_file(tmp_path: Path) -> None:
     assert "error" in lines[1] and "error" in lines[2]
     assert lines[3]["compliant"] is False and "sharpness" in lines[3]["failed"]
     assert done.returncode == 1
+
+
+def test_face_item_carries_token_and_quality_figures() -> None:
+    from appliance.face.capture import FaceCaptureService, NoFaceFound
+
+    service = FaceCaptureService()
+    try:
+        item = service.item_from_frame(img.good())
+        assert item.metadata["icao_compliant"] == 1
+        assert item.metadata["icao_failed"] == ""
+        assert item.metadata["icao.inter_eye_distance"] >= 90
+        assert item.metadata["height"] == round(item.metadata["width"] / 0.75)
+        decoded = cv2.imdecode(np.frombuffer(item.data, np.uint8), cv2.IMREAD_COLOR)
+        assert decoded.shape[:2] == (item.metadata["height"], item.metadata["width"])
+        blurred = service.item_from_frame(img.scene(blur_sigma=4))
+        assert blurred.metadata["icao_compliant"] == 0
+        assert "sharpness" in blurred.metadata["icao_failed"].split(",")
+        assert "face.keep_still" in blurred.prompts
+        with pytest.raises(NoFaceFound):
+            service.item_from_frame(np.full((480, 640, 3), 128, np.uint8))
+    finally:
+        service.close()
