@@ -47,9 +47,9 @@ def crop_top(image: np.ndarray, fraction: float) -> np.ndarray:
     return cv2.copyMakeBorder(image[rows:], 0, rows, 0, 0, cv2.BORDER_REPLICATE)
 
 
-def side_light(image: np.ndarray, strength: float = 0.8) -> np.ndarray:
-    """Strong light from one side: a horizontal gain ramp across the whole frame."""
-    ramp = np.linspace(1.0 - strength, 1.0, image.shape[1], dtype=np.float32)
+def side_light(image: np.ndarray, strength: float = 0.6) -> np.ndarray:
+    """Strong light from the subject's left: a gain ramp darkening the image's right."""
+    ramp = np.linspace(1.0, 1.0 - strength, image.shape[1], dtype=np.float32)
     return np.clip(image * ramp[None, :, None], 0, 255).astype(np.uint8)
 
 

@@ -65,7 +65,7 @@ def _failed(engine: PhotoQualityEngine, image: np.ndarray) -> list[str]:
         (lambda: img.scene(mask=True), "face_occlusion"),
         (lambda: img.scene(background="cluttered"), "background_uniformity"),
         (lambda: img.scene(background="coloured"), "background_uniformity"),
-        (lambda: img.side_light(img.good(), 0.85), "illumination_uniformity"),
+        (lambda: img.side_light(img.good(), 0.6), "illumination_uniformity"),
         (lambda: img.scene(brightness=0.3), "luminance_mean"),
         (lambda: img.scene(brightness=0.3), "luminance_variance"),
         (lambda: img.scene(brightness=0.3), "under_exposure"),

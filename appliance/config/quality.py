@@ -31,7 +31,7 @@ class FaceQualityThresholds(BaseModel):
     head_size_min: float = _limit(
         0.20, "Minimum OFIQ head size (eye-midpoint-to-chin / image height).", 0, 1
     )
-    head_size_max: float = _limit(0.38, "Maximum OFIQ head size.", 0, 1)
+    head_size_max: float = _limit(0.32, "Maximum OFIQ head size.", 0, 1)
     centring_max: float = _limit(
         0.05,
         "Maximum horizontal offset of the face centre line from the image centre, "
@@ -89,7 +89,7 @@ class FaceQualityThresholds(BaseModel):
         1.0, "Maximum expression deviation from neutral (1 = at a limit).", 0, 10
     )
     head_covering_max: float = _limit(
-        0.60, "Maximum fraction of the forehead band that is covered.", 0, 1
+        0.70, "Maximum fraction of the forehead band that is covered.", 0, 1
     )
     background_gradient_max: float = _limit(
         80.0, "Maximum mean Scharr gradient of the background (OFIQ raw).", 0, 1000
@@ -98,9 +98,15 @@ class FaceQualityThresholds(BaseModel):
         25.0, "Maximum mean CIELAB chroma of the background (plain, neutral).", 0, 200
     )
     illumination_min: float = _limit(
-        0.30, "Minimum histogram intersection of the two cheek regions (OFIQ raw).", 0, 1
+        0.35, "Minimum histogram intersection of the two cheek regions (OFIQ raw).", 0, 1
     )
-    luminance_mean_min: float = _limit(0.20, "Minimum mean face luminance (OFIQ raw).", 0, 1)
+    illumination_halves_min: float = _limit(
+        0.45,
+        "Minimum ratio of the darker to the lighter half of the face (mean luminance).",
+        0,
+        1,
+    )
+    luminance_mean_min: float = _limit(0.15, "Minimum mean face luminance (OFIQ raw).", 0, 1)
     luminance_mean_max: float = _limit(0.80, "Maximum mean face luminance (OFIQ raw).", 0, 1)
     luminance_variance_min: float = _limit(
         0.0033, "Minimum face luminance variance (OFIQ raw; score 50).", 0, 1
@@ -109,7 +115,7 @@ class FaceQualityThresholds(BaseModel):
         0.083, "Maximum face luminance variance (OFIQ raw; score 50).", 0, 1
     )
     under_exposure_max: float = _limit(
-        0.80, "Maximum fraction of face pixels in the dark range 0..25 (OFIQ raw).", 0, 1
+        0.70, "Maximum fraction of face pixels in the dark range 0..25 (OFIQ raw).", 0, 1
     )
     over_exposure_max: float = _limit(
         0.02, "Maximum fraction of face pixels in the bright range 247..255 (OFIQ raw).", 0, 1

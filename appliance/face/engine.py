@@ -257,14 +257,20 @@ class PhotoQualityEngine:
                 gradient <= lim.background_gradient_max and chroma <= lim.background_chroma_max,
             )
         uniform = photometry.illumination_uniformity(lum, lm)
+        halves = photometry.halves_ratio(lum, lm)
+        limit = (
+            f"cheek histogram intersection >= {lim.illumination_min:g}, "
+            f"darker/lighter face half >= {lim.illumination_halves_min:g}"
+        )
         out["illumination_uniformity"] = (
-            CheckResult(None, None, f">= {lim.illumination_min:g}", False)
+            CheckResult(None, None, limit, False)
             if uniform is None
             else CheckResult(
                 uniform,
                 100 * uniform**0.3,
-                f">= {lim.illumination_min:g}",
-                uniform >= lim.illumination_min,
+                limit,
+                uniform >= lim.illumination_min
+                and (halves is None or halves >= lim.illumination_halves_min),
             )
         )
         face = photometry.face_mask(image.shape, lm)

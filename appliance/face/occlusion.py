@@ -153,6 +153,8 @@ def head_covering(lab: Array, landmarks: FaceLandmarks, reference: Array) -> flo
         ]
     )
     band = _mask(lab.shape, outline)
+    # Blown-out or black pixels carry no colour: they count neither way.
+    band &= (lab[:, :, 0] > 4) & (lab[:, :, 0] < 96)
     if not band.any():
         return 0.0
     return float(1.0 - skin_like(lab, reference)[band].mean())

@@ -174,3 +174,24 @@ def background_measures(
     a, b = lab[:, :, 1][background > 0], lab[:, :, 2][background > 0]
     chroma = float(math.hypot(float(a.mean()), float(b.mean())))
     return gradient, chroma
+
+
+def halves_ratio(lum: Array, landmarks: FaceLandmarks) -> float | None:
+    """Mean luminance of the darker half of the face over the lighter half.
+
+    The face oval is split by the line through the forehead top and the chin;
+    side lighting darkens one half. 1.0 means evenly lit.
+    """
+    mask = face_mask(lum.shape, landmarks)
+    top, chin = landmarks.point(10), landmarks.point(152)
+    ys, xs = np.nonzero(mask)
+    if xs.size < 20:
+        return None
+    direction = chin - top
+    side = (xs - top[0]) * direction[1] - (ys - top[1]) * direction[0]
+    values = lum[ys, xs].astype(np.float64)
+    left, right = values[side > 0], values[side < 0]
+    if left.size < 10 or right.size < 10:
+        return None
+    a, b = float(left.mean()), float(right.mean())
+    return min(a, b) / max(a, b, 1e-6)
