@@ -258,17 +258,17 @@ class PhotoQualityEngine:
             )
         uniform = photometry.illumination_uniformity(lum, lm)
         halves = photometry.halves_ratio(lum, lm)
-        limit = (
+        light_limit = (
             f"cheek histogram intersection >= {lim.illumination_min:g}, "
             f"darker/lighter face half >= {lim.illumination_halves_min:g}"
         )
         out["illumination_uniformity"] = (
-            CheckResult(None, None, limit, False)
+            CheckResult(None, None, light_limit, False)
             if uniform is None
             else CheckResult(
                 uniform,
                 100 * uniform**0.3,
-                limit,
+                light_limit,
                 uniform >= lim.illumination_min
                 and (halves is None or halves >= lim.illumination_halves_min),
             )
