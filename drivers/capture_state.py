@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from drivers.errors import InvalidStateTransition
-from drivers.interfaces import CaptureState, ReaderEvent, ReaderEventCallback
+from drivers.interfaces import CaptureState, ImageU8, ReaderEvent, ReaderEventCallback
 
 _ALLOWED: dict[CaptureState, frozenset[CaptureState]] = {
     CaptureState.IDLE: frozenset({CaptureState.AWAITING_FINGER}),
@@ -55,6 +55,10 @@ class CaptureStateMachine:
             self._state = CaptureState.IDLE
             self._emit(message_key or STATE_MESSAGES[CaptureState.IDLE])
 
-    def _emit(self, message_key: str) -> None:
+    def preview(self, image: ImageU8, message_key: str = "reader.preview") -> None:
+        """Report a live preview frame in the current state."""
+        self._emit(message_key, image)
+
+    def _emit(self, message_key: str, preview: ImageU8 | None = None) -> None:
         if self._listener is not None:
-            self._listener(ReaderEvent(self._state, message_key, time.time()))
+            self._listener(ReaderEvent(self._state, message_key, time.time(), preview))

@@ -182,6 +182,9 @@ class CaptureRequest:
     timeout_s: float = 20.0
     #: Fingers declared missing (amputated / unable to print) for this capture.
     missing: frozenset[FingerPosition] = field(default_factory=frozenset)
+    #: Auto-capture: take the image after this many steady, good previews
+    #: (:class:`drivers.preview_gate.PreviewGate`); 0 lets the device decide.
+    stable_frames: int = 0
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,6 +28,7 @@ from appliance.config.quality import FingerQualityThresholds
 from appliance.finger.quality import FingerAssessment, assess_finger
 from appliance.finger.records import FingerCapture, MissingFinger
 from appliance.finger.segment import HANDS, Segmentation, segment_slap
+from drivers.errors import DeviceTimeout
 from drivers.interfaces import (
     SLAP_LAYOUT,
     CaptureKind,
@@ -133,17 +134,28 @@ class TenPrintFlow:
         slap_fgp, layout = SLAP_LAYOUT[kind]
         present = [p for p in layout if p not in missing]
         best: SlapResult | None = None
+        timeout: DeviceTimeout | None = None
         for attempt in range(1, self._limits.retries + 2):
-            image = await self._reader.capture(
-                CaptureRequest(kind, slap_fgp, missing=missing), self._on_event
-            )
+            try:
+                image = await self._reader.capture(
+                    CaptureRequest(
+                        kind, slap_fgp, missing=missing, stable_frames=self._limits.stable_frames
+                    ),
+                    self._on_event,
+                )
+            except DeviceTimeout as exc:  # nothing settled on the glass: a failed attempt
+                logger.info("slap %s attempt %d: %s", kind, attempt, exc)
+                timeout = exc
+                continue
             result = await asyncio.to_thread(self._judge, kind, image.pixels, present, attempt)
             if best is None or _better(result, best):
                 best = result
             if result.accepted:
                 break
             logger.info("slap %s attempt %d rejected", kind, attempt)
-        assert best is not None
+        if best is None:
+            assert timeout is not None
+            raise timeout
         best.attempts = attempt
         return best
 
@@ -155,15 +167,25 @@ class TenPrintFlow:
             raise FlowError(f"{kind} is not a single-finger capture")
         best: tuple[ImageU8, FingerAssessment] | None = None
         attempts = 0
+        timeout: DeviceTimeout | None = None
         while attempts <= self._limits.retries:
             attempts += 1
-            image = await self._reader.capture(CaptureRequest(kind, position), self._on_event)
+            try:
+                image = await self._reader.capture(
+                    CaptureRequest(kind, position, stable_frames=self._limits.stable_frames),
+                    self._on_event,
+                )
+            except DeviceTimeout as exc:  # nothing settled on the glass: a failed attempt
+                timeout = exc
+                continue
             assessment = await asyncio.to_thread(assess_finger, image.pixels, self._limits)
             if best is None or (assessment.nfiq2 or -1) > (best[1].nfiq2 or -1):
                 best = (image.pixels, assessment)
             if assessment.accepted:
                 break
-        assert best is not None
+        if best is None:
+            assert timeout is not None
+            raise timeout
         return best[0], best[1], attempts
 
     def _judge(

@@ -56,4 +56,10 @@ class SimReaderConfig(BaseModel):
     lift_delay_s: float = Field(
         default=0.1, ge=0.0, le=30.0, description="Simulated delay before the finger is lifted."
     )
+    preview_interval_s: float = Field(
+        default=0.02,
+        ge=0.0,
+        le=1.0,
+        description="Time between preview frames while the finger settles (auto-capture).",
+    )
     faults: FaultConfig = Field(default_factory=FaultConfig, description="Injected faults.")

@@ -15,6 +15,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from drivers.capture_state import CaptureStateMachine
 from drivers.errors import CaptureCancelled, DeviceDisconnected, DeviceError, DeviceTimeout
 from drivers.interfaces import (
@@ -29,6 +31,7 @@ from drivers.interfaces import (
     ImageU8,
     ReaderEventCallback,
 )
+from drivers.preview_gate import PreviewGate
 from drivers.sim.config import SimReaderConfig
 from drivers.sim.faults import FaultInjector
 from drivers.sim.fingerprint_synth import FingerDefects, synthesize_finger, synthesize_slap
@@ -52,6 +55,8 @@ class SimPresentation:
     subject_seed: int | None = None
     #: Never place a finger: the capture times out.
     no_finger: bool = False
+    #: Keep sliding on the glass: previews never settle, auto-capture times out.
+    unsteady: bool = False
 
 
 class SimFingerprintReader:
@@ -138,6 +143,8 @@ class SimFingerprintReader:
             self._faults.before_read()
             self._machine.to(CaptureState.CAPTURING)
             pixels = await asyncio.to_thread(self._synthesize, request, presentation)
+            if request.stable_frames > 0:
+                pixels = await self._settle(pixels, request, presentation)
             self._machine.to(CaptureState.AWAITING_LIFT)
             await self._wait(self._config.lift_delay_s)
             self._machine.to(CaptureState.IDLE)
@@ -159,6 +166,32 @@ class SimFingerprintReader:
             position=request.position,
             timestamp=time.time(),
             device_id=self._info.device_id,
+        )
+
+    async def _settle(
+        self, final: ImageU8, request: CaptureRequest, presentation: SimPresentation
+    ) -> ImageU8:
+        """Stream previews of the finger settling on the glass until the gate fires.
+
+        Contact (ridge contrast) builds up over the first frames while the finger
+        still slides a few pixels; then it rests. An unsteady presentation keeps
+        sliding, so the gate never fires and the capture times out.
+        """
+        gate = PreviewGate(request.stable_frames)
+        for frame in range(MAX_PREVIEWS):
+            settled = frame >= SETTLE_FRAMES and not presentation.unsteady
+            if settled:
+                preview = final
+            else:
+                contact = min(1.0, 0.3 + 0.2 * frame) if not presentation.unsteady else 0.5
+                slide = (SETTLE_FRAMES - frame) * 3 if not presentation.unsteady else 6 + frame % 7
+                preview = _partial_contact(final, contact, slide, frame)
+            self._machine.preview(preview)
+            if gate.feed(preview):
+                return preview
+            await self._wait(self._config.preview_interval_s)
+        raise DeviceTimeout(
+            "the finger did not settle on the glass", device_id=self._info.device_id
         )
 
     async def _wait(self, seconds: float) -> None:
@@ -186,3 +219,15 @@ class SimFingerprintReader:
             touching=p.touching,
         )
         return slap.pixels
+
+
+MAX_PREVIEWS = 40
+SETTLE_FRAMES = 4
+
+
+def _partial_contact(final: ImageU8, contact: float, slide: int, seed: int) -> ImageU8:
+    """The print with weaker contact (lighter ridges), shifted by ``slide`` pixels."""
+    faded = 255.0 - (255.0 - final.astype(np.float32)) * contact
+    noise = np.random.default_rng(seed).normal(0, 3, final.shape)
+    moved = np.roll(faded + noise, slide, axis=0)
+    return np.clip(moved, 0, 255).astype(np.uint8)
