@@ -17,16 +17,18 @@ from pydantic import BaseModel, Field
 
 from drivers.interfaces import Camera, FingerprintReader
 from drivers.opencv_camera import OpenCvCameraConfig
+from drivers.sbi.config import SbiCameraConfig, SbiReaderConfig
 from drivers.sim.config import FileCameraConfig, SimCameraConfig, SimReaderConfig
 from drivers.usb.config import Uru4000Config
+from drivers.vendor_sdk.config import VendorSdkReaderConfig
 
 CameraConfig = Annotated[
-    SimCameraConfig | FileCameraConfig | OpenCvCameraConfig,
+    SimCameraConfig | FileCameraConfig | OpenCvCameraConfig | SbiCameraConfig,
     Field(discriminator="type"),
 ]
 
 ReaderConfig = Annotated[
-    SimReaderConfig | Uru4000Config,
+    SimReaderConfig | Uru4000Config | SbiReaderConfig | VendorSdkReaderConfig,
     Field(discriminator="type"),
 ]
 
@@ -35,11 +37,14 @@ CAMERA_DRIVERS: dict[type[BaseModel], str] = {
     SimCameraConfig: "drivers.sim.camera:SimCamera",
     FileCameraConfig: "drivers.sim.camera:FileCamera",
     OpenCvCameraConfig: "drivers.opencv_camera:OpenCvCamera",
+    SbiCameraConfig: "drivers.sbi.camera:SbiCamera",
 }
 
 READER_DRIVERS: dict[type[BaseModel], str] = {
     SimReaderConfig: "drivers.sim.reader:SimFingerprintReader",
     Uru4000Config: "drivers.usb.uru4000:Uru4000Reader",
+    SbiReaderConfig: "drivers.sbi.reader:SbiFingerprintReader",
+    VendorSdkReaderConfig: "drivers.vendor_sdk.reader:VendorSdkReader",
 }
 
 
