@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "appliance.cli.slap_segment",
     "appliance.cli.udev_rules",
     "appliance.cli.diag",
+    "appliance.cli.hil",
     "appliance.cli.models",
     "appliance.cli.photo_check",
 )

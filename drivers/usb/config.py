@@ -50,3 +50,9 @@ class Uru4000Config(BaseModel):
     frame_retries: int = Field(
         default=3, ge=0, le=10, description="Re-reads of a short, garbled or stalled frame."
     )
+    emulated: bool = Field(
+        default=False,
+        description="Drive the built-in emulated U.are.U 4000B/4500 (drivers.usb.emulator) "
+        "instead of the USB bus: the real driver code runs against a transfer-level "
+        "emulation, for demos and test rigs without hardware.",
+    )

@@ -7,8 +7,8 @@ needs) while the loop stays free. Every pyusb exception is translated into a
 :class:`drivers.errors.DeviceError` by :func:`drivers.usb.errors.map_usb_error`.
 
 The pyusb backend is a constructor argument: ``None`` means libusb on real
-hardware, tests pass :class:`drivers.usb.emulated.EmulatedUsbBackend` or a
-replay backend.
+hardware, tests pass :class:`drivers.usb.emulator.EmulatedUsbBackend` or
+:class:`drivers.usb.recording.ReplayBackend`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import usb.core
 import usb.util
 
 from drivers.errors import DeviceDisconnected, DeviceError
-from drivers.usb.errors import map_usb_error
+from drivers.usb.errors import LIBUSB_ERROR_ACCESS, map_usb_error
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +57,23 @@ def list_usb_devices(backend: Any = None) -> list[Any]:
         return []
 
 
-def read_serial(device: Any) -> str:
-    """The iSerialNumber string, or "" when the device has none or denies it."""
+def read_serial(device: Any, *, strict: bool = False) -> str:
+    """The iSerialNumber string, or "" when the device has none or denies it.
+
+    ``strict`` re-raises "access denied": when a reader is selected by serial
+    number, a serial that cannot be read must not look like "no such reader".
+    """
+    if not device.iSerialNumber:
+        return ""
     try:
-        value = usb.util.get_string(device, device.iSerialNumber) if device.iSerialNumber else ""
-    except (usb.core.USBError, ValueError, NotImplementedError):
+        # get_langids raises the USB error (the langids property would hide it).
+        langids = usb.util.get_langids(device)
+        value = usb.util.get_string(device, device.iSerialNumber, langids[0] if langids else None)
+    except usb.core.USBError as exc:
+        if strict and exc.backend_error_code == LIBUSB_ERROR_ACCESS:
+            raise
+        return ""
+    except (ValueError, NotImplementedError):
         return ""
     return value or ""
 
@@ -82,7 +94,7 @@ def find_device(
             continue
         if address is not None and dev.address != address:
             continue
-        if serial and read_serial(dev) != serial:
+        if serial and read_serial(dev, strict=True) != serial:
             continue
         return dev
     return None

@@ -23,13 +23,13 @@ import asyncio
 import logging
 import random
 import time
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from drivers.capture_state import CaptureStateMachine
 from drivers.errors import (
     CaptureCancelled,
+    DeviceAccessDenied,
+    DeviceBusy,
     DeviceCorruptData,
     DeviceDisconnected,
     DeviceError,
@@ -49,15 +49,17 @@ from drivers.interfaces import (
 )
 from drivers.usb import uru4000_protocol as proto
 from drivers.usb.config import Uru4000Config
-from drivers.usb.errors import state_for_error
+from drivers.usb.errors import map_usb_error, state_for_error
 from drivers.usb.transport import UsbTransport, find_device, read_serial
+from drivers.usb.uru4000_image import decode_frame, resample
+from drivers.usb.uru4000_link import Uru4000Link
+
+if TYPE_CHECKING:
+    from drivers.usb.emulator import EmulatedUru4000
 
 logger = logging.getLogger(__name__)
 
 _KINDS = frozenset({CaptureKind.FLAT_SINGLE})
-_POWER_ATTEMPTS = 100
-_POWER_PAUSE_S = 0.01
-_SCANPWR_TIMEOUT_S = 0.3
 
 
 class Uru4000Reader:
@@ -71,10 +73,13 @@ class Uru4000Reader:
         rng: random.Random | None = None,
     ) -> None:
         self._config = config
+        #: The built-in emulated device when the config says ``emulated: true``.
+        self.emulator: EmulatedUru4000 | None = None
+        if backend is None and config.emulated:
+            backend = self._emulated_backend(config)
         self._backend = backend
         self._rng = rng or random.Random()
-        self._transport: UsbTransport | None = None
-        self._model: proto.ReaderModel | None = None
+        self._link: Uru4000Link | None = None
         self._state = DeviceState.CLOSED
         self._machine = CaptureStateMachine()
         self._cancel = asyncio.Event()
@@ -86,7 +91,21 @@ class Uru4000Reader:
             model="U.are.U 4000/4000B/4500",
             usb_vid=config.vid,
             usb_pid=config.pid,
+            simulated=config.emulated,
         )
+
+    def _emulated_backend(self, config: Uru4000Config) -> Any:
+        """The built-in emulator (config ``emulated: true``): first model matching vid/pid."""
+        from drivers.usb.emulator import EmulatedUru4000, EmulatedUsbBackend
+
+        preferred = (proto.VENDOR_DIGITALPERSONA, 0x000A)  # the 4000B/4500
+        vid, pid = next(
+            (key for key in (preferred, *proto.MODELS) if self._matches(*key)), preferred
+        )
+        from drivers.usb.emulator.uru4000_device import DEFAULT_SERIAL
+
+        self.emulator = EmulatedUru4000(vid=vid, pid=pid, serial=config.serial or DEFAULT_SERIAL)
+        return EmulatedUsbBackend(self.emulator)
 
     # ------------------------------------------------------------ properties
 
@@ -107,11 +126,17 @@ class Uru4000Reader:
         return _KINDS
 
     @property
+    def backend(self) -> Any:
+        """The pyusb backend in use (``None``: libusb picked by pyusb)."""
+        return self._backend
+
+    @property
     def bus_address(self) -> tuple[int | None, int | None]:
         """(bus, address) of the open device, for the device list and tests."""
-        if self._transport is None:
+        if self._link is None:
             return None, None
-        return self._transport.address.bus, self._transport.address.address
+        address = self._link.transport.address
+        return address.bus, address.address
 
     # ------------------------------------------------------------ lifecycle
 
@@ -137,17 +162,15 @@ class Uru4000Reader:
 
     async def open(self) -> None:
         """Find, claim and power up the reader."""
-        if self._transport is not None and self._state is DeviceState.READY:
+        if self._link is not None and self._state is DeviceState.READY:
             return
         await self._drop_transport()
         try:
             located = await asyncio.to_thread(self._locate)
         except Exception as exc:  # enumeration failed (permissions, backend)
-            from drivers.usb.errors import map_usb_error
-
             error = map_usb_error(exc, device_id=self._config.device_id, operation="enumerate")
             self._state = state_for_error(error)
-            raise error from exc
+            raise self._explain(error, f"serial {self._config.serial!r}") from exc
         if located is None:
             self._state = DeviceState.DISCONNECTED
             raise DeviceDisconnected(
@@ -155,23 +178,27 @@ class Uru4000Reader:
             )
         device, interface, serial = located
         vid, pid = int(device.idVendor), int(device.idProduct)
-        self._model = proto.MODELS[(vid, pid)]
+        model = proto.MODELS[(vid, pid)]
         transport = UsbTransport(device, device_id=self._config.device_id, interface=interface)
-        self._transport = transport
+        link = Uru4000Link(transport, model, self._config, cancel=self._cancel, rng=self._rng)
+        self._link = link
         try:
             await transport.claim()
-            await self._power_up()
-            device_info = await self._read_regs(proto.REG_DEVICE_INFO, 16)
+            await link.power_up()
+            device_info = await link.device_info()
         except DeviceError as error:
             self._state = state_for_error(error)
             if self._state is DeviceState.READY:
                 self._state = DeviceState.ERROR
             await self._drop_transport()
+            explained = self._explain(error, transport.address.describe())
+            if explained is not error:
+                raise explained from error
             raise
         firmware, hardware = proto.firmware_version(device_info)
         logger.info(
             "%s opened at %s (firmware %s, hardware %s)",
-            self._model.name,
+            model.name,
             transport.address.describe(),
             firmware,
             hardware,
@@ -181,20 +208,37 @@ class Uru4000Reader:
             kind=DeviceKind.FINGERPRINT,
             driver="uru4000",
             vendor="Microsoft" if vid == proto.VENDOR_MICROSOFT else "DigitalPersona",
-            model=self._model.name,
+            model=model.name,
             serial=serial,
             firmware=firmware,
             usb_vid=vid,
             usb_pid=pid,
+            simulated=self._config.emulated,
         )
         self._state = DeviceState.READY
+
+    def _explain(self, error: DeviceError, where: str) -> DeviceError:
+        """An operator-readable error for the failures a technician can fix."""
+        if isinstance(error, DeviceBusy):
+            return DeviceBusy(
+                f"the reader ({where}) is in use by another process or driver "
+                "(stop fprintd or the vendor service)",
+                device_id=error.device_id,
+            )
+        if isinstance(error, DeviceAccessDenied):
+            return DeviceAccessDenied(
+                f"no permission to open the reader ({where}): install the udev rule "
+                "(appliance udev-rules) and run the service in its group",
+                device_id=error.device_id,
+            )
+        return error
 
     async def close(self) -> None:
         """Switch the sensor off and release the device. Safe to call twice."""
         self._cancel.set()
-        if self._transport is not None:
+        if self._link is not None:
             try:
-                await self._write_regs(proto.REG_MODE, bytes([proto.MODE_OFF]))
+                await self._link.set_mode(proto.MODE_OFF)
             except DeviceError as exc:
                 logger.debug("mode off on close failed: %s", exc.detail)
         await self._drop_transport()
@@ -204,104 +248,14 @@ class Uru4000Reader:
         self._cancel.set()
 
     async def _drop_transport(self) -> None:
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            await transport.close()
+        link, self._link = self._link, None
+        if link is not None:
+            await link.transport.close()
 
-    # ------------------------------------------------------------ register I/O
-
-    def _need_transport(self) -> UsbTransport:
-        if self._transport is None:
+    def _need_link(self) -> Uru4000Link:
+        if self._link is None:
             raise DeviceDisconnected("reader is not open", device_id=self._config.device_id)
-        return self._transport
-
-    async def _read_regs(self, first: int, count: int) -> bytes:
-        data = await self._need_transport().ctrl_in(
-            proto.USB_RQ, first, 0, count, self._config.transfer_timeout_ms
-        )
-        if len(data) < count:
-            raise DeviceCorruptData(
-                f"register 0x{first:04x}: {len(data)} of {count} bytes",
-                device_id=self._config.device_id,
-            )
-        return data
-
-    async def _write_regs(self, first: int, values: bytes) -> None:
-        written = await self._need_transport().ctrl_out(
-            proto.USB_RQ, first, 0, values, self._config.transfer_timeout_ms
-        )
-        if written != len(values):
-            raise DeviceCorruptData(
-                f"register 0x{first:04x}: wrote {written} of {len(values)} bytes",
-                device_id=self._config.device_id,
-            )
-
-    async def _read_reg(self, reg: int) -> int:
-        return (await self._read_regs(reg, 1))[0]
-
-    # ------------------------------------------------------------ power-up
-
-    async def _power_up(self) -> None:
-        for _attempt in range(3):
-            hwstat = await self._read_reg(proto.REG_HWSTAT)
-            if hwstat & 0x84 == 0x84:
-                hwstat = await self._reboot_power(hwstat)
-            if hwstat & 0x80 == 0:
-                hwstat |= 0x80
-                await self._write_regs(proto.REG_HWSTAT, bytes([hwstat]))
-            await self._power_on(hwstat & 0x0F)
-            if await self._wait_irq({proto.IRQ_SCANPWR_ON}, _SCANPWR_TIMEOUT_S) is not None:
-                return
-            logger.warning("scan-power interrupt did not arrive; retrying power-up")
-        raise DeviceTimeout("power-up timed out 3 times", device_id=self._config.device_id)
-
-    async def _reboot_power(self, hwstat: int) -> int:
-        await self._write_regs(proto.REG_HWSTAT, bytes([hwstat & 0x0F]))
-        for _ in range(_POWER_ATTEMPTS):
-            hwstat = await self._read_reg(proto.REG_HWSTAT)
-            if hwstat & 0x01:
-                return hwstat
-            await asyncio.sleep(_POWER_PAUSE_S)
-        raise DeviceError("could not reboot the sensor power", device_id=self._config.device_id)
-
-    async def _power_on(self, target: int) -> None:
-        assert self._model is not None
-        for _ in range(_POWER_ATTEMPTS):
-            await self._write_regs(proto.REG_HWSTAT, bytes([target]))
-            if await self._read_reg(proto.REG_HWSTAT) & 0x80 == 0:
-                return
-            await asyncio.sleep(_POWER_PAUSE_S)
-            if self._model.auth_cr:
-                await self._challenge_response()
-        raise DeviceError("could not power the sensor up", device_id=self._config.device_id)
-
-    async def _challenge_response(self) -> None:
-        challenge = await self._read_regs(proto.REG_CHALLENGE, proto.CR_LENGTH)
-        await self._write_regs(proto.REG_RESPONSE, proto.challenge_response(challenge))
-
-    # ------------------------------------------------------------ interrupts
-
-    async def _wait_irq(self, wanted: set[int], timeout_s: float) -> int | None:
-        """Poll the interrupt endpoint until one of ``wanted`` arrives, or ``None``."""
-        transport = self._need_transport()
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if self._cancel.is_set():
-                raise CaptureCancelled("capture cancelled", device_id=self._config.device_id)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            poll_ms = max(1, min(self._config.irq_poll_ms, int(remaining * 1000)))
-            try:
-                message = await transport.read(proto.EP_INTR, proto.IRQ_LENGTH, poll_ms)
-            except DeviceTimeout:
-                continue
-            kind = proto.irq_type(message)
-            if kind == proto.IRQ_DEATH:
-                logger.warning("reader sent the 0x0800 interrupt: the next scan may fail")
-            if kind in wanted:
-                return kind
-            logger.debug("ignoring interrupt 0x%04x", kind)
+        return self._link
 
     # ------------------------------------------------------------ capture
 
@@ -309,6 +263,8 @@ class Uru4000Reader:
         self, request: CaptureRequest, on_event: ReaderEventCallback | None = None
     ) -> FingerprintImage:
         device_id = self._config.device_id
+        if self._state is DeviceState.DISCONNECTED:
+            raise DeviceDisconnected("reader is disconnected", device_id=device_id)
         if self._state is not DeviceState.READY:
             raise DeviceError(f"reader is {self._state}", device_id=device_id)
         if request.kind not in _KINDS:
@@ -319,15 +275,16 @@ class Uru4000Reader:
         self._machine.listen(on_event)
         self._state = DeviceState.BUSY
         try:
+            link = self._need_link()
             self._machine.to(CaptureState.AWAITING_FINGER)
-            await self._write_regs(proto.REG_MODE, bytes([proto.MODE_AWAIT_FINGER_ON]))
-            if await self._wait_irq({proto.IRQ_FINGER_ON}, request.timeout_s) is None:
+            await link.set_mode(proto.MODE_AWAIT_FINGER_ON)
+            if await link.wait_irq({proto.IRQ_FINGER_ON}, request.timeout_s) is None:
                 raise DeviceTimeout("no finger was placed in time", device_id=device_id)
             self._machine.to(CaptureState.CAPTURING)
             pixels = await self._capture_image()
             self._machine.to(CaptureState.AWAITING_LIFT)
-            await self._write_regs(proto.REG_MODE, bytes([proto.MODE_AWAIT_FINGER_OFF]))
-            if await self._wait_irq({proto.IRQ_FINGER_OFF}, self._config.lift_timeout_s) is None:
+            await link.set_mode(proto.MODE_AWAIT_FINGER_OFF)
+            if await link.wait_irq({proto.IRQ_FINGER_OFF}, self._config.lift_timeout_s) is None:
                 logger.info("finger not lifted within %.1f s", self._config.lift_timeout_s)
             self._machine.to(CaptureState.IDLE)
         except DeviceDisconnected:
@@ -360,20 +317,21 @@ class Uru4000Reader:
         )
 
     async def _capture_image(self) -> ImageU8:
-        transport = self._need_transport()
+        """Read a frame, re-reading a stalled, timed-out, short or garbled one."""
+        link = self._need_link()
         last: DeviceError | None = None
         for attempt in range(self._config.frame_retries + 1):
             if self._cancel.is_set():
                 raise CaptureCancelled("capture cancelled", device_id=self._config.device_id)
-            await self._write_regs(proto.REG_MODE, bytes([proto.MODE_CAPTURE]))
+            await link.set_mode(proto.MODE_CAPTURE)
             try:
-                frame = await transport.read(
+                frame = await link.transport.read(
                     proto.EP_DATA, proto.FRAME_LENGTH, self._config.transfer_timeout_ms
                 )
             except DeviceStalled as exc:
                 logger.warning("image endpoint stalled (attempt %d); clearing halt", attempt + 1)
                 last = exc
-                await transport.clear_halt(proto.EP_DATA)
+                await link.transport.clear_halt(proto.EP_DATA)
                 continue
             except DeviceTimeout as exc:
                 logger.warning("image transfer timed out (attempt %d)", attempt + 1)
@@ -389,56 +347,9 @@ class Uru4000Reader:
                 logger.warning("bad frame (attempt %d): %s", attempt + 1, problem)
                 last = DeviceCorruptData(problem, device_id=self._config.device_id)
                 continue
-            image = await self._decode(header, frame)
-            return await asyncio.to_thread(self._resample, image)
+            image = await decode_frame(
+                header, frame, rotated_180=link.model.rotated_180, scramble_key=link.scramble_key
+            )
+            return await asyncio.to_thread(resample, image, self._config.output_ppi)
         assert last is not None
         raise last
-
-    async def _scramble_key(self, key_number: int) -> int:
-        seed = self._rng.getrandbits(31)
-        await self._write_regs(
-            proto.REG_SCRAMBLE_DATA_INDEX, bytes([key_number & 0xFF]) + seed.to_bytes(4, "little")
-        )
-        raw = await self._read_regs(proto.REG_SCRAMBLE_DATA_KEY, 4)
-        return int.from_bytes(raw, "little") ^ seed
-
-    async def _decode(self, header: proto.FrameHeader, frame: bytes) -> ImageU8:
-        """Decrypt the frame if the sensor scrambled it, then lay out the image."""
-        assert self._model is not None
-        width = proto.IMAGE_WIDTH
-        data = bytearray(proto.IMAGE_HEIGHT * width)
-        body = frame[proto.HEADER_LENGTH : proto.HEADER_LENGTH + len(data)]
-        data[: len(body)] = body
-        if proto.looks_encrypted(bytes(data), header.num_lines):
-            key_number = header.key_number
-            key = await self._scramble_key(key_number)
-            row = 0
-            for flags, count in header.blocks:
-                if row >= header.num_lines:
-                    break
-                if flags & proto.BLOCK_CHANGE_KEY:
-                    key_number = (key_number + 1) & 0xFF
-                    key = await self._scramble_key(key_number)
-                start = row * width
-                end = min(start + count * width, len(data))
-                mode = flags & (proto.BLOCK_NO_KEY_UPDATE | proto.BLOCK_ENCRYPTED)
-                if mode == proto.BLOCK_ENCRYPTED:
-                    plain, key = await asyncio.to_thread(
-                        proto.decrypt_block, bytes(data[start:end]), key
-                    )
-                    data[start:end] = plain
-                elif mode == 0:
-                    key = await asyncio.to_thread(proto.advance, key, count * width)
-                if not flags & proto.BLOCK_NOT_PRESENT:
-                    row += count
-        return proto.assemble_image(header, bytes(data), rotated_180=self._model.rotated_180)
-
-    def _resample(self, image: ImageU8) -> ImageU8:
-        if self._config.output_ppi == proto.NATIVE_PPI:
-            return image
-        import cv2
-
-        scale = self._config.output_ppi / proto.NATIVE_PPI
-        size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-        resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        return np.ascontiguousarray(resized, dtype=np.uint8)

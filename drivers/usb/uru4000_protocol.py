@@ -258,9 +258,9 @@ def decrypt_block(cipher: bytes, key: int) -> tuple[bytes, int]:
     n = len(cipher)
     if n == 0:
         return b"", key
-    stream, _ = keystream(key, n - 1)
+    stream, after = keystream(key, n - 1)
     plain = np.frombuffer(cipher, dtype=np.uint8, offset=1) ^ np.frombuffer(stream, dtype=np.uint8)
-    return plain.tobytes() + b"\x00", advance(key, n)
+    return plain.tobytes() + b"\x00", lfsr_step(after)
 
 
 def encrypt_block(plain: bytes, key: int, first_byte: int = 0) -> tuple[bytes, int]:
@@ -268,9 +268,9 @@ def encrypt_block(plain: bytes, key: int, first_byte: int = 0) -> tuple[bytes, i
     n = len(plain)
     if n == 0:
         return b"", key
-    stream, _ = keystream(key, n - 1)
+    stream, after = keystream(key, n - 1)
     body = np.frombuffer(plain[: n - 1], dtype=np.uint8) ^ np.frombuffer(stream, dtype=np.uint8)
-    return bytes([first_byte & 0xFF]) + body.tobytes(), advance(key, n)
+    return bytes([first_byte & 0xFF]) + body.tobytes(), lfsr_step(after)
 
 
 def looks_encrypted(lines: bytes, num_lines: int) -> bool:
