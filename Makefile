@@ -9,7 +9,7 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/demo.yaml
 
-.PHONY: run test lint typecheck unit install proto clean system-deps
+.PHONY: run test lint typecheck unit install proto clean system-deps deb
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ unit: install
 	$(PY) -m pytest -q
 
 test: install system-deps lint typecheck unit
+
+deb: install
+	PY=$(abspath $(PY)) bash scripts/build-deb.sh
 
 proto: $(STAMP)
 	$(PY) scripts/gen_proto.py
