@@ -52,6 +52,7 @@ class Appliance:
 
     def __init__(self, config: ApplianceConfig) -> None:
         self.config = config
+        self.metrics = ApplianceMetrics()
         self._stop = asyncio.Event()
         self._stoppers: list[tuple[str, Stopper]] = []
         self.supervisor: DeviceSupervisor | None = None
@@ -180,7 +181,12 @@ class Appliance:
             self.config.central.tls.server_name_override,
         )
         channel = secure_channel(self.config.central.endpoint, tls)
-        uplink = Uplink(self.outbox, channel, identity.receipt_signer)
+        uplink = Uplink(
+            self.outbox,
+            channel,
+            identity.receipt_signer,
+            on_delivered=self.metrics.upload_latency.observe,
+        )
         uplink.start()
         self.uplink = uplink
         heartbeat = Heartbeat(
@@ -200,7 +206,7 @@ class Appliance:
         self._stoppers.append(("uplink", stop))
 
     def _metrics(self) -> ApplianceMetrics:
-        metrics = ApplianceMetrics()
+        metrics = self.metrics
         supervisor, outbox, identity = self.supervisor, self.outbox, self.identity
 
         def refresh() -> None:

@@ -14,7 +14,8 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,7 +116,9 @@ class Uplink:
         channel: grpc.aio.Channel,
         receipt_signer: x509.Certificate,
         settings: UplinkSettings = UplinkSettings(),
+        on_delivered: Callable[[float], None] | None = None,
     ) -> None:
+        """``on_delivered(seconds)`` is called after each verified receipt (metrics)."""
         self._outbox = outbox
         self._channel = channel
         self._stub = packet_upload_pb2_grpc.PacketUploadServiceStub(channel)
@@ -126,7 +129,9 @@ class Uplink:
         self._task: asyncio.Task[None] | None = None
         self.last_error: str | None = None
         self.last_success: float | None = None
-        self.latencies: list[float] = []
+        #: Recent upload-to-receipt times (bounded: a kiosk runs for months).
+        self.latencies: deque[float] = deque(maxlen=4096)
+        self._on_delivered = on_delivered
 
     def notify(self) -> None:
         """A packet was queued: upload now instead of waiting for the next retry."""
@@ -187,7 +192,10 @@ class Uplink:
             logger.error("central's receipt did not verify; the packet stays queued")
             return False
         self._outbox.commit(entry.packet_id, receipt)
-        self.latencies.append(time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        self.latencies.append(elapsed)
+        if self._on_delivered is not None:
+            self._on_delivered(elapsed)
         self.last_success = time.time()
         self.last_error = None
         return True
