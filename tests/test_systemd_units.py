@@ -80,3 +80,18 @@ def test_hardening_settings_the_issue_names() -> None:
         "User=appliance",
     ]:
         assert setting in text, setting
+
+
+@pytest.mark.parametrize("unit", ["appliance-bless.service", "data.mount"])
+def test_image_unit_verifies(unit: str, tmp_path: Path) -> None:
+    for other in UNITS:
+        _copy_with_existing_binaries(other, tmp_path)
+    (tmp_path / unit).write_text((ROOT / "image" / "common" / unit).read_text())
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(tmp_path / unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    problems = [line for line in result.stderr.splitlines() if unit in line]
+    assert result.returncode == 0 and not problems, result.stderr
