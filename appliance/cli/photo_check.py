@@ -28,6 +28,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from appliance.face.quiet import native_stderr_silenced
+
+    with native_stderr_silenced(args.log_level != "DEBUG"):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from appliance.cli.main import CliError
     from appliance.face.engine import PhotoQualityEngine
     from appliance.face.imageio import ImageReadError, read_image
@@ -35,9 +42,12 @@ def run(args: argparse.Namespace) -> int:
 
     thresholds = None
     if args.config is not None:
-        from appliance.config.loader import load_config
+        from appliance.config.loader import ConfigError, load_config
 
-        thresholds = load_config(args.config).quality.face
+        try:
+            thresholds = load_config(args.config).quality.face
+        except ConfigError as exc:
+            raise CliError(str(exc)) from exc
     try:
         engine = PhotoQualityEngine(thresholds)
     except ModelError as exc:
