@@ -9,7 +9,7 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/demo.yaml
 
-.PHONY: run test lint typecheck unit install proto clean system-deps deb
+.PHONY: run test lint typecheck unit e2e install proto clean system-deps deb
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,17 @@ typecheck: $(STAMP)
 	$(BIN)/mypy appliance drivers
 
 unit: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not e2e"
 
-test: install system-deps lint typecheck unit
+# UI end-to-end tests in Debian's Chromium; axe-core comes from npm at build time only.
+AXE_CORE := build/e2e/node_modules/axe-core/axe.min.js
+$(AXE_CORE):
+	npm install --silent --no-audit --no-fund --prefix build/e2e axe-core@4.10.3
+
+e2e: install system-deps $(AXE_CORE)
+	$(PY) -m pytest -q -m e2e tests/e2e
+
+test: install system-deps lint typecheck unit e2e
 
 deb: install
 	PY=$(abspath $(PY)) bash scripts/build-deb.sh

@@ -31,6 +31,7 @@ from appliance.uplink.client import TlsMaterial, Uplink, secure_channel
 from appliance.uplink.heartbeat import Heartbeat
 from appliance.watchdog import Watchdog
 from appliance.web.api import Submitter, create_api
+from appliance.web.ui import UiServices, build_ui
 from drivers.interfaces import Camera, DeviceInfo, DeviceState, FingerprintReader
 from drivers.registry import create_camera, create_reader
 
@@ -68,6 +69,7 @@ class Appliance:
             self.watchdog = Watchdog(self.notifier, interval)
             self.watchdog.register("event-loop", max_silence_s=max(5.0, interval * 2))
             self.watchdog.register("devices", max_silence_s=30.0)
+        self.ui: UiServices | None = None
         self._server: _EmbeddedServer | None = None
         self._server_task: asyncio.Task[None] | None = None
         self.web_port: int | None = None
@@ -265,6 +267,25 @@ class Appliance:
 
         self._stoppers.append(("capture sessions", wipe))
 
+    def _start_ui(self, submitter: Submitter | None) -> UiServices:
+        """Accounts, login sessions and the enrolment workflow (resumed from disk)."""
+        assert self.supervisor is not None and self.sessions is not None
+        identity = self.identity
+        ui = build_ui(
+            self.config,
+            self.supervisor,
+            self.sessions,
+            submitter,
+            self.outbox,
+            certificate_expiry=lambda: (
+                identity.identity.chain[0].not_valid_after_utc if identity else None
+            ),
+            on_sealed=self.uplink.notify if self.uplink else None,
+        )
+        self.ui = ui
+        self._stoppers.append(("ui", ui.shutdown))
+        return ui
+
     async def _start_web(self) -> None:
         assert self.supervisor is not None and self.sessions is not None
         submitter = None
@@ -276,6 +297,7 @@ class Appliance:
                 self.config.site.claim_id,
                 self.uplink.notify if self.uplink else None,
             )
+        ui = self._start_ui(submitter)
         api = create_api(
             self.supervisor,
             self.sessions,
@@ -283,6 +305,7 @@ class Appliance:
             self.outbox,
             self._metrics(),
             self.config.quality.finger,
+            ui=ui,
         )
         server = _EmbeddedServer(
             uvicorn.Config(
@@ -297,6 +320,9 @@ class Appliance:
         self._server = server
         # Bind here so that "address in use" is a clear OSError, not uvicorn's sys.exit.
         sock = socket.create_server((self.config.web.host, self.config.web.port), reuse_port=False)
+        # asyncio sets TCP_NODELAY only on proto=IPPROTO_TCP sockets and create_server makes
+        # proto 0 ones: without this, Nagle + delayed ACKs add ~40 ms to every keep-alive call.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.web_port = sock.getsockname()[1]
         self._server_task = asyncio.create_task(server.serve(sockets=[sock]), name="web")
         while not server.started:
@@ -308,6 +334,7 @@ class Appliance:
             await asyncio.sleep(0.02)
 
         async def stop_web() -> None:
+            await ui.close()  # end the live previews first: the server waits for streams
             server.should_exit = True
             if self._server_task is not None:
                 await self._server_task

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from appliance.accounts import Role
 from appliance.app import Appliance
 from appliance.config.model import ApplianceConfig
 
@@ -42,9 +43,21 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     await app.start()
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.web_port}", timeout=30) as c:
+            await _login(app, c)
             yield c
     finally:
         await app.stop()
+
+
+async def _login(app: Appliance, client: httpx.AsyncClient) -> None:
+    """The API is behind a login: add an operator and log the client in (cookie + CSRF)."""
+    assert app.ui is not None
+    app.ui.auth.accounts.create("op-test", Role.OPERATOR, "test password")
+    response = await client.post(
+        "/api/auth/login", json={"username": "op-test", "password": "test password"}
+    )
+    assert response.status_code == 200, response.text
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
 
 
 async def test_health_and_device_list(client: httpx.AsyncClient) -> None:
@@ -123,6 +136,7 @@ async def test_unplugged_camera_is_reported_and_restarted(tmp_path: Path) -> Non
         camera = app.supervisor.camera()
         camera.faults.unplug()  # type: ignore[attr-defined]
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.web_port}") as c:
+            await _login(app, c)
             session = (await c.post("/api/sessions")).json()["session_id"]
             response = await c.post(f"/api/sessions/{session}/face")
             assert response.status_code == 503

@@ -139,6 +139,43 @@ class WebConfig(Strict):
     )
 
 
+class UiConfig(Strict):
+    """Operator accounts, sessions and languages of the touchscreen UI."""
+
+    idle_lock_s: float = Field(
+        default=120.0,
+        ge=2.0,
+        le=3600.0,
+        description="Lock the screen after this many seconds without operator activity; "
+        "the same operator unlocks with the password or PIN.",
+    )
+    session_max_s: float = Field(
+        default=12 * 3600.0,
+        ge=60.0,
+        le=24 * 3600.0,
+        description="A login session ends after this long, whatever the activity.",
+    )
+    max_failed_logins: int = Field(
+        default=5, ge=1, le=20, description="Failed logins in a row that lock an account out."
+    )
+    lockout_s: float = Field(
+        default=300.0,
+        ge=1.0,
+        le=86400.0,
+        description="How long a locked-out account stays locked.",
+    )
+    operator_language: Annotated[str, Field(pattern="^(pt-PT|en)$")] = Field(
+        default="pt-PT", description="Language of the operator's controls: pt-PT or en."
+    )
+    applicant_language: Annotated[str, Field(pattern="^(pt-PT|en|hi|ne|bn|uk|ur|fr|es|ar)$")] = (
+        Field(
+            default="pt-PT",
+            description="Default applicant-facing language: pt-PT, en, hi, ne, bn, uk, ur, fr, "
+            "es or ar. The operator switches it with one tap per applicant.",
+        )
+    )
+
+
 class LoggingConfig(Strict):
     """Daemon logging."""
 
@@ -199,6 +236,9 @@ class ApplianceConfig(Strict):
         default_factory=RetentionConfig, description="Retention periods."
     )
     web: WebConfig = Field(default_factory=WebConfig, description="Local web UI.")
+    ui: UiConfig = Field(
+        default_factory=UiConfig, description="Operator accounts, sessions and UI languages."
+    )
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Logging.")
     security: SecurityConfig = Field(
         default_factory=SecurityConfig, description="Key handling policy (device keys)."

@@ -30,19 +30,17 @@ from appliance.finger.items import tenprint_items
 from appliance.metrics import ApplianceMetrics
 from appliance.outbox import Outbox, OutboxError, OutboxFull
 from appliance.sealing.keys import CentralPublicKey
+from appliance.sealing.manifest import uuid7
 from appliance.sealing.seal import DeviceSigner, ItemSource
+from appliance.web.auth import AuthGate, auth_router
+from appliance.web.errors import ApiError
+from appliance.web.tech import tech_router
+from appliance.web.ui import SecurityHeaders, UiServices, install_ui
+from appliance.web.workflow_routes import workflow_router
 from drivers.errors import DeviceError
 from drivers.interfaces import CaptureKind, CaptureRequest, FingerPosition
 
 logger = logging.getLogger(__name__)
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 class FingerCaptureBody(BaseModel):
@@ -119,8 +117,17 @@ class Submitter:
     notify: Callable[[], None] | None = None
 
     def submit(self, session: CaptureSession, body: SubmitBody) -> str:
+        return self.seal(session, body.case_reference, body.operator_id, uuid7())
+
+    def seal(
+        self, session: CaptureSession, case_reference: str, operator_id: str, packet_id: str
+    ) -> str:
+        """Seal every capture of ``session`` into the outbox as packet ``packet_id``."""
         enrolment = Enrolment(
-            case_reference=body.case_reference, operator_id=body.operator_id, site_id=self.site_id
+            case_reference=case_reference,
+            operator_id=operator_id,
+            site_id=self.site_id,
+            packet_id=packet_id,
         )
         for number, capture in enumerate(session.captures.values()):
             ext = _ITEM_EXT.get(capture.media_type, "bin")
@@ -148,10 +155,28 @@ def create_api(
     outbox: Outbox | None = None,
     metrics: ApplianceMetrics | None = None,
     finger_limits: FingerQualityThresholds | None = None,
+    *,
+    ui: UiServices | None = None,
 ) -> FastAPI:
-    """Build the FastAPI app over the running services (called by the composition root)."""
-    api = FastAPI(title="CLAIM kiosk appliance", version=__version__, docs_url=None, redoc_url=None)
+    """Build the FastAPI app over the running services (called by the composition root).
+
+    Every route but the public ones (see :mod:`appliance.web.auth`) needs a login
+    session; without ``ui`` (no accounts) nothing but those public routes answers.
+    """
+    api = FastAPI(
+        title="CLAIM kiosk appliance",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+    )
     _install_error_handlers(api)
+    api.add_middleware(AuthGate, services=ui.auth if ui is not None else None)
+    api.add_middleware(SecurityHeaders)
+    install_ui(api, ui.operator_language if ui is not None else "pt-PT")
+    if ui is not None:
+        api.include_router(auth_router(ui.auth))
+        api.include_router(workflow_router(ui.workflow, ui.auth.accounts))
+        api.include_router(tech_router(ui.tech))
 
     @api.get("/healthz")
     async def healthz() -> dict[str, Any]:
@@ -397,7 +422,9 @@ def _encode(image: np.ndarray[Any, Any], ext: str) -> bytes:
 def _install_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+        return JSONResponse(
+            {"error": exc.code, "message": exc.message, **exc.extra}, status_code=exc.status
+        )
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
