@@ -21,6 +21,7 @@ from appliance.allowlist import DEFAULT_ALLOWLIST, allowlist_verdict, load_appro
 from appliance.capture_sessions import CaptureSessions
 from appliance.config import ApplianceConfig, Profile
 from appliance.devices import DeviceRole, DeviceSupervisor
+from appliance.face.capture import FaceCaptureService
 from appliance.identity.pkcs11_key import PIN_CREDENTIAL, Pkcs11DeviceKey
 from appliance.identity.software_key import KeyStoreError, credential_secret
 from appliance.identity.store import IdentityFiles, LoadedIdentity, load_identity
@@ -54,6 +55,7 @@ class Appliance:
     def __init__(self, config: ApplianceConfig) -> None:
         self.config = config
         self.metrics = ApplianceMetrics()
+        self.face: FaceCaptureService | None = None
         self._stop = asyncio.Event()
         self._stoppers: list[tuple[str, Stopper]] = []
         self.supervisor: DeviceSupervisor | None = None
@@ -281,10 +283,16 @@ class Appliance:
                 identity.identity.chain[0].not_valid_after_utc if identity else None
             ),
             on_sealed=self.uplink.notify if self.uplink else None,
+            face=self.face,
+            on_quality_reject=lambda check: self.metrics.quality_rejects.labels(check).inc(),
         )
         self.ui = ui
         self._stoppers.append(("ui", ui.shutdown))
         return ui
+
+    async def _close_face(self) -> None:
+        if self.face is not None:
+            await asyncio.to_thread(self.face.close)
 
     async def _start_web(self) -> None:
         assert self.supervisor is not None and self.sessions is not None
@@ -297,6 +305,8 @@ class Appliance:
                 self.config.site.claim_id,
                 self.uplink.notify if self.uplink else None,
             )
+        self.face = FaceCaptureService(self.config.quality.face)
+        self._stoppers.append(("face engine", self._close_face))
         ui = self._start_ui(submitter)
         api = create_api(
             self.supervisor,
@@ -306,6 +316,7 @@ class Appliance:
             self._metrics(),
             self.config.quality.finger,
             ui=ui,
+            face=self.face,
         )
         server = _EmbeddedServer(
             uvicorn.Config(

@@ -73,7 +73,11 @@ async def test_capture_session_returns_captures(client: httpx.AsyncClient) -> No
     session = (await client.post("/api/sessions")).json()["session_id"]
     face = await client.post(f"/api/sessions/{session}/face")
     assert face.status_code == 201, face.text
-    assert face.json()["media_type"] == "image/jpeg"
+    # The ISO/IEC 19794-5 token image (JPEG 2000 where OpenCV has it) with the ICAO figures.
+    assert face.json()["media_type"] in {"image/jp2", "image/jpeg"}
+    assert face.json()["format"] == "ISO/IEC 19794-5 token frontal"
+    assert face.json()["icao_compliant"] in (0, 1)
+    assert "icao.inter_eye_distance" in face.json()
     slap = await client.post(
         f"/api/sessions/{session}/fingerprints", json={"kind": "slap_right_four"}
     )

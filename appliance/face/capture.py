@@ -9,6 +9,7 @@ results go into the item's manifest entry as flat quality figures:
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,10 @@ import numpy.typing as npt
 from appliance.config.quality import FaceQualityThresholds
 from appliance.face.engine import PhotoQualityEngine, PhotoReport
 from appliance.face.guidance import prompts_for
+from appliance.face.models import ModelError
 from appliance.face.token import encode, make_token
+
+logger = logging.getLogger(__name__)
 
 
 class NoFaceFound(ValueError):
@@ -64,6 +68,15 @@ class FaceCaptureService:
             if self._engine is None:
                 self._engine = PhotoQualityEngine(self._thresholds, models_dir=self._models_dir)
             return self._engine
+
+    def available(self) -> bool:
+        """Load the models now; False (logged) when they are missing."""
+        try:
+            self.engine  # noqa: B018 - loads the models
+        except ModelError as exc:
+            logger.error("face engine unavailable: %s", exc)
+            return False
+        return True
 
     def close(self) -> None:
         with self._lock:

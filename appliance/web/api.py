@@ -26,6 +26,7 @@ from appliance.capture_sessions import CaptureSession, CaptureSessions, SessionN
 from appliance.config.quality import FingerQualityThresholds
 from appliance.devices import DeviceRole, DeviceSupervisor, DeviceUnavailable
 from appliance.enrolment import Enrolment, submit_enrolment
+from appliance.face.capture import FaceCaptureService, NoFaceFound
 from appliance.finger.items import tenprint_items
 from appliance.metrics import ApplianceMetrics
 from appliance.outbox import Outbox, OutboxError, OutboxFull
@@ -103,7 +104,7 @@ class SubmitBody(BaseModel):
     )
 
 
-_ITEM_EXT = {"image/jpeg": "jpg", "image/png": "png"}
+_ITEM_EXT = {"image/jpeg": "jpg", "image/png": "png", "image/jp2": "jp2"}
 
 
 @dataclass
@@ -157,6 +158,7 @@ def create_api(
     finger_limits: FingerQualityThresholds | None = None,
     *,
     ui: UiServices | None = None,
+    face: FaceCaptureService | None = None,
 ) -> FastAPI:
     """Build the FastAPI app over the running services (called by the composition root).
 
@@ -247,12 +249,38 @@ def create_api(
             raise ApiError(503, exc.message_key, exc.detail) from None
         if metrics is not None:
             metrics.captures.labels("face").inc()
-        jpeg = await asyncio.to_thread(_encode, frame.image, ".jpg")
-        height, width = frame.image.shape[:2]
+        if face is None or not face.available():
+            jpeg = await asyncio.to_thread(_encode, frame.image, ".jpg")
+            height, width = frame.image.shape[:2]
+            capture = session.add(
+                "face",
+                "image/jpeg",
+                jpeg,
+                width=width,
+                height=height,
+                device_id=camera.info.device_id,
+            )
+            return capture.describe()
+        # Full ICAO check and the ISO/IEC 19794-5 token image; the figures go into
+        # the item's manifest entry. A non-compliant photo is kept (the operator
+        # decides to retake) and says why.
+        try:
+            item = await asyncio.to_thread(face.item_from_frame, frame.image)
+        except NoFaceFound:
+            raise ApiError(422, "face.no_face", "no face in the picture") from None
+        if metrics is not None:
+            for check in item.report.failed:
+                metrics.quality_rejects.labels(check).inc()
+        ext = "jp2" if item.media_type == "image/jp2" else "jpg"
         capture = session.add(
-            "face", "image/jpeg", jpeg, width=width, height=height, device_id=camera.info.device_id
+            "face",
+            item.media_type,
+            item.data,
+            name=f"face.{ext}",
+            device_id=camera.info.device_id,
+            **item.metadata,
         )
-        return capture.describe()
+        return {**capture.describe(), "prompts": item.prompts}
 
     @api.post("/api/sessions/{session_id}/fingerprints", status_code=201)
     async def capture_finger(session_id: str, body: FingerCaptureBody) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from appliance.accounts import AccountStore, LoginSessions, Role
 from appliance.capture_sessions import CaptureSessions
 from appliance.config import ApplianceConfig
 from appliance.devices import DeviceSupervisor
+from appliance.face.capture import FaceCaptureService
 from appliance.outbox import Outbox
 from appliance.web.auth import AuthServices
 from appliance.web.errors import ApiError
@@ -84,6 +85,8 @@ def build_ui(
     *,
     certificate_expiry: Callable[[], datetime | None],
     on_sealed: Callable[[], None] | None = None,
+    face: FaceCaptureService | None = None,
+    on_quality_reject: Callable[[str], None] | None = None,
 ) -> UiServices:
     """Assemble the UI services for the composition root (which owns their lifetime)."""
     ui_config, state_dir = config.ui, config.storage.state_dir
@@ -103,12 +106,14 @@ def build_ui(
         packet_known=lambda packet_id: (
             outbox is not None and outbox.state_of(packet_id) is not None
         ),
-        face_analyser=load_face_analyser(config.quality.face),
+        face_analyser=load_face_analyser(config.quality.face, face),
         finger_limits=config.quality.finger,
         site_id=config.site.claim_id,
         kiosk_name=config.site.kiosk_name,
         default_language=ui_config.applicant_language,
         on_sealed=on_sealed,
+        face_service=face if face is not None and face.available() else None,
+        on_quality_reject=on_quality_reject,
     )
     workflow.recover()
     logs = RingBufferHandler()

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import cv2
+import numpy as np
 
 from appliance.capture_sessions import CaptureSession, CaptureSessions, SessionNotFound
 from appliance.config.quality import FingerQualityThresholds
 from appliance.devices import DeviceRole, DeviceSupervisor, DeviceUnavailable
+from appliance.face.capture import FaceCaptureService, NoFaceFound
 from appliance.finger.flow import (
     SEQUENCE,
     FingerException,
@@ -113,6 +115,7 @@ class _Runtime:
 
     face_capture: str | None = None
     face_auto: bool = False
+    face_rejected: list[str] = field(default_factory=list)
     good_frames: int = 0
     slaps: dict[CaptureKind, SlapProgress] = field(
         default_factory=lambda: {k: SlapProgress(k) for k in SEQUENCE}
@@ -143,8 +146,12 @@ class WorkflowEngine:
         kiosk_name: str,
         default_language: str = "pt-PT",
         on_sealed: Callable[[], None] | None = None,
+        face_service: FaceCaptureService | None = None,
+        on_quality_reject: Callable[[str], None] | None = None,
     ) -> None:
         self._store = store
+        self._face_service = face_service
+        self._on_reject = on_quality_reject or (lambda check: None)
         self._supervisor = supervisor
         self._sessions = sessions
         self._sealer = sealer
@@ -218,6 +225,7 @@ class WorkflowEngine:
                 "capture_id": rt.face_capture,
                 "auto": rt.face_auto,
                 "prompts": self.face_preview.latest_analysis.get("prompts", []),
+                "rejected": list(rt.face_rejected),
                 "device_error": self.face_preview.error_key,
             },
             "fingers": {
@@ -334,21 +342,55 @@ class WorkflowEngine:
             self._require(Step.FACE)
             if self._rt.face_capture is not None:
                 return self._rt.face_capture
-            jpeg = await asyncio.to_thread(_jpeg, frame.image, 92)
-            height, width = frame.image.shape[:2]
-            capture = self._session().add(
-                "face",
-                "image/jpeg",
-                jpeg,
-                name="face.jpg",
-                width=width,
-                height=height,
-                auto=int(auto),
-            )
+            if self._face_service is None:  # no face engine: the frame as it is
+                jpeg = await asyncio.to_thread(_jpeg, frame.image, 92)
+                height, width = frame.image.shape[:2]
+                capture = self._session().add(
+                    "face",
+                    "image/jpeg",
+                    jpeg,
+                    name="face.jpg",
+                    width=width,
+                    height=height,
+                    auto=int(auto),
+                )
+            else:
+                capture_id = await self._take_face_item(frame, auto=auto)
+                if capture_id is None:
+                    return ""
+                capture = self._session().captures[capture_id]
             self._rt.face_capture = capture.capture_id
             self._rt.face_auto = auto
             logger.info("face captured (%s)", "auto" if auto else "manual")
             return capture.capture_id
+
+    async def _take_face_item(self, frame: Frame, *, auto: bool) -> str | None:
+        """Full ICAO check, ISO/IEC 19794-5 token image, quality figures in the manifest.
+
+        An auto-capture whose full check fails is not kept: the preview goes on and
+        the failed checks show as prompts. The operator's manual capture is kept
+        either way, with ``icao_compliant`` recording the verdict.
+        """
+        assert self._face_service is not None
+        try:
+            item = await asyncio.to_thread(self._face_service.item_from_frame, frame.image)
+        except NoFaceFound:
+            if auto:
+                return None
+            raise TransitionError("face.no_face", "no face in the picture") from None
+        for check in item.report.failed:
+            self._on_reject(check)
+        if auto and not item.report.compliant:
+            self._rt.good_frames = 0
+            self._rt.face_rejected = item.prompts
+            logger.info("auto-capture rejected by the full check: %s", ",".join(item.report.failed))
+            return None
+        self._rt.face_rejected = []
+        ext = "jp2" if item.media_type == "image/jp2" else "jpg"
+        capture = self._session().add(
+            "face", item.media_type, item.data, name=f"face.{ext}", auto=int(auto), **item.metadata
+        )
+        return capture.capture_id
 
     async def retake_face(self) -> None:
         async with self._lock:
@@ -636,6 +678,8 @@ class WorkflowEngine:
         capture = session.captures.get(capture_id)
         if capture is None or capture.item_type not in ("face", "document"):
             return None
+        if capture.media_type == "image/jp2":  # browsers do not show JPEG 2000
+            return _jp2_as_jpeg(bytes(capture.data)), "image/jpeg"
         return bytes(capture.data), capture.media_type
 
     def _end(self) -> None:
@@ -839,3 +883,10 @@ def _summary(session: CaptureSession, record: WorkflowRecord) -> dict[str, int]:
         "missing_fingers": len(record.missing_fingers),
         "documents": types.count("document"),
     }
+
+
+def _jp2_as_jpeg(data: bytes) -> bytes:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return b""
+    return _jpeg(image, 90)

@@ -45,12 +45,19 @@ PLACEHOLDER_PROMPTS = (
 )
 
 
-def load_face_analyser(thresholds: Any = None) -> FrameAnalyser:
-    """The face engine's per-frame guidance, or the placeholder when it cannot load."""
+def load_face_analyser(thresholds: Any = None, service: Any = None) -> FrameAnalyser:
+    """The face engine's per-frame guidance, or the placeholder when it cannot load.
+
+    With ``service`` (a :class:`appliance.face.capture.FaceCaptureService`) the
+    guidance shares its loaded models with the full check at capture time.
+    """
     try:
         guidance_module = importlib.import_module("appliance.face.guidance")
-        engine_module = importlib.import_module("appliance.face.engine")
-        guidance = guidance_module.GuidanceEngine(engine_module.PhotoQualityEngine(thresholds))
+        if service is not None:
+            engine = service.engine
+        else:
+            engine = importlib.import_module("appliance.face.engine").PhotoQualityEngine(thresholds)
+        guidance = guidance_module.GuidanceEngine(engine)
     except Exception as exc:  # not installed, or its model files are missing
         logger.warning(
             "face engine not available (%s): placeholder face guidance", type(exc).__name__

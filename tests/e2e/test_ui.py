@@ -74,6 +74,12 @@ def test_login_and_full_enrolment(page: Any, kiosk: World) -> None:
     shots("04-face-live")
     page.wait_for_selector("#face-accept", timeout=60_000)
     expect(page.locator("#face-prompt")).to_have_text("Photo taken. Thank you.")
+    # The captured token image is shown (decoded by the browser), not just announced.
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#face-photo');"
+        " return i && i.complete && i.naturalWidth > 0; }",
+        timeout=10_000,
+    )
     shots("05-face-review")
     page.click("#face-accept")
 
@@ -98,6 +104,11 @@ def test_login_and_full_enrolment(page: Any, kiosk: World) -> None:
 
     page.wait_for_selector("#submit-enrolment")
     expect(page.locator("#review-case")).to_have_text(CASE_REFERENCE)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('figure.thumb img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)",
+        timeout=10_000,
+    )
     shots("10-review")
     page.click("#submit-enrolment")
     page.wait_for_selector("#receipt")
