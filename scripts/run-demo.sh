@@ -28,4 +28,15 @@ if [ ! -s "$STATE/identity/device-chain.pem" ]; then
   "$BIN/appliance" provision --central 127.0.0.1:50444 --token "$TOKEN" \
     --site CLAIM-DEMO-001 --ca "$CENTRAL/ca/ca.pem" --state-dir "$STATE" --kiosk-name demo-kiosk
 fi
+# Demo accounts (demo only: a real kiosk's first technician is created at provisioning).
+if ! "$BIN/appliance" account list --state-dir "$STATE" | grep -q demo-tech; then
+  printf 'demo-tech-pass\n' | "$BIN/appliance" account add demo-tech --role technician \
+    --display-name "Demo technician" --state-dir "$STATE" --secret-stdin
+  printf 'demo-operator\n' | "$BIN/appliance" account add operador --role operator \
+    --display-name "Demo operator" --state-dir "$STATE" --secret-stdin
+  printf 'demo-supervisor\n246813\n' | "$BIN/appliance" account add supervisor \
+    --role supervisor --display-name "Demo supervisor" --pin --state-dir "$STATE" --secret-stdin
+fi
+echo "Kiosk UI: http://127.0.0.1:8080  (operador / demo-operator, supervisor / demo-supervisor" \
+  "PIN 246813, demo-tech / demo-tech-pass)"
 "$BIN/appliance" run --config config/demo.yaml
