@@ -28,6 +28,21 @@ if [ ! -s "$STATE/identity/device-chain.pem" ]; then
   "$BIN/appliance" provision --central 127.0.0.1:50444 --token "$TOKEN" \
     --site CLAIM-DEMO-001 --ca "$CENTRAL/ca/ca.pem" --state-dir "$STATE" --kiosk-name demo-kiosk
 fi
+# The document camera's scenes (synthetic: a QR appointment slip and a SPECIMEN card).
+mkdir -p "$STATE/scenes"
+"$BIN/python" - "$STATE/scenes" <<'PY'
+import sys
+from pathlib import Path
+
+import cv2
+
+from appliance.workflow.sim_documents import counter_scene
+
+for seed in range(2):
+    path = Path(sys.argv[1]) / f"counter-{seed}.png"
+    if not path.exists():
+        cv2.imwrite(str(path), counter_scene("AIMA-2026-000123", seed=seed))
+PY
 # Demo accounts (demo only: a real kiosk's first technician is created at provisioning).
 if ! "$BIN/appliance" account list --state-dir "$STATE" | grep -q demo-tech; then
   printf 'demo-tech-pass\n' | "$BIN/appliance" account add demo-tech --role technician \
