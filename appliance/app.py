@@ -33,6 +33,7 @@ from appliance.uplink.heartbeat import Heartbeat
 from appliance.watchdog import Watchdog
 from appliance.web.api import Submitter, create_api
 from appliance.web.ui import UiServices, build_ui
+from drivers.hotplug import UsbEvent, create_monitor
 from drivers.interfaces import Camera, DeviceInfo, DeviceState, FingerprintReader
 from drivers.registry import create_camera, create_reader
 
@@ -259,6 +260,23 @@ class Appliance:
         await supervisor.start()
         self.supervisor = supervisor
         self._stoppers.append(("devices", supervisor.stop))
+        if any(d.info.usb_vid is not None and not d.info.simulated for d in devices.values()):
+            self._start_hotplug(supervisor)
+
+    def _start_hotplug(self, supervisor: DeviceSupervisor) -> None:
+        """USB add/remove events reach the supervisor on the event loop."""
+        loop = asyncio.get_running_loop()
+        monitor = create_monitor()
+
+        def forward(event: UsbEvent) -> None:  # runs on the monitor's thread
+            loop.call_soon_threadsafe(supervisor.on_usb_event, event)
+
+        monitor.start(forward)
+
+        async def stop() -> None:
+            await asyncio.to_thread(monitor.stop)
+
+        self._stoppers.append(("usb hotplug", stop))
 
     def _start_sessions(self) -> None:
         sessions = CaptureSessions()

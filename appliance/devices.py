@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from appliance.tasks import cancel_and_wait
 from drivers.errors import DeviceError
+from drivers.hotplug import UsbEvent
 from drivers.interfaces import Camera, DeviceInfo, DeviceState, FingerprintReader
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class _Slot:
     gave_up: bool = False
     refused: bool = False
     failures: int = 0
+    unplugged: bool = False  # hotplug said the device left the bus
+    replugged: bool = False  # hotplug said it is back: reopen on the next round
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class DeviceStatus:
 def _state(slot: _Slot) -> DeviceState:
     if slot.refused:
         return DeviceState.REFUSED
+    if slot.unplugged:
+        return DeviceState.DISCONNECTED
     return DeviceState.ERROR if slot.gave_up else slot.device.state
 
 
@@ -145,6 +150,26 @@ class DeviceSupervisor:
         logger.warning("device %s failed: %s (%s)", role, error.message_key, error.detail)
         self._wake.set()
 
+    def on_usb_event(self, event: UsbEvent) -> None:
+        """Hotplug (called on the event loop): an unplugged device shows as
+        disconnected at once; plugging it back in is a fresh start, whatever
+        the restart budget said, and the device is reopened now."""
+        for slot in self._slots.values():
+            info = slot.device.info
+            if (info.usb_vid, info.usb_pid) != (event.vid, event.pid):
+                continue
+            if event.action == "remove":
+                slot.unplugged = True
+                slot.message_key = "device.disconnected"
+                logger.warning("device %s unplugged", slot.role)
+            else:
+                slot.unplugged = False
+                slot.gave_up = False
+                slot.restarts.clear()
+                slot.replugged = True
+                logger.info("device %s plugged in", slot.role)
+            self._wake.set()
+
     def reset(self, role: DeviceRole) -> None:
         """Technician action: forget the restart history and try again."""
         slot = self._slots[role]
@@ -179,12 +204,17 @@ class DeviceSupervisor:
             await slot.device.close()
             return False
         slot.message_key = None
+        slot.unplugged = False
         return True
 
     def _needs_restart(self, slot: _Slot) -> bool:
+        if slot.replugged and not slot.refused:
+            slot.replugged = False
+            return True
         return (
             not slot.gave_up
             and not slot.refused
+            and not slot.unplugged
             and slot.device.state
             in (
                 DeviceState.DISCONNECTED,
