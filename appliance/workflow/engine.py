@@ -454,6 +454,11 @@ class WorkflowEngine:
         progress.event = None
         if not result.accepted:
             progress.error = "finger.quality_too_low"
+            if not result.segmentation.ok:
+                self._on_reject("slap_segmentation")
+            for _, _, assessment in result.fingers:
+                if not assessment.accepted:
+                    self._on_reject("nfiq2")
         if self._slaps_complete():
             self._rt.problems = await asyncio.to_thread(
                 sequence_problems,
