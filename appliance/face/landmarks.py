@@ -14,8 +14,10 @@ same unit (mediapipe: "roughly the same scale as x").
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ from appliance.face.models import model_path
 
 Array = npt.NDArray[Any]
 
+
+logger = logging.getLogger(__name__)
 
 MESH_INPUT = 192
 # Tiles see fragments of the main face and clothing; only confident extra faces count.
@@ -153,11 +157,13 @@ class FaceModels:
         self._directory = directory
         self._segmenter: Any = None
         self._lock = threading.Lock()
+        # mediapipe's own __del__ fails at interpreter exit (its C bindings are
+        # gone by then); release the tasks while the interpreter is still whole.
+        self._tasks: list[Any] = [self._detector]
+        self._finalizer = weakref.finalize(self, _release, self._tasks)
 
     def close(self) -> None:
-        self._detector.close()
-        if self._segmenter is not None:
-            self._segmenter.close()
+        self._finalizer()
 
     # ------------------------------------------------------------------ detection
 
@@ -282,12 +288,24 @@ class FaceModels:
                     output_category_mask=False,
                 )
                 self._segmenter = vision.ImageSegmenter.create_from_options(options)
+                self._tasks.append(self._segmenter)
             rgb = np.ascontiguousarray(bgr[:, :, ::-1])
             result = self._segmenter.segment(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
         mask = np.asarray(result.confidence_masks[-1].numpy_view(), dtype=np.float32)
         if mask.ndim == 3:
             mask = mask[:, :, 0]
         return mask
+
+
+def _release(tasks: list[Any]) -> None:
+    for task in tasks:
+        try:
+            task.close()
+        except Exception:  # at exit its executor may already be shut down
+            logger.debug("closing a mediapipe task failed", exc_info=True)
+            # Without a handle its __del__ returns at once instead of failing again.
+            task._handle = None
+    tasks.clear()
 
 
 def _merge(primary: list[FaceBox], extra: list[FaceBox]) -> list[FaceBox]:
