@@ -215,9 +215,28 @@ def _cover_eyes(image: FloatArray, *, bar: bool) -> None:
 
 
 def render_portrait(scene: PortraitScene, width: int, height: int, seed: int = 0) -> ImageU8:
-    """Render one BGR uint8 frame of the scene."""
+    """Render one BGR uint8 frame of the scene.
+
+    The noise-free picture depends only on the scene and the size, so it is
+    rendered once and cached; each frame adds sensor noise from a small bank
+    of precomputed fields chosen by ``seed`` (deterministic per seed). This
+    keeps a 1024x768 preview above 30 fps on a small CPU.
+    """
+    clean = _clean_frame(scene, width, height)
+    if scene.noise_sigma <= 0:
+        return np.clip(clean, 0, 255).astype(np.uint8)
+    noise = _noise_bank(width, height, float(scene.noise_sigma))[seed % _NOISE_FIELDS]
+    frame: ImageU8 = np.clip(clean + noise, 0, 255).astype(np.uint8)
+    return frame
+
+
+_NOISE_FIELDS = 8
+
+
+@functools.lru_cache(maxsize=8)
+def _clean_frame(scene: PortraitScene, width: int, height: int) -> npt.NDArray[np.int16]:
     image, alpha = _source_layer(scene)
-    frame = _background(scene, width, height, seed)
+    frame = _background(scene, width, height, 0)
     layers = [(_placement(scene, width, height), image, alpha)]
     if scene.second_face:
         other = PortraitScene(distance=scene.distance * 1.6, offset_x=0.33, offset_y=0.05)
@@ -229,10 +248,21 @@ def render_portrait(scene: PortraitScene, width: int, height: int, seed: int = 0
     frame = _light(frame, scene, width)
     if scene.blur_sigma > 0:
         frame = np.asarray(cv2.GaussianBlur(frame, (0, 0), scene.blur_sigma), np.float32)
-    if scene.noise_sigma > 0:
-        rng = np.random.default_rng(seed)
-        frame = frame + rng.normal(0.0, scene.noise_sigma, frame.shape).astype(np.float32)
-    return np.clip(frame, 0, 255).astype(np.uint8)
+    clean = np.round(np.clip(frame, -1000, 1000)).astype(np.int16)
+    clean.flags.writeable = False
+    return clean
+
+
+@functools.lru_cache(maxsize=4)
+def _noise_bank(width: int, height: int, sigma: float) -> tuple[npt.NDArray[np.int16], ...]:
+    rng = np.random.default_rng(20261126)
+    fields = []
+    for _ in range(_NOISE_FIELDS):
+        field = np.round(rng.standard_normal((height, width, 3), dtype=np.float32) * sigma)
+        noise = field.astype(np.int16)
+        noise.flags.writeable = False
+        fields.append(noise)
+    return tuple(fields)
 
 
 def _light(frame: FloatArray, scene: PortraitScene, width: int) -> FloatArray:
