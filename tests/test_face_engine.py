@@ -157,3 +157,14 @@ def test_noise_image_fails_without_crash(engine: PhotoQualityEngine) -> None:
     noise = np.random.default_rng(1).integers(0, 255, (480, 640, 3), dtype=np.uint8)
     assert engine.assess(noise).compliant is False
     assert cv2.mean(noise)[0] > 0
+
+
+def test_darker_skin_under_correct_exposure_stays_compliant(engine: PhotoQualityEngine) -> None:
+    # The subject (not the backdrop) rendered darker and warmer: a darker complexion in the
+    # same studio light must not read as under-exposure.
+    good = img.good()
+    person = engine.models.person_mask(good)
+    weight = cv2.GaussianBlur((person > 0.5).astype(np.float32), (0, 0), 3)[..., None]
+    darker = np.clip(good.astype(np.float32) * 0.6 * np.array([0.9, 1.0, 1.08]), 0, 255)
+    image = (good * (1 - weight) + darker * weight).astype(np.uint8)
+    assert engine.assess(image).failed == []

@@ -106,10 +106,19 @@ class FaceQualityThresholds(BaseModel):
         0,
         1,
     )
-    luminance_mean_min: float = _limit(0.15, "Minimum mean face luminance (OFIQ raw).", 0, 1)
+    luminance_mean_min: float = _limit(
+        0.12,
+        "Minimum mean face luminance (OFIQ raw). Below OFIQ's 0.2 crossing so that darker skin under correct exposure passes.",
+        0,
+        1,
+    )
     luminance_mean_max: float = _limit(0.80, "Maximum mean face luminance (OFIQ raw).", 0, 1)
     luminance_variance_min: float = _limit(
-        0.0033, "Minimum face luminance variance (OFIQ raw; score 50).", 0, 1
+        0.002,
+        "Minimum face luminance variance (OFIQ raw; OFIQ's score-50 point is 0.0033, "
+        "lowered because linear-light variance shrinks with darker skin).",
+        0,
+        1,
     )
     luminance_variance_max: float = _limit(
         0.083, "Maximum face luminance variance (OFIQ raw; score 50).", 0, 1
