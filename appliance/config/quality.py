@@ -108,7 +108,8 @@ class FaceQualityThresholds(BaseModel):
     )
     luminance_mean_min: float = _limit(
         0.12,
-        "Minimum mean face luminance (OFIQ raw). Below OFIQ's 0.2 crossing so that darker skin under correct exposure passes.",
+        "Minimum mean face luminance (OFIQ raw). Below OFIQ's 0.2 crossing so that "
+        "darker skin under correct exposure passes.",
         0,
         1,
     )
