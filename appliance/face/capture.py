@@ -60,6 +60,7 @@ class FaceCaptureService:
         self._thresholds = thresholds
         self._models_dir = models_dir
         self._engine: PhotoQualityEngine | None = None
+        self._available: bool | None = None
         self._lock = threading.Lock()
 
     @property
@@ -70,13 +71,19 @@ class FaceCaptureService:
             return self._engine
 
     def available(self) -> bool:
-        """Load the models now; False (logged) when they are missing."""
-        try:
-            self.engine  # noqa: B018 - loads the models
-        except ModelError as exc:
-            logger.error("face engine unavailable: %s", exc)
-            return False
-        return True
+        """Load the models now; False (logged once) when they are missing.
+
+        The verdict is kept: callers ask on every capture, and a missing model
+        file does not appear while the daemon runs (install is a restart).
+        """
+        if self._available is None:
+            try:
+                self.engine  # noqa: B018 - loads the models
+                self._available = True
+            except ModelError as exc:
+                logger.error("face engine unavailable: %s", exc)
+                self._available = False
+        return self._available
 
     def close(self) -> None:
         with self._lock:

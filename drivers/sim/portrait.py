@@ -120,7 +120,7 @@ def _person_alpha(image: ImageU8) -> FloatArray:
     return np.asarray(cv2.GaussianBlur(closed.astype(np.float32), (0, 0), 1.5), np.float32)
 
 
-def _background(scene: PortraitScene, width: int, height: int, seed: int) -> FloatArray:
+def _background(scene: PortraitScene, width: int, height: int) -> FloatArray:
     if scene.background == "coloured":
         base = np.empty((height, width, 3), np.float32)
         base[:] = (200, 120, 60)  # saturated blue
@@ -236,7 +236,7 @@ _NOISE_FIELDS = 8
 @functools.lru_cache(maxsize=8)
 def _clean_frame(scene: PortraitScene, width: int, height: int) -> npt.NDArray[np.int16]:
     image, alpha = _source_layer(scene)
-    frame = _background(scene, width, height, 0)
+    frame = _background(scene, width, height)
     layers = [(_placement(scene, width, height), image, alpha)]
     if scene.second_face:
         other = PortraitScene(distance=scene.distance * 1.6, offset_x=0.33, offset_y=0.05)
