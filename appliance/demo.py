@@ -18,12 +18,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-
 from appliance.enrolment import Enrolment, capture_basic, submit_enrolment
 from appliance.identity.store import IdentityFiles, LoadedIdentity, provision
+from appliance.local_central import local_central
 from appliance.outbox import Outbox
-from appliance.receiver.server import Receiver, load_or_create_state
 from appliance.uplink.client import TlsMaterial, Uplink, UplinkSettings, secure_channel
 from drivers.sim.camera import SimCamera
 from drivers.sim.config import SimCameraConfig, SimReaderConfig
@@ -61,27 +59,22 @@ async def run_demo(
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="appliance-demo-") as tmp:
         root = work_dir or Path(tmp)
-        state = load_or_create_state(root / "central", hosts=["127.0.0.1", "localhost"])
         packet_ids: list[str] = []
+        token = secrets.token_urlsafe(16)
         async with contextlib.AsyncExitStack() as stack:
-            stack.callback(state.store.close)
-            receiver = Receiver(state)
-            port = await receiver.start("127.0.0.1:0")
-            stack.push_async_callback(receiver.stop)
-            token = secrets.token_urlsafe(16)
-            state.store.add_token(token)
+            central = await stack.enter_async_context(local_central(root / "central", [token]))
             identity = await provision(
                 IdentityFiles(root / "kiosk" / "identity"),
-                central=f"127.0.0.1:{receiver.enrol_port}",
+                central=central.enrol,
                 token=token,
                 site_id="CLAIM-DEMO-001",
                 kiosk_name="demo-kiosk",
                 secret=secrets.token_bytes(32).hex().encode(),
-                central_ca_pem=state.ca.certificate.public_bytes(serialization.Encoding.PEM),
+                central_ca_pem=central.ca_pem,
             )
             outbox = Outbox(root / "kiosk" / "outbox", quota_bytes=2 << 30)
             stack.callback(outbox.close)
-            uplink = _uplink(identity, outbox, port)
+            uplink = _uplink(identity, outbox, central.upload)
             uplink.start()
             stack.push_async_callback(uplink.stop)
             camera = SimCamera(SimCameraConfig(type="sim", width=1024, height=768, fps=60))
@@ -111,8 +104,9 @@ async def run_demo(
                 if progress:
                     logger.info("enrolment %d sealed", number + 1)
             await _wait_until_drained(outbox, drain_timeout_s)
+            held = (await central.report())["packets"]
             delivered, duplicates = count_at_receiver(
-                state.store.all_packets_with_cases(), packet_ids, enrolments
+                [(row["packet_id"], row["case_reference"]) for row in held], packet_ids, enrolments
             )
     return DemoResult(
         enrolments, delivered, enrolments - delivered, duplicates, time.monotonic() - started
@@ -143,11 +137,11 @@ def count_at_receiver(
     return min(delivered - duplicates, enrolments), duplicates
 
 
-def _uplink(identity: LoadedIdentity, outbox: Outbox, port: int) -> Uplink:
+def _uplink(identity: LoadedIdentity, outbox: Outbox, address: str) -> Uplink:
     tls = TlsMaterial(
         client_key_pem=identity.client_key_pem(),
         client_chain_pem=identity.chain_pem(),
         trust_anchors_pem=identity.trust_anchors_pem,
     )
-    channel = secure_channel(f"127.0.0.1:{port}", tls)
+    channel = secure_channel(address, tls)
     return Uplink(outbox, channel, identity.receipt_signer, UplinkSettings(concurrency=2))

@@ -133,18 +133,46 @@ def _logs(lines: int = 1000) -> str:
     return "\n".join(redact(line) for line in (result.stdout or result.stderr).splitlines())
 
 
+def _self_test_chain(device_key: Any) -> tuple[Any, Any]:
+    """A throwaway CA and a device certificate under it, for the self-test only."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+
+    def build(subject: str, issuer: str, public: Any, ca: bool) -> x509.Certificate:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), True)
+            .sign(ca_key, hashes.SHA256())
+        )
+
+    ca_cert = build("self-test CA", "self-test CA", ca_key.public_key(), True)
+    return ca_cert, build("self-test", "self-test CA", device_key, False)
+
+
 def _self_test() -> dict[str, Any]:
     """Seal and open a probe packet with throwaway keys: the crypto stack works."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
 
     from appliance.identity.device import DeviceIdentity
-    from appliance.identity.testca import DeviceCA
-    from appliance.sealing.keys import CentralKeyring, CentralPrivateKey
-    from appliance.sealing.manifest import EnrolmentMeta
-    from appliance.sealing.open import DiscardSink, open_packet
-    from appliance.sealing.seal import ItemSource, seal_packet
-    from appliance.sealing.trust import TrustStore
+    from packet.keys import CentralKeyring, CentralPrivateKey
+    from packet.manifest import EnrolmentMeta
+    from packet.open import DiscardSink, open_packet
+    from packet.seal import ItemSource, seal_packet
+    from packet.trust import TrustStore
 
     class _Key:
         backend, hardware_backed = "software", False
@@ -158,8 +186,9 @@ def _self_test() -> dict[str, Any]:
         def public_key(self) -> ec.EllipticCurvePublicKey:
             return self._key.public_key()
 
-    ca, key = DeviceCA.create(), _Key()
-    identity = DeviceIdentity(key, (ca.issue(key.public_key(), "self-test"),))
+    key = _Key()
+    ca_cert, device_cert = _self_test_chain(key.public_key())
+    identity = DeviceIdentity(key, (device_cert,))
     central = CentralPrivateKey.generate("self-test")
     meta = EnrolmentMeta("SELF-TEST", "self-test", "SELF-TEST", __version__, "")
     out = io.BytesIO()
@@ -174,7 +203,7 @@ def _self_test() -> dict[str, Any]:
     open_packet(
         io.BytesIO(out.getvalue()),
         CentralKeyring([central]),
-        TrustStore([ca.certificate]),
+        TrustStore([ca_cert]),
         DiscardSink(),
     )
     return {"seal_open_round_trip": "ok", "ms": round((time.perf_counter() - started) * 1000, 1)}

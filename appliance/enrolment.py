@@ -17,9 +17,6 @@ import cv2
 
 from appliance import __version__
 from appliance.outbox import Outbox, OutboxEntry
-from appliance.sealing.keys import CentralPublicKey
-from appliance.sealing.manifest import EnrolmentMeta, uuid7
-from appliance.sealing.seal import DeviceSigner, ItemSource, seal_packet, utc_now
 from drivers.interfaces import (
     Camera,
     CaptureKind,
@@ -27,6 +24,9 @@ from drivers.interfaces import (
     FingerPosition,
     FingerprintReader,
 )
+from packet.keys import CentralPublicKey
+from packet.manifest import EnrolmentMeta, uuid7
+from packet.seal import DeviceSigner, ItemSource, seal_packet, utc_now
 
 
 @dataclass

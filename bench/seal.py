@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from appliance.sealing.format import DEFAULT_CHUNK_SIZE
-from appliance.sealing.open import DiscardSink, open_packet
-from appliance.sealing.seal import ItemSource, seal_packet
+from packet.format import DEFAULT_CHUNK_SIZE
+from packet.open import DiscardSink, open_packet
+from packet.seal import ItemSource, seal_packet
 from tests.sealing_helpers import META, make_world
 
 MB = 1 << 20

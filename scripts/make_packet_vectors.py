@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 from appliance.identity.device import DeviceIdentity  # noqa: E402
-from appliance.identity.testca import DeviceCA  # noqa: E402
-from appliance.sealing.keys import CentralPrivateKey, Suite  # noqa: E402
-from appliance.sealing.manifest import EnrolmentMeta  # noqa: E402
-from appliance.sealing.seal import ItemSource, seal_packet  # noqa: E402
+from central.device_ca import DeviceCA  # noqa: E402
+from packet.keys import CentralPrivateKey, Suite  # noqa: E402
+from packet.manifest import EnrolmentMeta  # noqa: E402
+from packet.seal import ItemSource, seal_packet  # noqa: E402
 
 
 class _Key:

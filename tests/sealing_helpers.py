@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from appliance.identity.device import DeviceIdentity
-from appliance.identity.testca import DeviceCA
-from appliance.sealing.keys import CentralKeyring, CentralPrivateKey, Suite
-from appliance.sealing.manifest import EnrolmentMeta
-from appliance.sealing.seal import ItemSource, SealResult, seal_packet
-from appliance.sealing.trust import TrustStore
+from central.device_ca import DeviceCA
+from packet.keys import CentralKeyring, CentralPrivateKey, Suite
+from packet.manifest import EnrolmentMeta
+from packet.seal import ItemSource, SealResult, seal_packet
+from packet.trust import TrustStore
 
 
 class EcKey:

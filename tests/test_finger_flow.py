@@ -9,12 +9,12 @@ import pytest
 from appliance.config.quality import FingerQualityThresholds
 from appliance.finger.flow import FingerException, FlowError, TenPrintFlow
 from appliance.finger.records import MissingFinger, ansi_nist_transaction
-from appliance.sealing.open import MemorySink, open_packet
-from appliance.sealing.seal import ItemSource, seal_packet
 from drivers.interfaces import CaptureKind, FingerPosition
 from drivers.sim.config import SimReaderConfig
 from drivers.sim.fingerprint_synth import FingerDefects
 from drivers.sim.reader import SimFingerprintReader, SimPresentation
+from packet.open import MemorySink, open_packet
+from packet.seal import ItemSource, seal_packet
 from tests.sealing_helpers import META, make_world
 from tests.test_finger_records import parse_ansi_nist
 

@@ -1,11 +1,29 @@
-"""`drivers` never imports `appliance`: the dependency points one way only."""
+"""Dependencies point one way only.
+
+- ``drivers`` imports nothing of ours;
+- ``packet`` (the sealed-packet format, used by both sides) imports neither the kiosk
+  nor central;
+- the kiosk (``appliance``) never imports the reference central service;
+- ``central`` depends on the packet format and the generated contract only.
+"""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+OURS = ("appliance", "drivers", "packet", "central")
+
+#: package -> the packages of ours it may import (besides itself and the generated ``aima``).
+ALLOWED: dict[str, set[str]] = {
+    "drivers": set(),
+    "packet": set(),
+    "appliance": {"drivers", "packet"},
+    "central": {"packet"},
+}
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -19,13 +37,16 @@ def _imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_drivers_never_import_appliance() -> None:
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_package_imports_only_what_it_may(package: str) -> None:
     offenders = []
-    files = sorted((ROOT / "drivers").rglob("*.py"))
-    assert files, "no driver modules found"
+    files = sorted((ROOT / package).rglob("*.py"))
+    assert files, f"no modules found in {package}"
+    allowed = ALLOWED[package] | {package}
     for path in files:
         for module in _imported_modules(path):
-            if module == "appliance" or module.startswith("appliance."):
+            top = module.split(".")[0]
+            if top in OURS and top not in allowed:
                 offenders.append(f"{path.relative_to(ROOT)} imports {module}")
     assert offenders == []
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from appliance.enrolment import Enrolment, capture_basic, submit_enrolment
-from appliance.sealing.scan import MAGIC_SIGNATURES, scan_tree
 from drivers.sim.camera import SimCamera
 from drivers.sim.config import SimCameraConfig, SimReaderConfig
 from drivers.sim.reader import SimFingerprintReader
+from packet.scan import MAGIC_SIGNATURES, scan_tree
 from tests.uplink_world import close, make_kiosk
 
 

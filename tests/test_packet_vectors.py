@@ -12,11 +12,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from appliance.sealing import format as fmt
-from appliance.sealing.errors import PacketError
-from appliance.sealing.keys import CentralKeyring, CentralPrivateKey
-from appliance.sealing.open import MemorySink, open_packet
-from appliance.sealing.trust import TrustStore
+from packet import format as fmt
+from packet.errors import PacketError
+from packet.keys import CentralKeyring, CentralPrivateKey
+from packet.open import MemorySink, open_packet
+from packet.trust import TrustStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "packet-format.md").read_text()

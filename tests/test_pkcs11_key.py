@@ -50,8 +50,8 @@ def test_hsm_key_signs_csrs_and_packets(token: str) -> None:
     from appliance.identity.device import DeviceIdentity
     from appliance.identity.pkcs11_key import Pkcs11DeviceKey
     from appliance.identity.software_key import KeyStoreError
-    from appliance.sealing.open import MemorySink, open_packet
-    from appliance.sealing.seal import ItemSource, seal_packet
+    from packet.open import MemorySink, open_packet
+    from packet.seal import ItemSource, seal_packet
     from tests.sealing_helpers import META, make_world
 
     key = Pkcs11DeviceKey(MODULE, token, "device-key", "123456")
@@ -90,7 +90,7 @@ async def test_hsm_kiosk_provisions_uploads_and_runs_in_production(
     from appliance.identity.software_key import KeyStoreError
     from appliance.identity.store import IdentityFiles, provision
     from appliance.outbox import Outbox
-    from appliance.receiver.server import Receiver, load_or_create_state
+    from central.server import Receiver, load_or_create_state
     from tests.uplink_world import SECRET, Kiosk
 
     state = load_or_create_state(tmp_path / "central", hosts=["127.0.0.1"])

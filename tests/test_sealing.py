@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from appliance.sealing.errors import (
+from packet.errors import (
     CertificateExpired,
     CertificateInvalid,
     CertificateRevoked,
@@ -20,11 +20,11 @@ from appliance.sealing.errors import (
     PacketTruncated,
     UnknownKeyId,
 )
-from appliance.sealing.format import MAGIC
-from appliance.sealing.keys import CentralKeyring, CentralPrivateKey, Suite
-from appliance.sealing.manifest import uuid7
-from appliance.sealing.open import DiscardSink, MemorySink, open_packet, read_header
-from appliance.sealing.trust import TrustStore
+from packet.format import MAGIC
+from packet.keys import CentralKeyring, CentralPrivateKey, Suite
+from packet.manifest import uuid7
+from packet.open import DiscardSink, MemorySink, open_packet, read_header
+from packet.trust import TrustStore
 from tests.sealing_helpers import META, make_world, sample_items, seal
 
 
@@ -166,7 +166,7 @@ def test_failed_open_aborts_the_sink() -> None:
 
 def test_streamed_items_and_empty_item() -> None:
     world = make_world()
-    from appliance.sealing.seal import ItemSource
+    from packet.seal import ItemSource
 
     chunks = [bytes([i]) * 5000 for i in range(10)]
     items = [
@@ -184,7 +184,7 @@ def test_streamed_items_and_empty_item() -> None:
 
 def test_bad_items_are_refused_before_sealing() -> None:
     world = make_world()
-    from appliance.sealing.seal import ItemSource
+    from packet.seal import ItemSource
 
     with pytest.raises(ValueError, match="unknown type"):
         seal(world, [ItemSource("x", "selfie", "image/jpeg", b"x")])

@@ -119,7 +119,7 @@ async def test_kiosk_clock_skewed_by_a_day(
 ) -> None:
     skewed = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
     monkeypatch.setattr(
-        "appliance.sealing.seal.utc_now", lambda: skewed.isoformat(timespec="milliseconds")
+        "packet.seal.utc_now", lambda: skewed.isoformat(timespec="milliseconds")
     )
     ids = kiosk.queue(2)
     assert await kiosk.uplink().drain()

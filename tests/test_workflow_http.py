@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from appliance.sealing.scan import scan_tree
 from appliance.workflow.persist import WorkflowFile
 from appliance.workflow.state import Step
+from packet.scan import scan_tree
 from tests.e2e.api_driver import ApiDriver
 from tests.e2e.world import CASE_REFERENCE, World, kiosk_world
 

@@ -13,11 +13,11 @@ from cryptography.hazmat.primitives import serialization
 
 from appliance.identity.store import IdentityFiles, LoadedIdentity, provision
 from appliance.outbox import Outbox
-from appliance.receiver.server import Receiver, load_or_create_state
-from appliance.receiver.service import ReceiverState
-from appliance.sealing.manifest import EnrolmentMeta, uuid7
-from appliance.sealing.seal import ItemSource, seal_packet
 from appliance.uplink.client import TlsMaterial, Uplink, UplinkSettings, secure_channel
+from central.server import Receiver, load_or_create_state
+from central.service import ReceiverState
+from packet.manifest import EnrolmentMeta, uuid7
+from packet.seal import ItemSource, seal_packet
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 

@@ -22,7 +22,7 @@ class DeviceKey(Protocol):
 
 @dataclass(frozen=True)
 class DeviceIdentity:
-    """Implements :class:`appliance.sealing.seal.DeviceSigner`."""
+    """Implements :class:`packet.seal.DeviceSigner`."""
 
     key: DeviceKey
     chain: tuple[x509.Certificate, ...]

@@ -26,7 +26,7 @@ from appliance import __version__
 from appliance.identity.device import DeviceIdentity, DeviceKey, build_csr
 from appliance.identity.pkcs11_key import Pkcs11DeviceKey
 from appliance.identity.software_key import KeyStoreError, SoftwareDeviceKey
-from appliance.sealing.keys import CentralPublicKey, Suite
+from packet.keys import CentralPublicKey, Suite
 
 FORMAT_VERSION = "1"
 _PEM = serialization.Encoding.PEM

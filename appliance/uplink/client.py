@@ -24,8 +24,8 @@ from cryptography import x509
 
 from aima.enrolment.v1 import packet_upload_pb2, packet_upload_pb2_grpc
 from appliance.outbox import Outbox, OutboxEntry
-from appliance.receiver.receipts import ReceiptInvalid, SignedReceipt, verify_receipt
 from appliance.tasks import cancel_and_wait
+from packet.receipts import ReceiptInvalid, SignedReceipt, verify_receipt
 
 logger = logging.getLogger(__name__)
 

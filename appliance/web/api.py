@@ -30,9 +30,6 @@ from appliance.face.capture import FaceCaptureService, NoFaceFound
 from appliance.finger.items import tenprint_items
 from appliance.metrics import ApplianceMetrics
 from appliance.outbox import Outbox, OutboxError, OutboxFull
-from appliance.sealing.keys import CentralPublicKey
-from appliance.sealing.manifest import uuid7
-from appliance.sealing.seal import DeviceSigner, ItemSource
 from appliance.web.auth import AuthGate, auth_router
 from appliance.web.errors import ApiError
 from appliance.web.tech import tech_router
@@ -40,6 +37,9 @@ from appliance.web.ui import SecurityHeaders, UiServices, install_ui
 from appliance.web.workflow_routes import workflow_router
 from drivers.errors import DeviceError
 from drivers.interfaces import CaptureKind, CaptureRequest, FingerPosition
+from packet.keys import CentralPublicKey
+from packet.manifest import uuid7
+from packet.seal import DeviceSigner, ItemSource
 
 logger = logging.getLogger(__name__)
 

@@ -37,7 +37,6 @@ from appliance.finger.flow import (
 )
 from appliance.finger.items import tenprint_items
 from appliance.finger.records import MissingFinger
-from appliance.sealing.manifest import uuid7
 from appliance.workflow.documents import analyse_document_frame, rectify
 from appliance.workflow.persist import WorkflowFile
 from appliance.workflow.preview import Analyser, LivePreview
@@ -54,6 +53,7 @@ from appliance.workflow.state import (
 )
 from drivers.errors import DeviceError
 from drivers.interfaces import SLAP_LAYOUT, CaptureKind, FingerPosition, Frame, ReaderEvent
+from packet.manifest import uuid7
 
 logger = logging.getLogger(__name__)
 

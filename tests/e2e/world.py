@@ -30,8 +30,8 @@ from appliance.accounts import Role
 from appliance.app import Appliance
 from appliance.config.model import ApplianceConfig
 from appliance.identity.store import IdentityFiles, provision
-from appliance.receiver.server import Receiver, load_or_create_state
 from appliance.workflow.sim_documents import counter_scene
+from central.server import Receiver, load_or_create_state
 from drivers.sim.portrait import PortraitScene, render_portrait
 
 SECRET = b"e2e-device-key-passphrase-0123456789"

@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hpke, serialization
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
-from appliance.sealing.errors import UnknownKeyId
+from packet.errors import UnknownKeyId
 
 _RAW = serialization.Encoding.Raw
 _RAW_PUB = serialization.PublicFormat.Raw

@@ -21,9 +21,9 @@ from typing import Any, BinaryIO, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from appliance.sealing import format as fmt
-from appliance.sealing.keys import CentralPublicKey
-from appliance.sealing.manifest import ITEM_TYPES, EnrolmentMeta, ItemEntry, Manifest, uuid7
+from packet import format as fmt
+from packet.keys import CentralPublicKey
+from packet.manifest import ITEM_TYPES, EnrolmentMeta, ItemEntry, Manifest, uuid7
 
 logger = logging.getLogger(__name__)
 

@@ -2,6 +2,15 @@
 
     appliance-receiver --dir DIR [--listen 127.0.0.1:50443] [--enrol-listen 127.0.0.1:50444]
                        [--token TOKEN ...] [--suite x25519|mlkem768x25519] [--metrics-port N]
+                       [--ready-json]
+    appliance-receiver report --dir DIR --json
+
+With ``--ready-json`` the first line on stdout, once both ports listen, is
+``{"ready": true, "upload": "HOST:PORT", "enrol": "HOST:PORT", "ca": PATH}`` with
+the ports actually bound (so ``:0`` can be used). ``report`` prints what the
+receiver holds as one JSON object, ``{"packets": [{"packet_id", "device_id",
+"case_reference"}, ...]}``, read from the state directory (a running receiver
+may keep serving).
 
 On first start it creates a device CA, central's HPKE key and a TLS
 certificate under DIR; ``DIR/ca/ca.pem`` is what technicians pass to
@@ -59,13 +68,48 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="serve Prometheus metrics on 127.0.0.1:PORT (0: off)",
     )
+    parser.add_argument(
+        "--ready-json",
+        action="store_true",
+        help="print one JSON line with the bound addresses once listening",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser
 
 
+def build_report_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="appliance-receiver report", description="what the receiver holds, as JSON"
+    )
+    parser.add_argument("--dir", type=Path, required=True, help="state directory")
+    parser.add_argument("--json", action="store_true", help="print JSON (the only format)")
+    return parser
+
+
+def report(args: argparse.Namespace) -> int:
+    import json
+
+    from central.store import ReceiverStore
+
+    store_dir = args.dir / "store"
+    if not store_dir.is_dir():
+        print(f"appliance-receiver report: no receiver state in {args.dir}", file=sys.stderr)
+        return 2
+    store = ReceiverStore(store_dir)
+    try:
+        packets = [
+            {"packet_id": stored.packet_id, "device_id": stored.device_id, "case_reference": case}
+            for stored, case in store.all_packets_with_cases_and_rows()
+        ]
+    finally:
+        store.close()
+    print(json.dumps({"packets": packets}))
+    return 0
+
+
 async def serve(args: argparse.Namespace) -> int:
-    from appliance.receiver.server import Receiver, load_or_create_state
-    from appliance.sealing.keys import Suite
+    from central.server import Receiver, load_or_create_state
+    from packet.keys import Suite
 
     suite = Suite.X25519 if args.suite == "x25519" else Suite.MLKEM768_X25519
     hosts = args.host or ["127.0.0.1", "localhost"]
@@ -75,14 +119,22 @@ async def serve(args: argparse.Namespace) -> int:
     receiver = Receiver(state, args.allowlist)
     await receiver.start(args.listen, args.enrol_listen)
     if args.metrics_port:
-        from appliance.receiver.metrics import serve_metrics
+        from central.metrics import serve_metrics
 
         serve_metrics(state, args.metrics_port)
-    print(
-        f"appliance-receiver: uploads on {args.listen} (mTLS), enrolment on "
-        f"{args.enrol_listen}, CA {args.dir / 'ca' / 'ca.pem'}",
-        flush=True,
-    )
+    upload = f"{args.listen.rsplit(':', 1)[0]}:{receiver.port}"
+    enrol = f"{args.enrol_listen.rsplit(':', 1)[0]}:{receiver.enrol_port}"
+    ca = args.dir / "ca" / "ca.pem"
+    if args.ready_json:
+        import json
+
+        ready = {"ready": True, "upload": upload, "enrol": enrol, "ca": str(ca)}
+        print(json.dumps(ready), flush=True)
+    else:
+        print(
+            f"appliance-receiver: uploads on {upload} (mTLS), enrolment on {enrol}, CA {ca}",
+            flush=True,
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -94,6 +146,9 @@ async def serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["report"]:
+        return report(build_report_parser().parse_args(argv[1:]))
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr)
     try:

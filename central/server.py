@@ -21,16 +21,16 @@ from aima.enrolment.v1 import (
     packet_upload_pb2,
     packet_upload_pb2_grpc,
 )
-from appliance.identity.testca import DeviceCA
-from appliance.receiver.service import (
+from central.device_ca import DeviceCA
+from central.service import (
     EnrolmentServicer,
     PacketSink,
     ReceiverState,
     StatusServicer,
     UploadServicer,
 )
-from appliance.receiver.store import ReceiverStore
-from appliance.sealing.keys import CentralKeyring, CentralPrivateKey, Suite
+from central.store import ReceiverStore
+from packet.keys import CentralKeyring, CentralPrivateKey, Suite
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from appliance.sealing.errors import (
+from packet.errors import (
     CertificateExpired,
     CertificateInvalid,
     CertificateRevoked,

@@ -3,7 +3,7 @@
 Items stream to an :class:`ItemSink` as they are decrypted; the sink must
 treat them as provisional until :func:`open_packet` returns (the signature and
 hashes are only known at the end). On any failure the sink's ``abort`` is
-called and a specific :class:`appliance.sealing.errors.PacketError` raised.
+called and a specific :class:`packet.errors.PacketError` raised.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from appliance.sealing import format as fmt
-from appliance.sealing.errors import (
+from packet import format as fmt
+from packet.errors import (
     ChunkAuthFailed,
     ItemHashMismatch,
     KeyUnwrapFailed,
@@ -32,9 +32,9 @@ from appliance.sealing.errors import (
     PacketTruncated,
     UnsupportedFormat,
 )
-from appliance.sealing.keys import CentralKeyring, Suite
-from appliance.sealing.manifest import Manifest
-from appliance.sealing.trust import TrustStore, verify_signature
+from packet.keys import CentralKeyring, Suite
+from packet.manifest import Manifest
+from packet.trust import TrustStore, verify_signature
 
 
 class ItemSink(Protocol):

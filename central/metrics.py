@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-from appliance.receiver.service import ReceiverState
+from central.service import ReceiverState
 
 
 def serve_metrics(state: ReceiverState, port: int) -> CollectorRegistry:

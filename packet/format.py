@@ -7,7 +7,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.sealing.canonical import canonical_json
+from packet.canonical import canonical_json
 
 MAGIC = b"AIMAPKT\x01"  # format version 1
 FORMAT_VERSION = 1

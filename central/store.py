@@ -157,11 +157,20 @@ class ReceiverStore:
 
     def all_packets_with_cases(self) -> list[tuple[str, str]]:
         """(packet_id, case_reference) of every accepted packet."""
+        return [(stored.packet_id, case) for stored, case in self.all_packets_with_cases_and_rows()]
+
+    def all_packets_with_cases_and_rows(self) -> list[tuple[StoredPacket, str]]:
+        """Every accepted packet with the case reference its manifest names."""
         import json
 
         return [
-            (row[0], str(json.loads(row[1]).get("case_reference", "")))
-            for row in self._db.execute("SELECT packet_id, manifest FROM packets")
+            (
+                StoredPacket(r[0], r[1], int(r[2]), r[3], bytes(r[4]), int(r[5])),
+                str(json.loads(r[6]).get("case_reference", "")),
+            )
+            for r in self._db.execute(
+                "SELECT packet_id, device_id, size, sha256, receipt, commits, manifest FROM packets"
+            )
         ]
 
     # ------------------------------------------------------------------ tokens

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from appliance.sealing.canonical import canonical_json
+from packet.canonical import canonical_json
 
 ITEM_TYPES = frozenset({"face", "finger", "slap", "document", "record"})
 

@@ -11,7 +11,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from appliance.sealing.canonical import canonical_json
+from packet.canonical import canonical_json
 
 
 class ReceiptInvalid(Exception):

@@ -35,13 +35,13 @@ from aima.enrolment.v1 import (
     packet_upload_pb2,
     packet_upload_pb2_grpc,
 )
-from appliance.identity.testca import DeviceCA
-from appliance.receiver.receipts import SignedReceipt, sign_receipt
-from appliance.receiver.store import MAX_PACKET_BYTES, ReceiverStore
-from appliance.sealing.errors import CertificateInvalid, PacketError
-from appliance.sealing.keys import CentralKeyring, CentralPrivateKey, Suite
-from appliance.sealing.open import DiscardSink, ItemSink, OpenedPacket, open_packet
-from appliance.sealing.trust import TrustStore, verify_signature
+from central.device_ca import DeviceCA
+from central.store import MAX_PACKET_BYTES, ReceiverStore
+from packet.errors import CertificateInvalid, PacketError
+from packet.keys import CentralKeyring, CentralPrivateKey, Suite
+from packet.open import DiscardSink, ItemSink, OpenedPacket, open_packet
+from packet.receipts import SignedReceipt, sign_receipt
+from packet.trust import TrustStore, verify_signature
 
 logger = logging.getLogger(__name__)
 
