@@ -1,17 +1,50 @@
-"""The fingerprint capture state machine shared by every reader driver.
+"""The one fingerprint capture skeleton shared by every reader driver.
 
-idle -> awaiting_finger -> capturing -> awaiting_lift -> idle, and any state
-back to idle on error or cancel. Drivers call :meth:`CaptureStateMachine.to`;
-an illegal transition raises :class:`drivers.errors.InvalidStateTransition`
-so a driver bug cannot silently skip the finger-lift step.
+:class:`CaptureStateMachine`: idle -> awaiting_finger -> capturing ->
+awaiting_lift -> idle, and any state back to idle on error or cancel. Drivers
+call :meth:`CaptureStateMachine.to`; an illegal transition raises
+:class:`drivers.errors.InvalidStateTransition` so a driver bug cannot silently
+skip the finger-lift step.
+
+:class:`ReaderCore` owns a reader's device state and its state machine, and
+:meth:`ReaderCore.capturing` is the capture skeleton every driver runs its
+device-specific steps inside. It holds the busy / ready / disconnected policy,
+so every driver reports the same state after the same failure:
+
+=========================  ===============================  ====================
+what ended the capture     capture state                    device state
+=========================  ===============================  ====================
+success                    idle                             ready
+DeviceDisconnected         idle ("device.disconnected")     disconnected
+CaptureCancelled           idle ("capture.cancelled")       ready
+other DeviceError          idle (the error's message key)   :func:`state_for_error`
+anything else (task        idle                             ready
+cancellation, a bug)
+=========================  ===============================  ====================
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-from drivers.errors import InvalidStateTransition
-from drivers.interfaces import CaptureState, ImageU8, ReaderEvent, ReaderEventCallback
+from drivers.errors import (
+    CaptureCancelled,
+    DeviceDisconnected,
+    DeviceError,
+    InvalidStateTransition,
+    state_for_error,
+)
+from drivers.interfaces import (
+    CaptureKind,
+    CaptureRequest,
+    CaptureState,
+    DeviceState,
+    ImageU8,
+    ReaderEvent,
+    ReaderEventCallback,
+)
 
 _ALLOWED: dict[CaptureState, frozenset[CaptureState]] = {
     CaptureState.IDLE: frozenset({CaptureState.AWAITING_FINGER}),
@@ -62,3 +95,77 @@ class CaptureStateMachine:
     def _emit(self, message_key: str, preview: ImageU8 | None = None) -> None:
         if self._listener is not None:
             self._listener(ReaderEvent(self._state, message_key, time.time(), preview))
+
+
+class ReaderCore:
+    """A reader's device state and capture state machine, and the capture skeleton."""
+
+    def __init__(self, device_id: str) -> None:
+        self.device_id = device_id
+        self.state = DeviceState.CLOSED
+        self.machine = CaptureStateMachine()
+
+    @property
+    def capture_state(self) -> CaptureState:
+        return self.machine.state
+
+    def check_ready(self, request: CaptureRequest, supported: frozenset[CaptureKind]) -> None:
+        """Refuse a capture the reader cannot start now."""
+        if self.state is DeviceState.DISCONNECTED:
+            raise DeviceDisconnected("reader is disconnected", device_id=self.device_id)
+        if self.state is not DeviceState.READY:
+            raise DeviceError(f"reader is {self.state}", device_id=self.device_id)
+        if request.kind not in supported:
+            raise DeviceError(
+                f"{request.kind} is not supported by this reader", device_id=self.device_id
+            )
+
+    @contextlib.asynccontextmanager
+    async def capturing(
+        self,
+        request: CaptureRequest,
+        supported: frozenset[CaptureKind],
+        on_event: ReaderEventCallback | None,
+        *,
+        on_disconnect: Callable[[], Awaitable[None]] | None = None,
+    ) -> AsyncIterator[CaptureStateMachine]:
+        """Run one capture: the body moves through capturing and awaiting_lift.
+
+        The skeleton checks readiness, marks the reader busy, enters
+        awaiting_finger, and on leaving applies the policy in the module
+        docstring (``on_disconnect`` releases the driver's transport).
+        """
+        self.check_ready(request, supported)
+        self.machine.listen(on_event)
+        self.state = DeviceState.BUSY
+        try:
+            self.machine.to(CaptureState.AWAITING_FINGER)
+            yield self.machine
+            if self.machine.state is CaptureState.CAPTURING:
+                self.machine.to(CaptureState.AWAITING_LIFT)
+            if self.machine.state is not CaptureState.IDLE:
+                self.machine.to(CaptureState.IDLE)
+        except DeviceDisconnected as exc:
+            exc.device_id = exc.device_id or self.device_id
+            self.machine.reset("device.disconnected")
+            self.state = DeviceState.DISCONNECTED
+            if on_disconnect is not None:
+                await on_disconnect()
+            raise
+        except CaptureCancelled as exc:
+            exc.device_id = exc.device_id or self.device_id
+            self.machine.reset(exc.message_key)
+            self.state = DeviceState.READY
+            raise
+        except DeviceError as exc:
+            exc.device_id = exc.device_id or self.device_id
+            self.machine.reset(exc.message_key)
+            self.state = state_for_error(exc)
+            raise
+        except BaseException:
+            self.machine.reset()
+            self.state = DeviceState.READY
+            raise
+        finally:
+            self.machine.listen(None)
+        self.state = DeviceState.READY

@@ -6,6 +6,8 @@ the boundary, so the daemon never has to know which library failed.
 
 from __future__ import annotations
 
+from drivers.interfaces import DeviceState
+
 
 class DeviceError(Exception):
     """Base class. ``message_key`` is a UI message key, never free text."""
@@ -70,3 +72,25 @@ class InvalidStateTransition(DeviceError):
     """A capture state machine was asked for a transition it does not allow."""
 
     message_key = "device.internal_error"
+
+
+#: The device-list state a reader shows after an operation ended with each error. Data a
+#: device signed wrongly is refused, not the device: it stays ready for the next try (the
+#: allow-list refusal of a whole device is the supervisor's, at open).
+_STATES: tuple[tuple[type[DeviceError], DeviceState], ...] = (
+    (DeviceDisconnected, DeviceState.DISCONNECTED),
+    (DeviceNotApproved, DeviceState.READY),
+    (DeviceAccessDenied, DeviceState.ERROR),
+    (DeviceTimeout, DeviceState.READY),
+    (DeviceStalled, DeviceState.READY),
+    (DeviceCorruptData, DeviceState.READY),
+    (CaptureCancelled, DeviceState.READY),
+)
+
+
+def state_for_error(error: DeviceError) -> DeviceState:
+    """The device-list state a driver shows after ``error`` (anything else: error)."""
+    for cls, state in _STATES:
+        if isinstance(error, cls):
+            return state
+    return DeviceState.ERROR

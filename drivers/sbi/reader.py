@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from drivers.capture_state import CaptureStateMachine
+from drivers.capture_state import ReaderCore
 from drivers.errors import CaptureCancelled, DeviceDisconnected, DeviceError
 from drivers.interfaces import (
     SLAP_LAYOUT,
@@ -119,8 +119,7 @@ class SbiFingerprintReader:
             vendor="",
             model="MOSIP SBI finger device",
         )
-        self._state = DeviceState.CLOSED
-        self._machine = CaptureStateMachine()
+        self._core = ReaderCore(config.device_id)
         self._cancel = asyncio.Event()
         self._kinds: frozenset[CaptureKind] = frozenset()
         self._single_sub_id: int | None = None  # a single-finger device's only module
@@ -131,11 +130,11 @@ class SbiFingerprintReader:
 
     @property
     def state(self) -> DeviceState:
-        return self._state
+        return self._core.state
 
     @property
     def capture_state(self) -> CaptureState:
-        return self._machine.state
+        return self._core.capture_state
 
     @property
     def supported_kinds(self) -> frozenset[CaptureKind]:
@@ -145,10 +144,10 @@ class SbiFingerprintReader:
         try:
             identity = await self._client.connect()
         except DeviceDisconnected:
-            self._state = DeviceState.DISCONNECTED
+            self._core.state = DeviceState.DISCONNECTED
             raise
         except DeviceError:
-            self._state = DeviceState.ERROR
+            self._core.state = DeviceState.ERROR
             raise
         digital = identity.digital_id
         if digital.device_sub_type == "Slap":
@@ -165,11 +164,11 @@ class SbiFingerprintReader:
             serial=digital.serial,
             firmware=identity.firmware,
         )
-        self._state = DeviceState.READY
+        self._core.state = DeviceState.READY
 
     async def close(self) -> None:
         await self.cancel()
-        self._state = DeviceState.CLOSED
+        self._core.state = DeviceState.CLOSED
 
     async def cancel(self) -> None:
         self._cancel.set()
@@ -195,16 +194,10 @@ class SbiFingerprintReader:
         self, request: CaptureRequest, on_event: ReaderEventCallback | None = None
     ) -> list[SegmentedFinger]:
         """Run one capture; return the fingers the service segmented, verified and decoded."""
-        if self._state is not DeviceState.READY:
-            raise DeviceError(f"reader is {self._state}", device_id=self._info.device_id)
-        if request.kind not in self._kinds:
-            raise DeviceError(f"{request.kind} is not supported", device_id=self._info.device_id)
-        sub_id, wanted, missing = self._plan(request)
+        self._core.check_ready(request, self._kinds)
+        sub_id, wanted, missing = self._plan(request)  # a bad request leaves the reader ready
         self._cancel.clear()
-        self._machine.listen(on_event)
-        self._state = DeviceState.BUSY
-        try:
-            self._machine.to(CaptureState.AWAITING_FINGER)
+        async with self._core.capturing(request, self._kinds, on_event) as machine:
             biometrics = await self._run_cancellable(
                 self._client.rcapture(
                     sub_id=sub_id,
@@ -214,21 +207,8 @@ class SbiFingerprintReader:
                     timeout_s=request.timeout_s,
                 )
             )
-            self._machine.to(CaptureState.CAPTURING)
+            machine.to(CaptureState.CAPTURING)
             fingers = await asyncio.to_thread(_decode_fingers, biometrics, wanted)
-            self._machine.to(CaptureState.AWAITING_LIFT)
-            self._machine.to(CaptureState.IDLE)
-        except DeviceDisconnected:
-            self._machine.reset("device.disconnected")
-            self._state = DeviceState.DISCONNECTED
-            raise
-        except BaseException:
-            self._machine.reset()
-            self._state = DeviceState.READY
-            raise
-        finally:
-            self._machine.listen(None)
-        self._state = DeviceState.READY
         return fingers
 
     def _plan(

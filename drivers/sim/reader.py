@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from drivers.capture_state import CaptureStateMachine
-from drivers.errors import CaptureCancelled, DeviceDisconnected, DeviceError, DeviceTimeout
+from drivers.capture_state import ReaderCore
+from drivers.errors import CaptureCancelled, DeviceDisconnected, DeviceTimeout
 from drivers.interfaces import (
     CaptureKind,
     CaptureRequest,
@@ -74,8 +74,7 @@ class SimFingerprintReader:
             firmware="sim-1",
             simulated=True,
         )
-        self._state = DeviceState.CLOSED
-        self._machine = CaptureStateMachine()
+        self._core = ReaderCore(config.device_id)
         self._faults = FaultInjector(config.faults, config.device_id)
         self._script: collections.deque[SimPresentation] = collections.deque()
         self._impressions: collections.Counter[tuple[int, CaptureKind, FingerPosition]] = (
@@ -89,11 +88,11 @@ class SimFingerprintReader:
 
     @property
     def state(self) -> DeviceState:
-        return self._state
+        return self._core.state
 
     @property
     def capture_state(self) -> CaptureState:
-        return self._machine.state
+        return self._core.capture_state
 
     @property
     def supported_kinds(self) -> frozenset[CaptureKind]:
@@ -110,15 +109,15 @@ class SimFingerprintReader:
 
     async def open(self) -> None:
         if self._faults.unplugged:
-            self._state = DeviceState.DISCONNECTED
+            self._core.state = DeviceState.DISCONNECTED
             raise DeviceDisconnected(
                 "simulated reader is unplugged", device_id=self._info.device_id
             )
-        self._state = DeviceState.READY
+        self._core.state = DeviceState.READY
 
     async def close(self) -> None:
         await self.cancel()
-        self._state = DeviceState.CLOSED
+        self._core.state = DeviceState.CLOSED
 
     async def cancel(self) -> None:
         self._cancel.set()
@@ -126,39 +125,20 @@ class SimFingerprintReader:
     async def capture(
         self, request: CaptureRequest, on_event: ReaderEventCallback | None = None
     ) -> FingerprintImage:
-        if self._state is not DeviceState.READY:
-            raise DeviceError(f"reader is {self._state}", device_id=self._info.device_id)
-        if request.kind not in self.supported_kinds:
-            raise DeviceError(f"{request.kind} is not supported", device_id=self._info.device_id)
-        presentation = self._script.popleft() if self._script else SimPresentation()
         self._cancel.clear()
-        self._machine.listen(on_event)
-        self._state = DeviceState.BUSY
-        try:
-            self._machine.to(CaptureState.AWAITING_FINGER)
+        async with self._core.capturing(request, _ALL_KINDS, on_event) as machine:
+            presentation = self._script.popleft() if self._script else SimPresentation()
             if presentation.no_finger:
                 await self._wait(request.timeout_s)
                 raise DeviceTimeout("no finger was placed in time", device_id=self._info.device_id)
             await self._wait(min(self._config.finger_delay_s, request.timeout_s))
             self._faults.before_read()
-            self._machine.to(CaptureState.CAPTURING)
+            machine.to(CaptureState.CAPTURING)
             pixels = await asyncio.to_thread(self._synthesize, request, presentation)
             if request.stable_frames > 0:
                 pixels = await self._settle(pixels, request, presentation)
-            self._machine.to(CaptureState.AWAITING_LIFT)
+            machine.to(CaptureState.AWAITING_LIFT)
             await self._wait(self._config.lift_delay_s)
-            self._machine.to(CaptureState.IDLE)
-        except DeviceDisconnected:
-            self._machine.reset("device.disconnected")
-            self._state = DeviceState.DISCONNECTED
-            raise
-        except BaseException:
-            self._machine.reset()
-            self._state = DeviceState.READY
-            raise
-        finally:
-            self._machine.listen(None)
-        self._state = DeviceState.READY
         return FingerprintImage(
             pixels=pixels,
             ppi=500,
@@ -186,7 +166,7 @@ class SimFingerprintReader:
                 contact = min(1.0, 0.3 + 0.2 * frame) if not presentation.unsteady else 0.5
                 slide = (SETTLE_FRAMES - frame) * 3 if not presentation.unsteady else 6 + frame % 7
                 preview = _partial_contact(final, contact, slide, frame)
-            self._machine.preview(preview)
+            self._core.machine.preview(preview)
             if gate.feed(preview):
                 return preview
             await self._wait(self._config.preview_interval_s)

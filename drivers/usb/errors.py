@@ -32,11 +32,9 @@ from drivers.errors import (
     DeviceCorruptData,
     DeviceDisconnected,
     DeviceError,
-    DeviceNotApproved,
     DeviceStalled,
     DeviceTimeout,
 )
-from drivers.interfaces import DeviceState
 
 LIBUSB_ERROR_IO = -1
 LIBUSB_ERROR_ACCESS = -3
@@ -68,15 +66,6 @@ _BY_ERRNO: dict[int, type[DeviceError]] = {
     errno_mod.EOVERFLOW: DeviceCorruptData,
 }
 
-_STATES: tuple[tuple[type[DeviceError], DeviceState], ...] = (
-    (DeviceDisconnected, DeviceState.DISCONNECTED),
-    (DeviceNotApproved, DeviceState.REFUSED),
-    (DeviceAccessDenied, DeviceState.ERROR),
-    (DeviceTimeout, DeviceState.READY),
-    (DeviceStalled, DeviceState.READY),
-    (DeviceCorruptData, DeviceState.READY),
-)
-
 
 def map_usb_error(exc: BaseException, *, device_id: str, operation: str) -> DeviceError:
     """Return the :class:`DeviceError` for a pyusb exception raised by ``operation``."""
@@ -101,14 +90,6 @@ def map_usb_error(exc: BaseException, *, device_id: str, operation: str) -> Devi
         # re-enumerated with other descriptors.
         return DeviceError(f"{operation}: {exc}", device_id=device_id)
     return DeviceError(f"{operation}: {type(exc).__name__}: {exc}", device_id=device_id)
-
-
-def state_for_error(error: DeviceError) -> DeviceState:
-    """The device-list state a driver shows after ``error``."""
-    for cls, state in _STATES:
-        if isinstance(error, cls):
-            return state
-    return DeviceState.ERROR
 
 
 def _describe(cls: type[DeviceError]) -> str:

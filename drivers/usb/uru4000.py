@@ -25,7 +25,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
-from drivers.capture_state import CaptureStateMachine
+from drivers.capture_state import ReaderCore
 from drivers.errors import (
     CaptureCancelled,
     DeviceAccessDenied,
@@ -35,6 +35,7 @@ from drivers.errors import (
     DeviceError,
     DeviceStalled,
     DeviceTimeout,
+    state_for_error,
 )
 from drivers.interfaces import (
     CaptureKind,
@@ -49,7 +50,7 @@ from drivers.interfaces import (
 )
 from drivers.usb import uru4000_protocol as proto
 from drivers.usb.config import Uru4000Config
-from drivers.usb.errors import map_usb_error, state_for_error
+from drivers.usb.errors import map_usb_error
 from drivers.usb.transport import UsbTransport, find_device, read_serial
 from drivers.usb.uru4000_image import decode_frame, resample
 from drivers.usb.uru4000_link import Uru4000Link
@@ -80,8 +81,7 @@ class Uru4000Reader:
         self._backend = backend
         self._rng = rng or random.Random()
         self._link: Uru4000Link | None = None
-        self._state = DeviceState.CLOSED
-        self._machine = CaptureStateMachine()
+        self._core = ReaderCore(config.device_id)
         self._cancel = asyncio.Event()
         self._info = DeviceInfo(
             device_id=config.device_id,
@@ -115,11 +115,11 @@ class Uru4000Reader:
 
     @property
     def state(self) -> DeviceState:
-        return self._state
+        return self._core.state
 
     @property
     def capture_state(self) -> CaptureState:
-        return self._machine.state
+        return self._core.capture_state
 
     @property
     def supported_kinds(self) -> frozenset[CaptureKind]:
@@ -162,17 +162,17 @@ class Uru4000Reader:
 
     async def open(self) -> None:
         """Find, claim and power up the reader."""
-        if self._link is not None and self._state is DeviceState.READY:
+        if self._link is not None and self._core.state is DeviceState.READY:
             return
         await self._drop_transport()
         try:
             located = await asyncio.to_thread(self._locate)
         except Exception as exc:  # enumeration failed (permissions, backend)
             error = map_usb_error(exc, device_id=self._config.device_id, operation="enumerate")
-            self._state = state_for_error(error)
+            self._core.state = state_for_error(error)
             raise self._explain(error, f"serial {self._config.serial!r}") from exc
         if located is None:
-            self._state = DeviceState.DISCONNECTED
+            self._core.state = DeviceState.DISCONNECTED
             raise DeviceDisconnected(
                 "no U.are.U reader is attached", device_id=self._config.device_id
             )
@@ -187,9 +187,9 @@ class Uru4000Reader:
             await link.power_up()
             device_info = await link.device_info()
         except DeviceError as error:
-            self._state = state_for_error(error)
-            if self._state is DeviceState.READY:
-                self._state = DeviceState.ERROR
+            self._core.state = state_for_error(error)
+            if self._core.state is DeviceState.READY:
+                self._core.state = DeviceState.ERROR
             await self._drop_transport()
             explained = self._explain(error, transport.address.describe())
             if explained is not error:
@@ -215,7 +215,7 @@ class Uru4000Reader:
             usb_pid=pid,
             simulated=self._config.emulated,
         )
-        self._state = DeviceState.READY
+        self._core.state = DeviceState.READY
 
     def _explain(self, error: DeviceError, where: str) -> DeviceError:
         """An operator-readable error for the failures a technician can fix."""
@@ -242,7 +242,7 @@ class Uru4000Reader:
             except DeviceError as exc:
                 logger.debug("mode off on close failed: %s", exc.detail)
         await self._drop_transport()
-        self._state = DeviceState.CLOSED
+        self._core.state = DeviceState.CLOSED
 
     async def cancel(self) -> None:
         self._cancel.set()
@@ -263,50 +263,20 @@ class Uru4000Reader:
         self, request: CaptureRequest, on_event: ReaderEventCallback | None = None
     ) -> FingerprintImage:
         device_id = self._config.device_id
-        if self._state is DeviceState.DISCONNECTED:
-            raise DeviceDisconnected("reader is disconnected", device_id=device_id)
-        if self._state is not DeviceState.READY:
-            raise DeviceError(f"reader is {self._state}", device_id=device_id)
-        if request.kind not in _KINDS:
-            raise DeviceError(
-                f"{request.kind} is not supported by this reader", device_id=device_id
-            )
         self._cancel.clear()
-        self._machine.listen(on_event)
-        self._state = DeviceState.BUSY
-        try:
+        async with self._core.capturing(
+            request, _KINDS, on_event, on_disconnect=self._drop_transport
+        ) as machine:
             link = self._need_link()
-            self._machine.to(CaptureState.AWAITING_FINGER)
             await link.set_mode(proto.MODE_AWAIT_FINGER_ON)
             if await link.wait_irq({proto.IRQ_FINGER_ON}, request.timeout_s) is None:
                 raise DeviceTimeout("no finger was placed in time", device_id=device_id)
-            self._machine.to(CaptureState.CAPTURING)
+            machine.to(CaptureState.CAPTURING)
             pixels = await self._capture_image()
-            self._machine.to(CaptureState.AWAITING_LIFT)
+            machine.to(CaptureState.AWAITING_LIFT)
             await link.set_mode(proto.MODE_AWAIT_FINGER_OFF)
             if await link.wait_irq({proto.IRQ_FINGER_OFF}, self._config.lift_timeout_s) is None:
                 logger.info("finger not lifted within %.1f s", self._config.lift_timeout_s)
-            self._machine.to(CaptureState.IDLE)
-        except DeviceDisconnected:
-            self._machine.reset("device.disconnected")
-            self._state = DeviceState.DISCONNECTED
-            await self._drop_transport()
-            raise
-        except CaptureCancelled as exc:
-            self._machine.reset(exc.message_key)
-            self._state = DeviceState.READY
-            raise
-        except DeviceError as exc:
-            self._machine.reset(exc.message_key)
-            self._state = state_for_error(exc)
-            raise
-        except BaseException:
-            self._machine.reset()
-            self._state = DeviceState.READY
-            raise
-        finally:
-            self._machine.listen(None)
-        self._state = DeviceState.READY
         return FingerprintImage(
             pixels=pixels,
             ppi=self._config.output_ppi,

@@ -25,7 +25,7 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
-from drivers.capture_state import CaptureStateMachine
+from drivers.capture_state import ReaderCore
 from drivers.errors import CaptureCancelled, DeviceCorruptData, DeviceDisconnected, DeviceError
 from drivers.interfaces import (
     SLAP_LAYOUT,
@@ -89,8 +89,7 @@ class VendorSdkReader:
             vendor="",
             model="vendor SDK reader",
         )
-        self._state = DeviceState.CLOSED
-        self._machine = CaptureStateMachine()
+        self._core = ReaderCore(config.device_id)
         self._capture_done = asyncio.Event()
         self._capture_done.set()
         self._cancel_requested = False
@@ -101,11 +100,11 @@ class VendorSdkReader:
 
     @property
     def state(self) -> DeviceState:
-        return self._state
+        return self._core.state
 
     @property
     def capture_state(self) -> CaptureState:
-        return self._machine.state
+        return self._core.capture_state
 
     @property
     def supported_kinds(self) -> frozenset[CaptureKind]:
@@ -134,10 +133,10 @@ class VendorSdkReader:
                 await self._call(library.close, handle)
                 raise
         except DeviceDisconnected:
-            self._state = DeviceState.DISCONNECTED
+            self._core.state = DeviceState.DISCONNECTED
             raise
         except DeviceError:
-            self._state = DeviceState.ERROR
+            self._core.state = DeviceState.ERROR
             raise
         self._handle, self._sdk_info = handle, info
         self._info = DeviceInfo(
@@ -151,7 +150,7 @@ class VendorSdkReader:
             usb_vid=info.usb_vid or None,
             usb_pid=info.usb_pid or None,
         )
-        self._state = DeviceState.READY
+        self._core.state = DeviceState.READY
         logger.info("vendor SDK reader %s open (%s)", self._config.device_id, info.model)
 
     async def close(self) -> None:
@@ -162,7 +161,7 @@ class VendorSdkReader:
                 await self._call(self._library.close, handle)
             except DeviceError as exc:
                 logger.warning("vsdk_close failed: %s", exc.detail)
-        self._state = DeviceState.CLOSED
+        self._core.state = DeviceState.CLOSED
 
     async def cancel(self) -> None:
         """Abort a running capture; it raises :class:`drivers.errors.CaptureCancelled`."""
@@ -182,35 +181,15 @@ class VendorSdkReader:
     async def capture(
         self, request: CaptureRequest, on_event: ReaderEventCallback | None = None
     ) -> FingerprintImage:
-        if self._state is not DeviceState.READY or self._handle is None:
-            raise DeviceError(f"reader is {self._state}", device_id=self._info.device_id)
-        if request.kind not in self.supported_kinds:
-            raise DeviceError(f"{request.kind} is not supported", device_id=self._info.device_id)
+        if self._handle is None:
+            raise DeviceError(f"reader is {self._core.state}", device_id=self._info.device_id)
         mask = finger_mask(request)
-        self._machine.listen(on_event)
-        self._state = DeviceState.BUSY
-        try:
-            self._machine.to(CaptureState.AWAITING_FINGER)
+        async with self._core.capturing(
+            request, self.supported_kinds, on_event, on_disconnect=self._drop_handle
+        ) as machine:
             raw = await self._capture_raw(mask, request.timeout_s)
-            self._machine.to(CaptureState.CAPTURING)
+            machine.to(CaptureState.CAPTURING)
             pixels, ppi = await asyncio.to_thread(self._to_image, raw)
-            self._machine.to(CaptureState.AWAITING_LIFT)
-            self._machine.to(CaptureState.IDLE)
-        except DeviceDisconnected as exc:
-            exc.device_id = self._info.device_id
-            self._machine.reset("device.disconnected")
-            self._state = DeviceState.DISCONNECTED
-            await self._drop_handle()
-            raise
-        except BaseException as exc:
-            if isinstance(exc, DeviceError):
-                exc.device_id = self._info.device_id
-            self._machine.reset()
-            self._state = DeviceState.READY
-            raise
-        finally:
-            self._machine.listen(None)
-        self._state = DeviceState.READY
         return FingerprintImage(
             pixels=pixels,
             ppi=ppi,
