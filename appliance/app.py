@@ -1,9 +1,15 @@
 """The composition root: builds every service in order and tears it down in reverse.
 
-Nothing else in the appliance constructs long-lived services. The start order
-is config -> state directory -> devices (drivers + supervisor) -> capture
-sessions -> web; ``stop`` runs the same list backwards. One stop signal
-(SIGTERM/SIGINT, or :meth:`Appliance.request_stop`) ends the process cleanly.
+Nothing else in the appliance constructs long-lived services. The start order:
+
+    config -> state directory -> models check -> identity -> outbox -> uplink +
+    heartbeat -> devices (drivers, supervisor, hotplug) -> face engine -> capture
+    service -> accounts + login sessions -> workflow (resumed from disk) ->
+    warm-up -> retention -> web
+
+``stop`` runs the same list backwards. One stop signal (SIGTERM/SIGINT, or
+:meth:`Appliance.request_stop`) ends the process cleanly. READY is signalled to
+systemd only once everything above runs, engines warmed included.
 """
 
 from __future__ import annotations
@@ -12,27 +18,42 @@ import asyncio
 import contextlib
 import logging
 import signal
-import socket
-from collections.abc import Awaitable, Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
 
-import uvicorn
+from fastapi import FastAPI
 
+from appliance.accounts import AccountStore, LoginSessions, Role
 from appliance.allowlist import DEFAULT_ALLOWLIST, allowlist_verdict, load_approved
-from appliance.capture_sessions import CaptureSessions
+from appliance.capture.devices import DeviceAccess
+from appliance.capture.documents import DocumentCapture
+from appliance.capture.face import FaceCapture
+from appliance.capture.fingers import FingerprintCapture
+from appliance.capture.sealing import PacketSealer
+from appliance.capture.service import CaptureService
 from appliance.config import ApplianceConfig, Profile
 from appliance.devices import DeviceRole, DeviceSupervisor
 from appliance.face.capture import FaceCaptureService
 from appliance.identity.pkcs11_key import PIN_CREDENTIAL, Pkcs11DeviceKey
 from appliance.identity.software_key import KeyStoreError, credential_secret
 from appliance.identity.store import IdentityFiles, LoadedIdentity, load_identity
+from appliance.logview import RingBufferHandler
 from appliance.metrics import ApplianceMetrics, certificate_days_left
+from appliance.models_check import StartupError, check_models
 from appliance.outbox import Outbox
+from appliance.retention import Retention
 from appliance.sdnotify import Notifier, watchdog_interval_s
+from appliance.services import Services
 from appliance.uplink.client import TlsMaterial, Uplink, secure_channel
 from appliance.uplink.heartbeat import Heartbeat
 from appliance.watchdog import Watchdog
-from appliance.web.api import Submitter, create_api
-from appliance.web.ui import UiServices, build_ui
+from appliance.web.app import create_app
+from appliance.web.server import WebServer
+from appliance.workflow.engine import WorkflowEngine
+from appliance.workflow.persist import WorkflowFile
+from appliance.workflow.supervisor import supervisor_check
 from drivers.hotplug import UsbEvent, create_monitor
 from drivers.interfaces import Camera, DeviceInfo, DeviceState, FingerprintReader
 from drivers.registry import create_camera, create_reader
@@ -40,31 +61,25 @@ from drivers.registry import create_camera, create_reader
 logger = logging.getLogger(__name__)
 
 Stopper = Callable[[], Awaitable[None]]
+_T = TypeVar("_T")
 
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the appliance owns the stop signal."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+__all__ = ["Appliance", "StartupError"]
 
 
 class Appliance:
     """The running daemon."""
 
-    def __init__(self, config: ApplianceConfig) -> None:
+    def __init__(
+        self,
+        config: ApplianceConfig,
+        *,
+        serve_web: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.config = config
+        self.serve_web = serve_web
+        self.clock = clock  # monotonic time of the idle lock and the restart budget (tests)
         self.metrics = ApplianceMetrics()
-        self.face: FaceCaptureService | None = None
-        self._stop = asyncio.Event()
-        self._stoppers: list[tuple[str, Stopper]] = []
-        self.supervisor: DeviceSupervisor | None = None
-        self.sessions: CaptureSessions | None = None
-        self.identity: LoadedIdentity | None = None
-        self.outbox: Outbox | None = None
-        self.uplink: Uplink | None = None
-        self.heartbeat: Heartbeat | None = None
         self.notifier = Notifier()
         self.watchdog: Watchdog | None = None
         interval = watchdog_interval_s()
@@ -72,10 +87,22 @@ class Appliance:
             self.watchdog = Watchdog(self.notifier, interval)
             self.watchdog.register("event-loop", max_silence_s=max(5.0, interval * 2))
             self.watchdog.register("devices", max_silence_s=30.0)
-        self.ui: UiServices | None = None
-        self._server: _EmbeddedServer | None = None
+        self._stop = asyncio.Event()
+        self._stoppers: list[tuple[str, Stopper]] = []
+        self.identity: LoadedIdentity | None = None
+        self.outbox: Outbox | None = None
+        self.uplink: Uplink | None = None
+        self.supervisor: DeviceSupervisor | None = None
+        self.face_engine: FaceCaptureService | None = None
+        self.services: Services | None = None
+        self.web_app: FastAPI | None = None
         self._server_task: asyncio.Task[None] | None = None
         self.web_port: int | None = None
+
+    @property
+    def workflow(self) -> WorkflowEngine:
+        assert self.services is not None, "the appliance is not started"
+        return self.services.workflow
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -84,12 +111,31 @@ class Appliance:
         """Start every service in order; on failure, stop what was started."""
         try:
             self._prepare_state_dir()
+            self._check_models()
             self._load_identity()
             self._start_outbox()
-            await self._start_devices()
-            self._start_sessions()
             self._start_uplink()
-            await self._start_web()
+            await self._start_devices()
+            self._start_face_engine()
+            capture = self._build_capture()
+            accounts, logins = self._start_accounts()
+            workflow = self._start_workflow(capture, accounts)
+            await capture.warm_up()
+            self._start_retention()
+            self.services = Services(
+                config=self.config,
+                metrics=self._metrics(),
+                supervisor=self._require(self.supervisor),
+                outbox=self.outbox,
+                capture=capture,
+                accounts=accounts,
+                logins=logins,
+                workflow=workflow,
+                logs=self._start_log_view(),
+                certificate_expiry=self._certificate_expiry,
+            )
+            if self.serve_web:
+                await self._start_web(self.services)
         except BaseException:
             await self.stop()
             raise
@@ -134,9 +180,20 @@ class Appliance:
 
     # ------------------------------------------------------------------ services
 
+    @staticmethod
+    def _require(value: _T | None) -> _T:
+        assert value is not None
+        return value
+
+    def _on_stop(self, name: str, stopper: Stopper) -> None:
+        self._stoppers.append((name, stopper))
+
     def _prepare_state_dir(self) -> None:
-        state = self.config.storage.state_dir
-        state.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.config.storage.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def _check_models(self) -> None:
+        """Production refuses to start with a missing or corrupted model file."""
+        check_models(production=self.config.profile is Profile.PRODUCTION)
 
     def _load_identity(self) -> None:
         """The device identity; production fails closed without an acceptable key."""
@@ -173,17 +230,26 @@ class Appliance:
         async def close() -> None:
             outbox.close()
 
-        self._stoppers.append(("outbox", close))
+        self._on_stop("outbox", close)
 
     def _start_uplink(self) -> None:
         if self.identity is None or self.outbox is None:
             return
         identity = self.identity
+        tls_config = self.config.central.tls
+        anchors = identity.trust_anchors_pem
+        if tls_config.ca_bundle is not None:  # overrides the CAs stored at provisioning
+            try:
+                anchors = tls_config.ca_bundle.read_bytes()
+            except OSError as exc:
+                raise StartupError(
+                    f"central.tls.ca_bundle {tls_config.ca_bundle}: {exc.strerror}"
+                ) from None
         tls = TlsMaterial(
             identity.client_key_pem(),
             identity.chain_pem(),
-            identity.trust_anchors_pem,
-            self.config.central.tls.server_name_override,
+            anchors,
+            tls_config.server_name_override,
         )
         channel = secure_channel(self.config.central.endpoint, tls)
         uplink = Uplink(
@@ -201,14 +267,164 @@ class Appliance:
             identity.identity.chain[0].not_valid_after_utc,
         )
         heartbeat.start()
-        self.heartbeat = heartbeat
 
         async def stop() -> None:
             await heartbeat.stop()
             await uplink.stop()
             await channel.close(grace=None)
 
-        self._stoppers.append(("uplink", stop))
+        self._on_stop("uplink", stop)
+
+    def _device_reports(self) -> list[tuple[DeviceInfo, DeviceState, str | None]]:
+        if self.supervisor is None:
+            return []
+        return [(s.info, s.state, s.message_key) for s in self.supervisor.statuses()]
+
+    def _allowlist_check(self) -> Callable[[DeviceInfo], str | None]:
+        path = self.config.devices.allowlist or DEFAULT_ALLOWLIST
+        approved = load_approved(path)
+        return lambda info: allowlist_verdict(approved, info)
+
+    async def _start_devices(self) -> None:
+        cfg = self.config.devices
+        devices: dict[DeviceRole, Camera | FingerprintReader] = {
+            DeviceRole.FACE_CAMERA: create_camera(cfg.face_camera),
+            DeviceRole.FINGERPRINT_READER: create_reader(cfg.fingerprint_reader),
+        }
+        if cfg.document_camera is not None:
+            devices[DeviceRole.DOCUMENT_CAMERA] = create_camera(cfg.document_camera)
+        watchdog = self.watchdog
+        supervisor = DeviceSupervisor(
+            devices,
+            restart_budget=cfg.restart_budget,
+            restart_window_s=cfg.restart_window_s,
+            on_tick=(lambda: watchdog.beat("devices")) if watchdog else None,
+            approve=self._allowlist_check(),
+            clock=self.clock,
+        )
+        await supervisor.start()
+        self.supervisor = supervisor
+        self._on_stop("devices", supervisor.stop)
+        if any(d.info.usb_vid is not None and not d.info.simulated for d in devices.values()):
+            self._start_hotplug(supervisor)
+
+    def _start_hotplug(self, supervisor: DeviceSupervisor) -> None:
+        """USB add/remove events reach the supervisor on the event loop."""
+        loop = asyncio.get_running_loop()
+        monitor = create_monitor()
+
+        def forward(event: UsbEvent) -> None:  # runs on the monitor's thread
+            loop.call_soon_threadsafe(supervisor.on_usb_event, event)
+
+        monitor.start(forward)
+
+        async def stop() -> None:
+            await asyncio.to_thread(monitor.stop)
+
+        self._on_stop("usb hotplug", stop)
+
+    def _start_face_engine(self) -> None:
+        """The ICAO engine; the models were checked (production) before anything started."""
+        engine = FaceCaptureService(self.config.quality.face)
+        if not engine.available():
+            if self.config.profile is Profile.PRODUCTION:  # check_models makes this unreachable
+                raise StartupError("the face engine cannot load its models")
+            logger.warning("face models missing: demo profile, plain JPEG and coarse guidance")
+            return
+        self.face_engine = engine
+
+        async def close() -> None:
+            await asyncio.to_thread(engine.close)
+
+        self._on_stop("face engine", close)
+
+    def _build_capture(self) -> CaptureService:
+        supervisor = self._require(self.supervisor)
+        devices = DeviceAccess(supervisor, self.metrics)
+        quality = self.config.quality
+        sealer = None
+        if self.identity is not None and self.outbox is not None:
+            sealer = PacketSealer(
+                self.outbox,
+                self.identity.identity,
+                self.identity.central_keys[0],
+                self.config.site.claim_id,
+                self.metrics,
+                on_sealed=self.uplink.notify if self.uplink is not None else None,
+            )
+        capture = CaptureService(
+            devices,
+            FaceCapture(
+                self.face_engine,
+                self.metrics,
+                auto_capture_frames=quality.face.auto_capture_frames,
+            ),
+            FingerprintCapture(devices, quality.finger, self.metrics),
+            DocumentCapture(devices, self.metrics),
+            sealer,
+        )
+
+        async def wipe() -> None:
+            capture.end()
+
+        self._on_stop("capture", wipe)
+        return capture
+
+    def _start_accounts(self) -> tuple[AccountStore, LoginSessions]:
+        ui, state_dir = self.config.ui, self.config.storage.state_dir
+        accounts = AccountStore(
+            state_dir / "accounts.sqlite",
+            max_failures=ui.max_failed_logins,
+            lockout_s=ui.lockout_s,
+        )
+        if accounts.count(Role.TECHNICIAN) == 0:
+            logger.warning("no technician account yet: create one with 'appliance account add'")
+        logins = LoginSessions(
+            idle_lock_s=ui.idle_lock_s, max_age_s=ui.session_max_s, clock=self.clock
+        )
+
+        async def close() -> None:
+            logins.end_all()
+            accounts.close()
+
+        self._on_stop("accounts", close)
+        return accounts, logins
+
+    def _start_workflow(self, capture: CaptureService, accounts: AccountStore) -> WorkflowEngine:
+        workflow = WorkflowEngine(
+            WorkflowFile(self.config.storage.state_dir / "workflow"),
+            capture,
+            confirm_supervisor=supervisor_check(accounts),
+            nfiq2_threshold=self.config.quality.finger.nfiq2_min,
+            site_id=self.config.site.claim_id,
+            municipality=self.config.site.municipality,
+            kiosk_name=self.config.site.kiosk_name,
+            default_language=self.config.ui.applicant_language,
+        )
+        workflow.recover()
+        self._on_stop("workflow", workflow.close)
+        return workflow
+
+    def _start_retention(self) -> None:
+        if self.outbox is None:
+            return
+        retention = Retention(self.outbox, self.config.retention)
+        retention.start()
+        self._on_stop("retention", retention.stop)
+
+    def _start_log_view(self) -> RingBufferHandler:
+        logs = RingBufferHandler()
+        logs.install()
+
+        async def uninstall() -> None:
+            logs.uninstall()
+
+        self._on_stop("log view", uninstall)
+        return logs
+
+    def _certificate_expiry(self) -> datetime | None:
+        identity = self.identity
+        return identity.identity.chain[0].not_valid_after_utc if identity else None
 
     def _metrics(self) -> ApplianceMetrics:
         metrics = self.metrics
@@ -231,141 +447,16 @@ class Appliance:
         metrics.on_scrape(refresh)
         return metrics
 
-    def _allowlist_check(self) -> Callable[[DeviceInfo], str | None]:
-        path = self.config.devices.allowlist or DEFAULT_ALLOWLIST
-        approved = load_approved(path)
-        return lambda info: allowlist_verdict(approved, info)
-
-    def _device_reports(self) -> list[tuple[DeviceInfo, DeviceState, str | None]]:
-        if self.supervisor is None:
-            return []
-        return [(s.info, s.state, s.message_key) for s in self.supervisor.statuses()]
-
-    async def _start_devices(self) -> None:
-        cfg = self.config.devices
-        devices: dict[DeviceRole, Camera | FingerprintReader] = {
-            DeviceRole.FACE_CAMERA: create_camera(cfg.face_camera),
-            DeviceRole.FINGERPRINT_READER: create_reader(cfg.fingerprint_reader),
-        }
-        if cfg.document_camera is not None:
-            devices[DeviceRole.DOCUMENT_CAMERA] = create_camera(cfg.document_camera)
-        watchdog = self.watchdog
-        supervisor = DeviceSupervisor(
-            devices,
-            restart_budget=cfg.restart_budget,
-            restart_window_s=cfg.restart_window_s,
-            on_tick=(lambda: watchdog.beat("devices")) if watchdog else None,
-            approve=self._allowlist_check(),
-        )
-        await supervisor.start()
-        self.supervisor = supervisor
-        self._stoppers.append(("devices", supervisor.stop))
-        if any(d.info.usb_vid is not None and not d.info.simulated for d in devices.values()):
-            self._start_hotplug(supervisor)
-
-    def _start_hotplug(self, supervisor: DeviceSupervisor) -> None:
-        """USB add/remove events reach the supervisor on the event loop."""
-        loop = asyncio.get_running_loop()
-        monitor = create_monitor()
-
-        def forward(event: UsbEvent) -> None:  # runs on the monitor's thread
-            loop.call_soon_threadsafe(supervisor.on_usb_event, event)
-
-        monitor.start(forward)
-
-        async def stop() -> None:
-            await asyncio.to_thread(monitor.stop)
-
-        self._stoppers.append(("usb hotplug", stop))
-
-    def _start_sessions(self) -> None:
-        sessions = CaptureSessions()
-        self.sessions = sessions
-
-        async def wipe() -> None:
-            sessions.clear()
-
-        self._stoppers.append(("capture sessions", wipe))
-
-    def _start_ui(self, submitter: Submitter | None) -> UiServices:
-        """Accounts, login sessions and the enrolment workflow (resumed from disk)."""
-        assert self.supervisor is not None and self.sessions is not None
-        identity = self.identity
-        ui = build_ui(
-            self.config,
-            self.supervisor,
-            self.sessions,
-            submitter,
-            self.outbox,
-            certificate_expiry=lambda: (
-                identity.identity.chain[0].not_valid_after_utc if identity else None
-            ),
-            on_sealed=self.uplink.notify if self.uplink else None,
-            face=self.face,
-            on_quality_reject=lambda check: self.metrics.quality_rejects.labels(check).inc(),
-        )
-        self.ui = ui
-        self._stoppers.append(("ui", ui.shutdown))
-        return ui
-
-    async def _close_face(self) -> None:
-        if self.face is not None:
-            await asyncio.to_thread(self.face.close)
-
-    async def _start_web(self) -> None:
-        assert self.supervisor is not None and self.sessions is not None
-        submitter = None
-        if self.identity is not None and self.outbox is not None:
-            submitter = Submitter(
-                self.outbox,
-                self.identity.identity,
-                self.identity.central_keys[0],
-                self.config.site.claim_id,
-                self.uplink.notify if self.uplink else None,
-            )
-        self.face = FaceCaptureService(self.config.quality.face)
-        self._stoppers.append(("face engine", self._close_face))
-        ui = self._start_ui(submitter)
-        api = create_api(
-            self.supervisor,
-            self.sessions,
-            submitter,
-            self.outbox,
-            self._metrics(),
-            self.config.quality.finger,
-            ui=ui,
-            face=self.face,
-        )
-        server = _EmbeddedServer(
-            uvicorn.Config(
-                api,
-                host=self.config.web.host,
-                port=self.config.web.port,
-                log_config=None,
-                access_log=False,
-                lifespan="off",
-            )
-        )
-        self._server = server
-        # Bind here so that "address in use" is a clear OSError, not uvicorn's sys.exit.
-        sock = socket.create_server((self.config.web.host, self.config.web.port), reuse_port=False)
-        # asyncio sets TCP_NODELAY only on proto=IPPROTO_TCP sockets and create_server makes
-        # proto 0 ones: without this, Nagle + delayed ACKs add ~40 ms to every keep-alive call.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.web_port = sock.getsockname()[1]
-        self._server_task = asyncio.create_task(server.serve(sockets=[sock]), name="web")
-        while not server.started:
-            if self._server_task.done():
-                exc = self._server_task.exception()
-                raise RuntimeError(
-                    f"web server failed to start on {self.config.web.host}:{self.config.web.port}"
-                ) from exc
-            await asyncio.sleep(0.02)
+    async def _start_web(self, services: Services) -> None:
+        self.web_app = create_app(services)
+        server = WebServer(self.web_app, self.config.web.host, self.config.web.port)
+        self.web_port = await server.start()
+        self._server_task = server.task
+        workflow = services.workflow
 
         async def stop_web() -> None:
-            await ui.close()  # end the live previews first: the server waits for streams
-            server.should_exit = True
-            if self._server_task is not None:
-                await self._server_task
+            await workflow.face.preview.close()  # end the live previews: the server waits
+            await workflow.documents.preview.close()
+            await server.stop()
 
-        self._stoppers.append(("web", stop_web))
+        self._on_stop("web", stop_web)

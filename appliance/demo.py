@@ -1,9 +1,17 @@
-"""End-to-end demo: a local receiver, a provisioned kiosk, N simulated enrolments.
+"""End-to-end demo: a local central, a provisioned kiosk, N simulated enrolments.
 
-Every packet goes capture -> seal -> outbox -> gRPC upload -> verified receipt.
-The figures are counted by the receiver: ``delivered`` is the number of the
-demo's packets central holds, ``duplicates`` the number of enrolments (case
-references) central holds more than once, ``lost`` the enrolments it lacks.
+The demo is a kiosk like any other: the composition root builds it (simulated
+camera, document camera and reader; the web server is not needed), and every
+enrolment goes through the one path - workflow -> capture service (ICAO check,
+NFIQ 2 per finger, WSQ and ANSI/NIST records, document correction) -> seal ->
+outbox -> gRPC upload -> verified receipt. Central is the reference receiver,
+run as a child process (:mod:`appliance.local_central`).
+
+The figures are counted at central (``appliance-receiver report``): ``delivered``
+is the number of the demo's packets central holds, ``duplicates`` the number of
+enrolments (case references) it holds more than once, ``lost`` the enrolments
+it lacks, and ``with_quality`` the packets whose manifest carries the ICAO
+figures of the face and an NFIQ 2 score for every finger.
 """
 
 from __future__ import annotations
@@ -12,22 +20,37 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import secrets
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from appliance.enrolment import Enrolment, capture_basic, submit_enrolment
-from appliance.identity.store import IdentityFiles, LoadedIdentity, provision
+import cv2
+
+from appliance.app import Appliance
+from appliance.config import ApplianceConfig
+from appliance.identity.store import IdentityFiles, provision
 from appliance.local_central import local_central
 from appliance.outbox import Outbox
-from appliance.uplink.client import TlsMaterial, Uplink, UplinkSettings, secure_channel
-from drivers.sim.camera import SimCamera
-from drivers.sim.config import SimCameraConfig, SimReaderConfig
-from drivers.sim.reader import SimFingerprintReader
+from appliance.workflow.engine import WorkflowEngine
+from appliance.workflow.finger_step import slap_task_name
+from appliance.workflow.state import Step
+from appliance.workflow.submit_step import SEAL_TASK
+from drivers.sim.documents import document_scene
 
 logger = logging.getLogger(__name__)
+
+SITE = "CLAIM-DEMO-001"
+OPERATOR = "demo-op"
+SLAP_ATTEMPTS = 3
+
+
+class DemoError(RuntimeError):
+    """An enrolment of the demo did not go through; the message says where."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +59,7 @@ class DemoResult:
     delivered: int
     lost: int
     duplicates: int
+    with_quality: int
     seconds: float
 
     def to_json(self) -> str:
@@ -45,9 +69,92 @@ class DemoResult:
                 "delivered": self.delivered,
                 "lost": self.lost,
                 "duplicates": self.duplicates,
+                "with_quality": self.with_quality,
                 "seconds": round(self.seconds, 2),
             }
         )
+
+
+def demo_config(root: Path, central_upload: str) -> ApplianceConfig:
+    scene = root / "document-scene.png"
+    cv2.imwrite(str(scene), document_scene(seed=1))
+    return ApplianceConfig.model_validate(
+        {
+            "profile": "demo",
+            "site": {"claim_id": SITE, "municipality": "Demo", "kiosk_name": "demo-kiosk"},
+            "central": {"endpoint": central_upload},
+            "devices": {
+                "face_camera": {"type": "sim", "width": 1024, "height": 768, "fps": 60},
+                "document_camera": {"type": "file", "paths": [str(scene)], "fps": 30},
+                "fingerprint_reader": {
+                    "type": "sim",
+                    "finger_delay_s": 0,
+                    "lift_delay_s": 0,
+                    "subject_seed": 3,
+                },
+            },
+            "storage": {"state_dir": str(root / "kiosk"), "quota_mb": 2048},
+            "web": {"port": 0},
+            "logging": {"level": "WARNING", "json_logs": True},
+        }
+    )
+
+
+@contextlib.contextmanager
+def _credentials(directory: Path, secret: bytes) -> Iterator[None]:
+    """The device key's passphrase as a systemd credential would provide it."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (directory / "device-key-passphrase").write_bytes(secret)
+    previous = os.environ.get("CREDENTIALS_DIRECTORY")
+    os.environ["CREDENTIALS_DIRECTORY"] = str(directory)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("CREDENTIALS_DIRECTORY", None)
+        else:
+            os.environ["CREDENTIALS_DIRECTORY"] = previous
+
+
+async def enrol(workflow: WorkflowEngine, case_reference: str) -> str:
+    """One applicant through every step, as an operator would; returns the packet id."""
+    await capture_all(workflow, case_reference)
+    return await submit(workflow)
+
+
+async def capture_all(workflow: WorkflowEngine, case_reference: str) -> None:
+    """Start, consent, face, the three slaps and a document: the enrolment is at review."""
+    await workflow.start(case_reference, "pt-PT", OPERATOR)
+    await workflow.consent(True)
+    await workflow.face.capture_now()
+    await workflow.face.accept()
+    for kind in workflow.fingers.slaps:
+        for _ in range(SLAP_ATTEMPTS):
+            await workflow.fingers.capture_slap(kind)
+            task = workflow.tasks.task(slap_task_name(kind))
+            if task is not None:
+                await task
+            if workflow.fingers.slaps[kind].accepted:
+                break
+        else:
+            raise DemoError(f"slap {kind.value} was not accepted in {SLAP_ATTEMPTS} attempts")
+    await workflow.fingers.finish()
+    await workflow.documents.capture("passport")
+    await workflow.documents.finish()
+
+
+async def submit(workflow: WorkflowEngine) -> str:
+    """Submit from review and wait for the seal; returns the packet id."""
+    await workflow.submission.submit(OPERATOR)
+    task = workflow.tasks.task(SEAL_TASK)
+    if task is not None:
+        await task
+    record = workflow.require(Step.DONE)
+    packet_id = record.packet_id
+    if packet_id is None:
+        raise DemoError("the enrolment was not sealed")
+    await workflow.finish()
+    return packet_id
 
 
 async def run_demo(
@@ -59,57 +166,57 @@ async def run_demo(
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="appliance-demo-") as tmp:
         root = work_dir or Path(tmp)
-        packet_ids: list[str] = []
         token = secrets.token_urlsafe(16)
-        async with contextlib.AsyncExitStack() as stack:
-            central = await stack.enter_async_context(local_central(root / "central", [token]))
-            identity = await provision(
-                IdentityFiles(root / "kiosk" / "identity"),
+        secret = secrets.token_bytes(32).hex().encode()
+        packet_ids: list[str] = []
+        async with local_central(root / "central", [token]) as central:
+            config = demo_config(root, central.upload)
+            await provision(
+                IdentityFiles(config.storage.state_dir / "identity"),
                 central=central.enrol,
                 token=token,
-                site_id="CLAIM-DEMO-001",
+                site_id=SITE,
                 kiosk_name="demo-kiosk",
-                secret=secrets.token_bytes(32).hex().encode(),
+                secret=secret,
                 central_ca_pem=central.ca_pem,
             )
-            outbox = Outbox(root / "kiosk" / "outbox", quota_bytes=2 << 30)
-            stack.callback(outbox.close)
-            uplink = _uplink(identity, outbox, central.upload)
-            uplink.start()
-            stack.push_async_callback(uplink.stop)
-            camera = SimCamera(SimCameraConfig(type="sim", width=1024, height=768, fps=60))
-            reader = SimFingerprintReader(
-                SimReaderConfig(type="sim", finger_delay_s=0, lift_delay_s=0, subject_seed=3)
-            )
-            await camera.open()
-            stack.push_async_callback(camera.close)
-            await reader.open()
-            stack.push_async_callback(reader.close)
-            for number in range(enrolments):
-                enrolment = Enrolment(
-                    case_reference=f"DEMO-{number:05d}",
-                    operator_id="demo-op",
-                    site_id="CLAIM-DEMO-001",
-                )
-                await capture_basic(enrolment, camera, reader)
-                entry = await asyncio.to_thread(
-                    submit_enrolment,
-                    enrolment,
-                    outbox,
-                    identity.identity,
-                    identity.central_keys[0],
-                )
-                packet_ids.append(entry.packet_id)
-                uplink.notify()
-                if progress:
-                    logger.info("enrolment %d sealed", number + 1)
-            await _wait_until_drained(outbox, drain_timeout_s)
+            app = Appliance(config, serve_web=False)
+            with _credentials(root / "credentials", secret):
+                await app.start()
+            try:
+                for number in range(enrolments):
+                    packet_ids.append(await enrol(app.workflow, f"DEMO-{number:05d}"))
+                    if progress:
+                        logger.info("enrolment %d sealed", number + 1)
+                assert app.outbox is not None
+                await _wait_until_drained(app.outbox, drain_timeout_s)
+            finally:
+                await app.stop()
             held = (await central.report())["packets"]
-            delivered, duplicates = count_at_receiver(
-                [(row["packet_id"], row["case_reference"]) for row in held], packet_ids, enrolments
-            )
+    delivered, duplicates = count_at_receiver(
+        [(row["packet_id"], row["case_reference"]) for row in held], packet_ids, enrolments
+    )
+    ours = [row for row in held if row["packet_id"] in set(packet_ids)]
     return DemoResult(
-        enrolments, delivered, enrolments - delivered, duplicates, time.monotonic() - started
+        enrolments,
+        delivered,
+        enrolments - delivered,
+        duplicates,
+        sum(1 for row in ours if has_quality_figures(row["items"])),
+        time.monotonic() - started,
+    )
+
+
+def has_quality_figures(items: list[dict[str, Any]]) -> bool:
+    """The face carries its ICAO verdict and figures; every finger its NFIQ 2 score."""
+    faces = [i for i in items if i["type"] == "face"]
+    fingers = [i for i in items if i["type"] == "finger"]
+    return (
+        len(faces) == 1
+        and "icao_compliant" in faces[0]["quality"]
+        and any(key.startswith("icao.") for key in faces[0]["quality"])
+        and len(fingers) >= 1
+        and all("nfiq2" in f["quality"] for f in fingers)
     )
 
 
@@ -135,13 +242,3 @@ def count_at_receiver(
             cases[case] = cases.get(case, 0) + 1
     duplicates = sum(count - 1 for count in cases.values())
     return min(delivered - duplicates, enrolments), duplicates
-
-
-def _uplink(identity: LoadedIdentity, outbox: Outbox, address: str) -> Uplink:
-    tls = TlsMaterial(
-        client_key_pem=identity.client_key_pem(),
-        client_chain_pem=identity.chain_pem(),
-        trust_anchors_pem=identity.trust_anchors_pem,
-    )
-    channel = secure_channel(address, tls)
-    return Uplink(outbox, channel, identity.receipt_signer, UplinkSettings(concurrency=2))

@@ -90,6 +90,7 @@ class DeviceSupervisor:
         check_interval_s: float = 1.0,
         on_tick: Callable[[], None] | None = None,
         approve: Callable[[DeviceInfo], str | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._slots = {role: _Slot(role, device) for role, device in devices.items()}
         self._budget = restart_budget
@@ -99,11 +100,16 @@ class DeviceSupervisor:
         self._wake = asyncio.Event()
         self._on_tick = on_tick
         self._approve = approve
+        self._clock = clock
 
     async def start(self) -> None:
+        await self.open_all()
+        self._task = asyncio.create_task(self._supervise(), name="device-supervisor")
+
+    async def open_all(self) -> None:
+        """Open every device once (what :meth:`start` does before supervising)."""
         for slot in self._slots.values():
             await self._open(slot)
-        self._task = asyncio.create_task(self._supervise(), name="device-supervisor")
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
@@ -115,7 +121,7 @@ class DeviceSupervisor:
                 logger.warning("closing %s failed: %s", slot.role, exc.detail)
 
     def statuses(self) -> list[DeviceStatus]:
-        now = time.monotonic()
+        now = self._clock()
         return [
             DeviceStatus(
                 role=slot.role,
@@ -230,14 +236,18 @@ class DeviceSupervisor:
             except TimeoutError:
                 pass
             self._wake.clear()
-            if self._on_tick is not None:
-                self._on_tick()  # the watchdog's proof that supervision is alive
-            for slot in self._slots.values():
-                if self._needs_restart(slot):
-                    await self._restart(slot)
+            await self.tick()
+
+    async def tick(self) -> None:
+        """One supervision round: restart every device that needs it, within the budget."""
+        if self._on_tick is not None:
+            self._on_tick()  # the watchdog's proof that supervision is alive
+        for slot in self._slots.values():
+            if self._needs_restart(slot):
+                await self._restart(slot)
 
     async def _restart(self, slot: _Slot) -> None:
-        now = time.monotonic()
+        now = self._clock()
         while slot.restarts and now - slot.restarts[0] >= self._window:
             slot.restarts.popleft()
         if len(slot.restarts) >= self._budget:

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from appliance.workflow.engine import AUTO_CAPTURE_FRAMES  # noqa: E402
+from appliance.config.quality import FaceQualityThresholds  # noqa: E402
 from tests.e2e.api_driver import ApiDriver, Timings  # noqa: E402
 from tests.e2e.world import kiosk_world  # noqa: E402
 
@@ -98,6 +98,9 @@ async def _preview(client: httpx.AsyncClient, seconds: float = 3.0) -> dict[str,
     }
 
 
+AUTO_CAPTURE_FRAMES = FaceQualityThresholds().auto_capture_frames
+
+
 async def run(enrolments: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-workflow-") as tmp:
         async with kiosk_world(
@@ -118,7 +121,7 @@ async def run(enrolments: int) -> dict[str, Any]:
                     )
                     attempts = attempts or 3  # the view after submit no longer lists slaps
                     applicant = attempts * (FINGER_DELAY_S + LIFT_DELAY_S) + (
-                        AUTO_CAPTURE_FRAMES / CAMERA_FPS
+                        AUTO_CAPTURE_FRAMES / CAMERA_FPS  # the gate's run of good frames
                     )
                     await driver.call("post", "/api/workflow/finish")
                     walls.append(wall)

@@ -9,8 +9,8 @@ With ``--ready-json`` the first line on stdout, once both ports listen, is
 ``{"ready": true, "upload": "HOST:PORT", "enrol": "HOST:PORT", "ca": PATH}`` with
 the ports actually bound (so ``:0`` can be used). ``report`` prints what the
 receiver holds as one JSON object, ``{"packets": [{"packet_id", "device_id",
-"case_reference"}, ...]}``, read from the state directory (a running receiver
-may keep serving).
+"case_reference", "commits", "items": [{"type", "name", "quality": [keys]}]}, ...]}``,
+read from the state directory (a running receiver may keep serving).
 
 On first start it creates a device CA, central's HPKE key and a TLS
 certificate under DIR; ``DIR/ca/ca.pem`` is what technicians pass to
@@ -98,8 +98,21 @@ def report(args: argparse.Namespace) -> int:
     store = ReceiverStore(store_dir)
     try:
         packets = [
-            {"packet_id": stored.packet_id, "device_id": stored.device_id, "case_reference": case}
-            for stored, case in store.all_packets_with_cases_and_rows()
+            {
+                "packet_id": stored.packet_id,
+                "device_id": stored.device_id,
+                "case_reference": str(manifest.get("case_reference", "")),
+                "commits": stored.commits,
+                "items": [
+                    {
+                        "type": item.get("type"),
+                        "name": item.get("name"),
+                        "quality": sorted(item.get("quality", {})),
+                    }
+                    for item in manifest.get("items", [])
+                ],
+            }
+            for stored, manifest in store.all_packets_with_manifests()
         ]
     finally:
         store.close()

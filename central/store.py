@@ -14,6 +14,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MAX_PACKET_BYTES = 512 << 20
 
@@ -157,17 +158,17 @@ class ReceiverStore:
 
     def all_packets_with_cases(self) -> list[tuple[str, str]]:
         """(packet_id, case_reference) of every accepted packet."""
-        return [(stored.packet_id, case) for stored, case in self.all_packets_with_cases_and_rows()]
+        return [
+            (stored.packet_id, str(manifest.get("case_reference", "")))
+            for stored, manifest in self.all_packets_with_manifests()
+        ]
 
-    def all_packets_with_cases_and_rows(self) -> list[tuple[StoredPacket, str]]:
-        """Every accepted packet with the case reference its manifest names."""
+    def all_packets_with_manifests(self) -> list[tuple[StoredPacket, dict[str, Any]]]:
+        """Every accepted packet with its (verified) manifest."""
         import json
 
         return [
-            (
-                StoredPacket(r[0], r[1], int(r[2]), r[3], bytes(r[4]), int(r[5])),
-                str(json.loads(r[6]).get("case_reference", "")),
-            )
+            (StoredPacket(r[0], r[1], int(r[2]), r[3], bytes(r[4]), int(r[5])), json.loads(r[6]))
             for r in self._db.execute(
                 "SELECT packet_id, device_id, size, sha256, receipt, commits, manifest FROM packets"
             )

@@ -34,6 +34,8 @@ echo "models..."
 cp "$ROOT"/systemd/*.service "$PKG/lib/systemd/system/"
 cp "$ROOT/systemd/sysusers.d/appliance.conf" "$PKG/usr/lib/sysusers.d/"
 cp "$ROOT/systemd/tmpfiles.d/appliance.conf" "$PKG/usr/lib/tmpfiles.d/"
+install -D -m 0644 "$ROOT/systemd/journald.conf.d/appliance.conf" \
+    "$PKG/usr/lib/systemd/journald.conf.d/appliance.conf"
 "$PY" -m appliance udev-rules --allowlist "$ROOT/firmware_config/approved_devices.yaml" \
     > "$PKG/lib/udev/rules.d/70-appliance-devices.rules"
 cp "$ROOT/config/production.example.yaml" "$ROOT/README.md" "$PKG/usr/share/doc/claim-appliance/"

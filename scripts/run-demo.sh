@@ -36,7 +36,7 @@ from pathlib import Path
 
 import cv2
 
-from appliance.workflow.sim_documents import counter_scene
+from drivers.sim.documents import counter_scene
 
 for seed in range(2):
     path = Path(sys.argv[1]) / f"counter-{seed}.png"
@@ -44,14 +44,18 @@ for seed in range(2):
         cv2.imwrite(str(path), counter_scene("AIMA-2026-000123", seed=seed))
 PY
 # Demo accounts (demo only: a real kiosk's first technician is created at provisioning).
-if ! "$BIN/appliance" account list --state-dir "$STATE" | grep -q demo-tech; then
-  printf 'demo-tech-pass\n' | "$BIN/appliance" account add demo-tech --role technician \
-    --display-name "Demo technician" --state-dir "$STATE" --secret-stdin
-  printf 'demo-operator\n' | "$BIN/appliance" account add operador --role operator \
-    --display-name "Demo operator" --state-dir "$STATE" --secret-stdin
-  printf 'demo-supervisor\n246813\n' | "$BIN/appliance" account add supervisor \
-    --role supervisor --display-name "Demo supervisor" --pin --state-dir "$STATE" --secret-stdin
-fi
+# Each account is created only if it is missing, so a second `make run` changes nothing.
+usernames=$("$BIN/appliance" account list --state-dir "$STATE" | awk '{print $1}')
+add_account() {  # NAME ROLE DISPLAY SECRET [--pin]
+  local name=$1 role=$2 display=$3 secret=$4 pin=${5:-}
+  if ! grep -qx -- "$name" <<<"$usernames"; then
+    printf '%b' "$secret" | "$BIN/appliance" account add "$name" --role "$role" \
+      --display-name "$display" ${pin:+--pin} --state-dir "$STATE" --secret-stdin
+  fi
+}
+add_account demo-tech technician "Demo technician" 'demo-tech-pass\n'
+add_account operador operator "Demo operator" 'demo-operator\n'
+add_account supervisor supervisor "Demo supervisor" 'demo-supervisor\n246813\n' pin
 echo "Kiosk UI: http://127.0.0.1:8080  (operador / demo-operator, supervisor / demo-supervisor" \
   "PIN 246813, demo-tech / demo-tech-pass)"
 "$BIN/appliance" run --config config/demo.yaml

@@ -32,12 +32,30 @@ def _config(tmp_path: Path, **ui: object) -> ApplianceConfig:
     )
 
 
+class FakeClock:
+    """Monotonic time the test moves by hand: no real waiting for the idle lock."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Appliance]:
-    appliance = Appliance(_config(tmp_path, idle_lock_s=2))
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def app(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Appliance]:
+    appliance = Appliance(_config(tmp_path, idle_lock_s=2), clock=clock)
     await appliance.start()
-    assert appliance.ui is not None
-    accounts = appliance.ui.auth.accounts
+    assert appliance.services is not None
+    accounts = appliance.services.accounts
     await asyncio.to_thread(accounts.create, "ana", Role.OPERATOR, "ana password")
     await asyncio.to_thread(accounts.create, "tiago", Role.TECHNICIAN, "tiago password")
     await asyncio.to_thread(
@@ -65,12 +83,10 @@ async def _login(client: httpx.AsyncClient, user: str, password: str) -> httpx.R
     [
         ("get", "/api/devices"),
         ("get", "/api/outbox"),
-        ("post", "/api/sessions"),
+        ("post", "/api/workflow"),
         ("get", "/api/workflow"),
         ("get", "/api/tech/status"),
         ("get", "/api/auth/me"),
-        ("get", "/no/such/route"),
-        ("get", "/openapi.json"),
         ("get", "/api/workflow/preview/face.mjpg"),
     ],
 )
@@ -81,6 +97,14 @@ async def test_everything_but_public_routes_needs_a_login(
         response = await client.request(method, path)
     assert response.status_code == 401
     assert response.json()["error"] == "auth.required"
+
+
+async def test_paths_no_route_declares_answer_nothing(app: Appliance) -> None:
+    async with _client(app) as client:
+        for path in ("/no/such/route", "/api/no/such/route", "/openapi.json", "/docs"):
+            response = await client.get(path)
+            assert response.status_code == 404, path
+            assert response.json()["error"] == "http_error"
 
 
 async def test_public_routes_answer_without_login(app: Appliance) -> None:
@@ -113,19 +137,20 @@ async def test_state_changes_need_the_csrf_token_and_same_origin(app: Appliance)
     async with _client(app) as client:
         await _login(client, "ana", "ana password")
         token = client.headers.pop("X-CSRF-Token")
-        refused = await client.post("/api/sessions")
+        refused = await client.post("/api/workflow/notice/ack")
         assert refused.status_code == 403 and refused.json()["error"] == "auth.csrf"
-        wrong = await client.post("/api/sessions", headers={"X-CSRF-Token": "forged"})
+        wrong = await client.post("/api/workflow/notice/ack", headers={"X-CSRF-Token": "forged"})
         assert wrong.status_code == 403
         cross = await client.post(
-            "/api/sessions", headers={"X-CSRF-Token": token, "Origin": "http://evil.example"}
+            "/api/workflow/notice/ack",
+            headers={"X-CSRF-Token": token, "Origin": "http://evil.example"},
         )
         assert cross.status_code == 403 and cross.json()["error"] == "auth.bad_origin"
         same = await client.post(
-            "/api/sessions",
+            "/api/workflow/notice/ack",
             headers={"X-CSRF-Token": token, "Origin": f"http://127.0.0.1:{app.web_port}"},
         )
-        assert same.status_code == 201
+        assert same.status_code == 200
         assert (await client.get("/api/devices")).status_code == 200  # reads need no token
 
 
@@ -156,13 +181,13 @@ async def test_roles_gate_routes(app: Appliance) -> None:
         assert status["disk"]["free_bytes"] > 0
 
 
-async def test_idle_lock_and_unlock(app: Appliance) -> None:
+async def test_idle_lock_and_unlock(app: Appliance, clock: FakeClock) -> None:
     async with _client(app) as client:
         await _login(client, "sofia", "sofia password")
         assert (await client.get("/api/devices")).status_code == 200
         # Background polls do not count as activity, so the screen still locks.
         for _ in range(3):
-            await asyncio.sleep(0.8)
+            clock.advance(0.8)
             await client.get("/api/devices", headers={"X-Passive": "1"})
         locked = await client.get("/api/devices")
         assert locked.status_code == 401 and locked.json()["error"] == "auth.locked"

@@ -1,4 +1,4 @@
-"""The daemon end to end: composition root, health, device list, capture API, shutdown."""
+"""The daemon end to end: composition root, health, device list, device faults, shutdown."""
 
 from __future__ import annotations
 
@@ -51,8 +51,8 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 async def _login(app: Appliance, client: httpx.AsyncClient) -> None:
     """The API is behind a login: add an operator and log the client in (cookie + CSRF)."""
-    assert app.ui is not None
-    app.ui.auth.accounts.create("op-test", Role.OPERATOR, "test password")
+    assert app.services is not None
+    app.services.accounts.create("op-test", Role.OPERATOR, "test password")
     response = await client.post(
         "/api/auth/login", json={"username": "op-test", "password": "test password"}
     )
@@ -69,42 +69,20 @@ async def test_health_and_device_list(client: httpx.AsyncClient) -> None:
     assert all(d["state"] == "ready" and d["simulated"] for d in devices)
 
 
-async def test_capture_session_returns_captures(client: httpx.AsyncClient) -> None:
-    session = (await client.post("/api/sessions")).json()["session_id"]
-    face = await client.post(f"/api/sessions/{session}/face")
-    assert face.status_code == 201, face.text
-    # The ISO/IEC 19794-5 token image (JPEG 2000 where OpenCV has it) with the ICAO figures.
-    assert face.json()["media_type"] in {"image/jp2", "image/jpeg"}
-    assert face.json()["format"] == "ISO/IEC 19794-5 token frontal"
-    assert face.json()["icao_compliant"] in (0, 1)
-    assert "icao.inter_eye_distance" in face.json()
-    slap = await client.post(
-        f"/api/sessions/{session}/fingerprints", json={"kind": "slap_right_four"}
-    )
-    assert slap.status_code == 201, slap.text
-    assert slap.json()["position"] == 13
-    image = await client.get(f"/api/sessions/{session}/captures/{slap.json()['capture_id']}")
-    assert image.status_code == 200
-    assert image.content.startswith(b"\x89PNG")
-    listing = (await client.get(f"/api/sessions/{session}")).json()
-    assert len(listing["captures"]) == 2
-    assert (await client.delete(f"/api/sessions/{session}")).json()["discarded"] is True
-    assert (await client.get(f"/api/sessions/{session}")).status_code == 404
-
-
 @pytest.mark.parametrize(
-    ("method", "path", "body", "status", "error"),
+    ("method", "path", "status", "error"),
     [
-        ("get", "/api/sessions/nope", None, 404, "session_not_found"),
-        ("post", "/api/sessions/nope/face", None, 404, "session_not_found"),
-        ("get", "/no/such/route", None, 404, "http_error"),
-        ("delete", "/healthz", None, 405, "http_error"),
+        ("get", "/api/no/such/route", 404, "http_error"),
+        ("get", "/no/such/route", 404, "http_error"),
+        ("delete", "/healthz", 405, "http_error"),
+        ("get", "/api/workflow/captures/nope", 404, "capture_not_found"),
+        ("post", "/api/workflow/face/capture", 404, "workflow.none"),
     ],
 )
 async def test_bad_requests_get_json_errors(
-    client: httpx.AsyncClient, method: str, path: str, body: object, status: int, error: str
+    client: httpx.AsyncClient, method: str, path: str, status: int, error: str
 ) -> None:
-    response = await client.request(method, path, json=body)
+    response = await client.request(method, path)
     assert response.status_code == status
     assert response.json()["error"] == error
 
@@ -112,23 +90,23 @@ async def test_bad_requests_get_json_errors(
 @pytest.mark.parametrize(
     "body",
     [
-        {"kind": "bogus"},
+        {"case_reference": "x"},
         {},
-        {"kind": "flat_single"},
-        {"kind": "slap_thumbs", "timeout_s": -1},
-        {"kind": "slap_thumbs", "extra": 1},
+        {"case_reference": "AIMA-2026-000001", "extra": 1},
+        {"case_reference": "AIMA 2026 000001"},
         "not json",
     ],
 )
-async def test_bad_capture_bodies(client: httpx.AsyncClient, body: object) -> None:
-    session = (await client.post("/api/sessions")).json()["session_id"]
+async def test_bad_bodies_are_refused_with_the_field(
+    client: httpx.AsyncClient, body: object
+) -> None:
     if isinstance(body, str):
-        response = await client.post(f"/api/sessions/{session}/fingerprints", content=body)
+        response = await client.post("/api/workflow", content=body)
     else:
-        response = await client.post(f"/api/sessions/{session}/fingerprints", json=body)
+        response = await client.post("/api/workflow", json=body)
     assert response.status_code == 422
     payload = response.json()
-    assert payload["error"] in {"invalid_request", "position_required"}
+    assert payload["error"] == "invalid_request"
     assert "Traceback" not in response.text
 
 
@@ -141,8 +119,9 @@ async def test_unplugged_camera_is_reported_and_restarted(tmp_path: Path) -> Non
         camera.faults.unplug()  # type: ignore[attr-defined]
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.web_port}") as c:
             await _login(app, c)
-            session = (await c.post("/api/sessions")).json()["session_id"]
-            response = await c.post(f"/api/sessions/{session}/face")
+            await c.post("/api/workflow", json={"case_reference": "AIMA-2026-000001"})
+            await c.post("/api/workflow/consent", json={"accepted": True})
+            response = await c.post("/api/workflow/face/capture")
             assert response.status_code == 503
             assert response.json()["error"] == "device.disconnected"
             camera.faults.replug()  # type: ignore[attr-defined]
@@ -256,37 +235,8 @@ async def test_systemd_ready_and_watchdog(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 async def test_metrics_endpoint(client: httpx.AsyncClient) -> None:
-    session = (await client.post("/api/sessions")).json()["session_id"]
-    await client.post(f"/api/sessions/{session}/face")
     response = await client.get("/metrics")
     assert response.status_code == 200
     text = response.text
-    assert 'appliance_captures_total{type="face"} 1.0' in text
     assert 'appliance_device_ready{role="face_camera"} 1.0' in text
     assert "appliance_outbox_depth 0.0" in text
-
-
-@pytest.mark.timeout(240)
-async def test_tenprint_endpoint_adds_records_to_the_session(client: httpx.AsyncClient) -> None:
-    session = (await client.post("/api/sessions")).json()["session_id"]
-    refused = await client.post(
-        f"/api/sessions/{session}/tenprint",
-        json={
-            "missing": [
-                {"position": 4, "reason": "XX", "declared_by": "op-1", "confirmed_by": "op-1"}
-            ]
-        },
-    )
-    assert refused.status_code == 409
-    response = await client.post(f"/api/sessions/{session}/tenprint", json={}, timeout=200)
-    assert response.status_code == 201, response.text
-    summary = response.json()
-    assert summary["ok"] is True
-    assert [len(s["fingers"]) for s in summary["slaps"]] == [4, 4, 2]
-    captures = (await client.get(f"/api/sessions/{session}")).json()["captures"]
-    names = {c["name"] for c in captures}
-    assert {"tenprint.an2", "fingers.iso19794-4", "slap-13.wsq", "finger-02.wsq"} <= names
-    bad = await client.post(
-        f"/api/sessions/{session}/tenprint", json={"missing": [{"position": 11, "reason": "ZZ"}]}
-    )
-    assert bad.status_code == 422

@@ -35,27 +35,33 @@ async def test_simulated_camera_guides_then_auto_captures(engine: PhotoQualityEn
     camera = SimCamera(SimCameraConfig(type="sim", width=1024, height=768, fps=120.0))
     await camera.open()
     try:
-        auto = AutoCapture(GuidanceEngine(engine), frames=3)
+        guidance = GuidanceEngine(engine)
+        auto = AutoCapture(frames=3)
         seen: list[tuple[str, ...]] = []
         # The applicant sits too far back: the kiosk asks them to come closer.
         camera.set_scene(PortraitScene(distance=1.8))
         for _ in range(3):
-            seen.append(auto.feed((await camera.read_frame()).image).prompts)
+            image = (await camera.read_frame()).image
+            looked = guidance.analyse(image)
+            assert auto.offer(image, looked.ok, looked.score) is None
+            seen.append(looked.prompts)
         assert all("face.move_closer" in prompts for prompts in seen)
         # Dark glasses on: asked to remove them.
         camera.set_scene(PortraitScene(glasses="dark"))
-        assert "face.remove_glasses" in auto.feed((await camera.read_frame()).image).prompts
-        # Seated well and still: captured after three good frames in a row.
+        assert "face.remove_glasses" in guidance.analyse((await camera.read_frame()).image).prompts
+        # Seated well and still: the gate hands over the best of three good frames in a row.
         camera.set_scene(PortraitScene())
+        best = None
         for _ in range(10):
-            auto.feed((await camera.read_frame()).image)
-            if auto.done:
+            image = (await camera.read_frame()).image
+            looked = guidance.analyse(image)
+            best = auto.offer(image, looked.ok, looked.score)
+            if best is not None:
                 break
-        assert auto.done
-        assert auto.state.prompts == ("face.done",)
-        report = auto.state.captured
-        assert report is not None and report.compliant and auto.state.image is not None
-        token = make_token(auto.state.image, report.landmarks)  # type: ignore[arg-type]
+        assert best is not None
+        report = engine.assess(best)
+        assert report.compliant and report.landmarks is not None
+        token = make_token(best, report.landmarks)
         data, media_type = encode(token.image)
         assert media_type in {"image/jp2", "image/jpeg"}
         assert cv2.imdecode(np.frombuffer(data, np.uint8), 1).shape[1] == token.width
@@ -129,3 +135,14 @@ def test_face_item_carries_token_and_quality_figures() -> None:
             service.item_from_frame(np.full((480, 640, 3), 128, np.uint8))
     finally:
         service.close()
+
+
+def test_auto_capture_gate_needs_an_unbroken_run_and_keeps_the_best_frame() -> None:
+    frames = [np.full((2, 2, 3), value, np.uint8) for value in range(6)]
+    gate = AutoCapture(frames=3)
+    assert gate.offer(frames[0], True, 0.5) is None
+    assert gate.offer(frames[1], False, 0.9) is None  # a bad frame breaks the run
+    assert gate.offer(frames[2], True, 0.2) is None
+    assert gate.offer(frames[3], True, 0.8) is None
+    best = gate.offer(frames[4], True, 0.4)
+    assert best is frames[3] and gate.streak == 0

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from appliance import i18n
+from appliance.capture.documents import DOCUMENT_KINDS
+from appliance.capture.face_placeholder import PLACEHOLDER_PROMPTS
 from appliance.devices import DeviceRole
-from appliance.workflow.engine import DOCUMENT_KINDS
-from appliance.workflow.face_guidance import PLACEHOLDER_PROMPTS
 from drivers.capture_state import STATE_MESSAGES
 from drivers.interfaces import DeviceState
 
@@ -121,11 +121,12 @@ def test_error_codes_the_server_sends_are_in_the_operator_template() -> None:
     codes: set[str] = set()
     for path in [
         *(ROOT / "appliance" / "workflow").glob("*.py"),
+        *(ROOT / "appliance" / "capture").glob("*.py"),
         *(ROOT / "appliance" / "web").glob("*.py"),
         ROOT / "appliance" / "accounts" / "store.py",
     ]:
         text = path.read_text(encoding="utf-8")
-        codes |= set(re.findall(r"TransitionError\(\s*\"([\w.]+)\"", text))
+        codes |= set(re.findall(r"(?:TransitionError|CaptureError)\(\s*\"([\w.]+)\"", text))
         codes |= set(re.findall(r"ApiError\(\s*\d+,\s*\"([\w.]+)\"", text))
         codes |= set(re.findall(r"code = \"([\w.]+)\"", text))
         codes |= set(re.findall(r"\"error\": \"([\w.]+)\"", text))

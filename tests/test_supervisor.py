@@ -49,56 +49,93 @@ class FlakyCamera:
         return CameraControls()
 
 
-async def _wait_for(predicate: object, limit: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + limit
-    while not predicate():  # type: ignore[operator]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.01)
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _supervisor(
+    devices: dict[DeviceRole, FlakyCamera], budget: int, **kw: object
+) -> DeviceSupervisor:
+    return DeviceSupervisor(
+        devices,  # type: ignore[arg-type]
+        restart_budget=budget,
+        restart_window_s=60,
+        clock=FakeClock(),
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 async def test_failed_open_is_retried_until_it_works() -> None:
     camera = FlakyCamera(failures_before_open=2)
-    supervisor = DeviceSupervisor(
-        {DeviceRole.FACE_CAMERA: camera},
-        restart_budget=5,
-        restart_window_s=60,
-        check_interval_s=0.01,
-    )
-    await supervisor.start()
-    try:
-        await _wait_for(lambda: camera.state is DeviceState.READY)
-        assert camera.opens == 3
-        [status] = supervisor.statuses()
-        assert status.failures == 2
-        assert status.restarts_in_window == 2
-        assert supervisor.camera() is camera
-    finally:
-        await supervisor.stop()
+    supervisor = _supervisor({DeviceRole.FACE_CAMERA: camera}, budget=5)
+    await supervisor.open_all()
+    assert camera.state is DeviceState.DISCONNECTED
+    await supervisor.tick()
+    await supervisor.tick()
+    assert camera.state is DeviceState.READY
+    assert camera.opens == 3
+    [status] = supervisor.statuses()
+    assert status.failures == 2
+    assert status.restarts_in_window == 2
+    assert supervisor.camera() is camera
 
 
 async def test_budget_exhausted_leaves_device_in_error_until_reset() -> None:
     camera = FlakyCamera(failures_before_open=100)
+    supervisor = _supervisor({DeviceRole.FACE_CAMERA: camera}, budget=3)
+    await supervisor.open_all()
+    for _ in range(4):
+        await supervisor.tick()
+    assert supervisor.statuses()[0].state is DeviceState.ERROR
+    assert camera.opens == 4  # first open + 3 restarts
+    status = supervisor.statuses()[0]
+    assert status.message_key == "device.restart_budget_exhausted"
+    with pytest.raises(DeviceUnavailable) as info:
+        supervisor.camera()
+    assert info.value.message_key == "device.restart_budget_exhausted"
+    await supervisor.tick()
+    assert camera.opens == 4  # gave up: no more attempts
+    camera.failures_left = 0
+    supervisor.reset(DeviceRole.FACE_CAMERA)
+    await supervisor.tick()
+    assert camera.state is DeviceState.READY
+
+
+async def test_the_budget_window_slides_with_the_clock() -> None:
+    camera = FlakyCamera(failures_before_open=100)
+    clock = FakeClock()
     supervisor = DeviceSupervisor(
-        {DeviceRole.FACE_CAMERA: camera},
-        restart_budget=3,
+        {DeviceRole.FACE_CAMERA: camera},  # type: ignore[dict-item]
+        restart_budget=2,
         restart_window_s=60,
-        check_interval_s=0.01,
+        clock=clock,
     )
+    await supervisor.open_all()
+    await supervisor.tick()
+    await supervisor.tick()
+    clock.now += 61  # the two restarts left the window: two more are allowed
+    await supervisor.tick()
+    await supervisor.tick()
+    assert camera.opens == 5 and supervisor.statuses()[0].state is not DeviceState.ERROR
+    await supervisor.tick()
+    assert supervisor.statuses()[0].state is DeviceState.ERROR
+
+
+async def test_supervision_loop_runs_ticks() -> None:
+    camera = FlakyCamera(failures_before_open=1)
+    supervisor = _supervisor({DeviceRole.FACE_CAMERA: camera}, budget=5, check_interval_s=0.01)
     await supervisor.start()
     try:
-        await _wait_for(lambda: supervisor.statuses()[0].state is DeviceState.ERROR)
-        assert camera.opens == 4  # first open + 3 restarts
-        status = supervisor.statuses()[0]
-        assert status.message_key == "device.restart_budget_exhausted"
-        with pytest.raises(DeviceUnavailable) as info:
-            supervisor.camera()
-        assert info.value.message_key == "device.restart_budget_exhausted"
-        await asyncio.sleep(0.1)
-        assert camera.opens == 4  # gave up: no more attempts
-        camera.failures_left = 0
-        supervisor.reset(DeviceRole.FACE_CAMERA)
-        await _wait_for(lambda: camera.state is DeviceState.READY)
+        supervisor.report_failure(DeviceRole.FACE_CAMERA, DeviceDisconnected("x"))  # wakes it
+        for _ in range(500):
+            if camera.state is DeviceState.READY:
+                break
+            await asyncio.sleep(0.01)
+        assert camera.state is DeviceState.READY
     finally:
         await supervisor.stop()
 
@@ -123,16 +160,14 @@ async def test_device_missing_from_the_allow_list_is_refused() -> None:
     approved = load_approved(DEFAULT_ALLOWLIST)
     unknown = UsbCamera(0x1234, 0x5678)
     known = UsbCamera(0x046D, 0x085E)
-    supervisor = DeviceSupervisor(
+    supervisor = _supervisor(
         {DeviceRole.FACE_CAMERA: unknown, DeviceRole.DOCUMENT_CAMERA: known},
-        restart_budget=3,
-        restart_window_s=60,
-        check_interval_s=0.01,
+        budget=3,
         approve=lambda info: allowlist_verdict(approved, info),
     )
-    await supervisor.start()
+    await supervisor.open_all()
     try:
-        await asyncio.sleep(0.05)
+        await supervisor.tick()
         rows = {s.role: s for s in supervisor.statuses()}
         refused = rows[DeviceRole.FACE_CAMERA]
         assert refused.state is DeviceState.REFUSED

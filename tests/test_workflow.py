@@ -9,11 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from appliance.workflow.documents import find_document, order_corners, rectify
-from appliance.workflow.face_guidance import load_face_analyser, placeholder_analyse_frame
+from appliance.capture.face_placeholder import placeholder_analyse_frame
+from appliance.documents.perspective import find_document, order_corners, rectify
+from appliance.documents.qr import case_reference_from_payload, decode_qr
 from appliance.workflow.persist import WorkflowFile
-from appliance.workflow.qr import case_reference_from_payload, decode_qr, encode_qr
-from appliance.workflow.sim_documents import document_scene, qr_scene, specimen_card
 from appliance.workflow.state import (
     TRANSITIONS,
     MissingFingerRecord,
@@ -22,6 +21,7 @@ from appliance.workflow.state import (
     WorkflowRecord,
     check_transition,
 )
+from drivers.sim.documents import document_scene, encode_qr, qr_scene, specimen_card
 from drivers.sim.portrait import PortraitScene, render_portrait
 
 pytestmark = pytest.mark.timeout(60)
@@ -174,7 +174,3 @@ def test_placeholder_face_guidance(scene: PortraitScene, prompt: str | None) -> 
     assert empty == {"prompts": ["face.no_face"], "box": None, "ok": False}
 
 
-def test_face_analyser_is_injected() -> None:
-    analyser = load_face_analyser()
-    result = analyser(render_portrait(PortraitScene(), 640, 480, seed=1))
-    assert isinstance(result["prompts"], list)

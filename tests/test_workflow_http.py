@@ -62,12 +62,13 @@ async def test_full_enrolment_is_sealed_and_delivered(tmp_path: Path) -> None:
         face_id = view["face"]["capture_id"]
         face = await driver.call("get", f"/api/workflow/captures/{face_id}")
         known["face"] = bytes(face[200:264])
-        done = await driver.call("post", "/api/workflow/submit")
+        done = await driver.submit()
         receipt = done["receipt"]
         assert receipt["case_reference"] == CASE_REFERENCE
         assert receipt["items"] == {"face": 1, "fingers": 10, "missing_fingers": 0, "documents": 1}
         assert set(receipt) == {
-            "case_reference", "packet_id", "submitted_at", "site_id", "kiosk", "language", "items"
+            "case_reference", "packet_id", "submitted_at", "site_id", "municipality", "kiosk",
+            "language", "items",
         }  # fmt: skip
         assert (await client.get(f"/api/workflow/captures/{face_id}")).status_code == 404
         assert world.app.outbox is not None
@@ -91,10 +92,10 @@ async def test_cancel_discards_captures(tmp_path: Path) -> None:
         await driver.face()
         view = await driver.call("get", "/api/workflow")
         face_id = view["face"]["capture_id"]
-        sessions = world.app.sessions
-        assert sessions is not None and len(sessions) == 1
+        capture = world.app.workflow.capture
+        assert capture.active and len(capture.current) == 1
         await driver.call("delete", "/api/workflow")
-        assert len(sessions) == 0
+        assert not capture.active
         assert (await client.get(f"/api/workflow/captures/{face_id}")).status_code == 404
         assert (await driver.call("get", "/api/workflow"))["active"] is False
         assert world.app.outbox is not None and world.app.outbox.status().depth == 0
@@ -149,7 +150,7 @@ async def test_missing_finger_needs_another_persons_supervisor_pin(tmp_path: Pat
         view = await driver.call("post", "/api/workflow/fingers/done")  # unchanged, go on
         assert view["step"] == "documents"
         await driver.documents()
-        done = await driver.call("post", "/api/workflow/submit")
+        done = await driver.submit()
         assert done["receipt"]["items"]["missing_fingers"] == 1
         assert done["receipt"]["items"]["fingers"] == 9
 
@@ -176,7 +177,7 @@ async def test_restart_mid_capture_resumes_at_face(tmp_path: Path) -> None:
         await driver.face()
         await driver.fingerprints()
         await driver.documents()
-        done = await driver.call("post", "/api/workflow/submit")
+        done = await driver.submit()
         assert done["step"] == "done"
 
 

@@ -22,15 +22,19 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.enrolments <= 10_000:
         raise CliError("--enrolments must be between 1 and 10000")
-    result = asyncio.run(run_demo(args.enrolments, progress=not args.json))
+    from appliance.face.quiet import native_stderr_silenced
+
+    with native_stderr_silenced(args.log_level != "DEBUG"):
+        result = asyncio.run(run_demo(args.enrolments, progress=not args.json))
     if args.json:
         print(result.to_json())
     else:
         print(
             f"{result.delivered}/{result.enrolments} delivered, {result.lost} lost, "
-            f"{result.duplicates} duplicates in {result.seconds:.1f} s"
+            f"{result.duplicates} duplicates, {result.with_quality} with ICAO and NFIQ 2 "
+            f"figures, in {result.seconds:.1f} s"
         )
-    if result.lost or result.duplicates:
+    if result.lost or result.duplicates or result.with_quality != result.enrolments:
         print("demo: some enrolments were not delivered exactly once", file=sys.stderr)
         return 1
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -73,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
     except Exception as exc:  # last resort: a clear line, never a traceback
         logger.debug("command %s failed", args.command, exc_info=True)
         print(
@@ -81,4 +84,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    try:
+        sys.stdout.flush()  # a reader that went away surfaces here, not at interpreter exit
+    except BrokenPipeError:
+        return _closed_pipe()
     return result
+
+
+#: What a Unix tool killed by SIGPIPE reports (128 + 13).
+EXIT_CLOSED_PIPE = 141
+
+
+def _closed_pipe() -> int:
+    """The reader of our output went away (``| head``, ``| grep -q``): stop quietly.
+
+    Python's flush at exit would raise again on the dead pipe, so stdout is
+    pointed at /dev/null first.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_CLOSED_PIPE

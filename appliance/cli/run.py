@@ -27,10 +27,11 @@ def run(args: argparse.Namespace) -> int:
 
     configure(config.logging.level, config.logging.json_logs)
     from appliance.identity.software_key import KeyStoreError
+    from appliance.models_check import StartupError
 
     try:
         asyncio.run(Appliance(config).run_until_stopped())
-    except (OSError, KeyStoreError) as exc:
+    except (OSError, KeyStoreError, StartupError) as exc:
         print(f"appliance run: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0

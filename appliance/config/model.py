@@ -116,7 +116,12 @@ class StorageConfig(Strict):
 
 
 class RetentionConfig(Strict):
-    """How long things are kept after delivery."""
+    """How long things are kept after delivery.
+
+    The daemon writes no log files of its own: it logs to journald, whose
+    retention (``MaxRetentionSec=``, shipped in ``systemd/journald.conf.d/``)
+    applies. There is therefore no log-retention key here.
+    """
 
     tombstone_days: int = Field(
         default=90,
@@ -124,7 +129,6 @@ class RetentionConfig(Strict):
         le=3650,
         description="Days a delivered packet's id and receipt are kept (proof of delivery).",
     )
-    log_days: int = Field(default=30, ge=1, le=365, description="Days local logs are kept.")
 
 
 class WebConfig(Strict):

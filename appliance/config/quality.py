@@ -145,12 +145,6 @@ class FaceQualityThresholds(BaseModel):
         0,
         200,
     )
-    min_component_score: int = Field(
-        default=50,
-        ge=0,
-        le=100,
-        description="Score under which a check is flagged in reports (informational).",
-    )
     auto_capture_frames: int = Field(
         default=5,
         ge=1,

@@ -7,14 +7,13 @@ message keys that the UI translates (``face.move_closer``, ...), ordered by
 what to fix first.
 
 :class:`AutoCapture` keeps the best frame of a run of compliant frames and,
-after ``frames`` consecutive ones, runs the full engine on it; if the full
-check fails the run starts again and the prompts say why.
+after ``frames`` consecutive ones, hands it to the capture service for the full
+check; if that check fails the run starts again and the prompts say why.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +93,7 @@ class FrameGuidance:
             "box": None if self.box is None else list(self.box),
             "eyes": None if self.eyes is None else [list(e) for e in self.eyes],
             "ok": self.ok,
+            "score": round(self.score, 4),
             "measures": {k: round(v, 4) for k, v in self.measures.items()},
         }
 
@@ -218,55 +218,36 @@ def prompts_for(report: PhotoReport) -> list[str]:
     return [p for p in PROMPTS if p in keys]
 
 
-@dataclass
-class AutoCaptureState:
-    streak: int = 0
-    best: Array | None = None
-    best_score: float = -math.inf
-    last: FrameGuidance | None = None
-    captured: PhotoReport | None = None
-    image: Array | None = None
-    prompts: tuple[str, ...] = ()
-
-
 class AutoCapture:
-    """Feed preview frames; after ``frames`` compliant ones in a row the best of
-    them is fully checked and, when compliant, kept."""
+    """The auto-capture gate: after ``frames`` good preview frames in a row it hands
+    over the best of them (highest guidance score) for the full check.
 
-    def __init__(
-        self,
-        guidance: GuidanceEngine,
-        frames: int | None = None,
-        on_prompts: Callable[[FrameGuidance], None] | None = None,
-    ) -> None:
-        self.guidance = guidance
-        self.frames = frames or guidance.limits.auto_capture_frames
-        self.state = AutoCaptureState()
-        self._on_prompts = on_prompts
+    It only picks the frame; the full ICAO check (and what happens when that
+    check fails) belongs to the capture service. Any frame that is not good
+    starts the run again.
+    """
 
-    @property
-    def done(self) -> bool:
-        return self.state.captured is not None
+    def __init__(self, frames: int) -> None:
+        if frames < 1:
+            raise ValueError("auto-capture needs at least one frame")
+        self.frames = frames
+        self.streak = 0
+        self._best: Array | None = None
+        self._best_score = -math.inf
 
-    def feed(self, frame: Array) -> FrameGuidance:
-        state = self.state
-        seen = self.guidance.analyse(frame)
-        state.last = seen
-        state.prompts = seen.prompts
-        if not seen.ok:
-            state.streak, state.best, state.best_score = 0, None, -math.inf
-        else:
-            state.streak += 1
-            if seen.score > state.best_score:
-                state.best, state.best_score = frame.copy(), seen.score
-            if state.streak >= self.frames and state.best is not None:
-                report = self.guidance.engine.assess(state.best)
-                if report.compliant:
-                    state.captured, state.image = report, state.best
-                    state.prompts = ("face.done",)
-                else:
-                    state.prompts = tuple(prompts_for(report)) or ("face.hold_on",)
-                state.streak, state.best, state.best_score = 0, None, -math.inf
-        if self._on_prompts is not None:
-            self._on_prompts(seen)
-        return seen
+    def offer(self, frame: Array, ok: bool, score: float) -> Array | None:
+        """Feed one analysed preview frame; returns the frame to check, or None."""
+        if not ok:
+            self.reset()
+            return None
+        self.streak += 1
+        if score > self._best_score:
+            self._best, self._best_score = frame, score
+        if self.streak < self.frames or self._best is None:
+            return None
+        best = self._best
+        self.reset()
+        return best
+
+    def reset(self) -> None:
+        self.streak, self._best, self._best_score = 0, None, -math.inf

@@ -73,6 +73,15 @@ class SlapResult:
     attempts: int
     accepted: bool
 
+    def captures(self) -> list[FingerCapture]:
+        """The slap and its segmented fingers, ready for the ANSI/NIST and ISO records."""
+        slap_fgp = SLAP_LAYOUT[self.kind][0]
+        segments = tuple((f.position, *f.box) for f in self.segmentation.fingers)
+        return [
+            FingerCapture(slap_fgp, self.pixels, None, segments),
+            *(FingerCapture(p, pixels, a.nfiq2) for p, pixels, a in self.fingers),
+        ]
+
     @property
     def worst_score(self) -> int:
         scores = [a.nfiq2 or 0 for _, _, a in self.fingers]
@@ -91,14 +100,7 @@ class TenPrintResult:
 
     def captures(self) -> list[FingerCapture]:
         """Slaps and segmented fingers, ready for the ANSI/NIST and ISO records."""
-        result: list[FingerCapture] = []
-        for kind, slap in self.slaps.items():
-            slap_fgp = SLAP_LAYOUT[kind][0]
-            segments = tuple((f.position, *f.box) for f in slap.segmentation.fingers)
-            result.append(FingerCapture(slap_fgp, slap.pixels, None, segments))
-            for position, pixels, assessment in slap.fingers:
-                result.append(FingerCapture(position, pixels, assessment.nfiq2))
-        return result
+        return [capture for slap in self.slaps.values() for capture in slap.captures()]
 
     @property
     def missing(self) -> list[MissingFinger]:
@@ -222,6 +224,11 @@ def _minutiae(pixels: ImageU8) -> Any:
 
     ok, png = cv2.imencode(".png", pixels)
     return _extractor().extract_minutiae(bytes(png)) if ok else None
+
+
+def warm_up_matcher(pixels: ImageU8) -> None:
+    """Load the minutiae extractor the sequence check uses (once per process)."""
+    _minutiae(pixels)
 
 
 def sequence_problems(slaps: dict[CaptureKind, SlapResult]) -> list[str]:

@@ -12,6 +12,7 @@ disk here.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import struct
@@ -42,6 +43,13 @@ class FingerCapture:
     #: For slaps: the fingers' boxes (position, x, y, w, h) inside the slap image.
     segments: tuple[tuple[FingerPosition, int, int, int, int], ...] = ()
     captured_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    #: The image WSQ-encoded, when it was done ahead (see :meth:`encoded`); the records
+    #: then reuse it instead of encoding the same pixels again.
+    wsq: bytes = b""
+
+    def encoded(self) -> FingerCapture:
+        """This capture with its WSQ encoding done (once)."""
+        return self if self.wsq else dataclasses.replace(self, wsq=encode_wsq(self.pixels))
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,7 @@ def ansi_nist_transaction(
                     ]
                 ],
             )
-        record += BinaryField(14, 999, encode_wsq(capture.pixels))
+        record += BinaryField(14, 999, capture.encoded().wsq)
         message += record
     if face_jpeg is not None:
         record = AsciiRecord(10)
@@ -166,7 +174,7 @@ def iso19794_4_record(captures: list[FingerCapture]) -> bytes:
     representations = []
     for number, capture in enumerate(captures, start=1):
         height, width = capture.pixels.shape
-        data = encode_wsq(capture.pixels)
+        data = capture.encoded().wsq
         when = capture.captured_at.astimezone(dt.UTC)
         quality = b""
         if capture.nfiq2 is not None:

@@ -287,7 +287,17 @@ class Outbox:
             yield packet_id
 
     @_locked
+    @_locked
+    def last_delivery_at(self) -> float | None:
+        """When central last acknowledged a packet of this kiosk (time.time()), if ever."""
+        row = self._db.execute(
+            "SELECT MAX(updated_at) FROM packets WHERE state IN ('committed', 'purged')"
+        ).fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    @_locked
     def expire_tombstones(self, retention_s: float) -> int:
+        """Forget delivered packets' ids and receipts older than ``retention_s``."""
         cursor = self._db.execute(
             "DELETE FROM packets WHERE state = 'purged' AND updated_at < ?",
             (time.time() - retention_s,),

@@ -9,11 +9,7 @@ styles and connections from this origin only; no inline script).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
@@ -21,19 +17,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from appliance import i18n
-from appliance.accounts import AccountStore, LoginSessions, Role
-from appliance.capture_sessions import CaptureSessions
-from appliance.config import ApplianceConfig
-from appliance.devices import DeviceSupervisor
-from appliance.face.capture import FaceCaptureService
-from appliance.outbox import Outbox
-from appliance.web.auth import AuthServices
 from appliance.web.errors import ApiError
-from appliance.web.logview import RingBufferHandler
-from appliance.web.tech import TechSources
-from appliance.workflow.engine import Sealer, WorkflowEngine
-from appliance.workflow.face_guidance import load_face_analyser
-from appliance.workflow.persist import WorkflowFile
+from appliance.web.roles import PUBLIC
+from appliance.web.schemas import LanguageModel, Languages
 
 logger = logging.getLogger(__name__)
 
@@ -50,85 +36,6 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
-
-
-@dataclass
-class UiServices:
-    """Everything the UI routes need, built by the composition root."""
-
-    auth: AuthServices
-    workflow: WorkflowEngine
-    tech: TechSources
-    operator_language: str = "pt-PT"
-
-    @property
-    def logs(self) -> RingBufferHandler:
-        return self.tech.logs
-
-    async def close(self) -> None:
-        """End the live streams (so the web server can stop) and wipe captures."""
-        await self.workflow.close()
-
-    async def shutdown(self) -> None:
-        """After the web server stopped: release the account store and the log view."""
-        self.logs.uninstall()
-        self.auth.sessions.end_all()
-        self.auth.accounts.close()
-
-
-def build_ui(
-    config: ApplianceConfig,
-    supervisor: DeviceSupervisor,
-    sessions: CaptureSessions,
-    sealer: Sealer | None,
-    outbox: Outbox | None,
-    *,
-    certificate_expiry: Callable[[], datetime | None],
-    on_sealed: Callable[[], None] | None = None,
-    face: FaceCaptureService | None = None,
-    on_quality_reject: Callable[[str], None] | None = None,
-) -> UiServices:
-    """Assemble the UI services for the composition root (which owns their lifetime)."""
-    ui_config, state_dir = config.ui, config.storage.state_dir
-    accounts = AccountStore(
-        state_dir / "accounts.sqlite",
-        max_failures=ui_config.max_failed_logins,
-        lockout_s=ui_config.lockout_s,
-    )
-    if accounts.count(Role.TECHNICIAN) == 0:
-        logger.warning("no technician account yet: create one with 'appliance account add'")
-    logins = LoginSessions(idle_lock_s=ui_config.idle_lock_s, max_age_s=ui_config.session_max_s)
-    workflow = WorkflowEngine(
-        WorkflowFile(state_dir / "workflow"),
-        supervisor,
-        sessions,
-        sealer=sealer,
-        packet_known=lambda packet_id: (
-            outbox is not None and outbox.state_of(packet_id) is not None
-        ),
-        face_analyser=load_face_analyser(config.quality.face, face),
-        finger_limits=config.quality.finger,
-        site_id=config.site.claim_id,
-        kiosk_name=config.site.kiosk_name,
-        default_language=ui_config.applicant_language,
-        on_sealed=on_sealed,
-        face_service=face if face is not None and face.available() else None,
-        on_quality_reject=on_quality_reject,
-    )
-    workflow.recover()
-    logs = RingBufferHandler()
-    logs.install()
-    tech = TechSources(
-        supervisor,
-        accounts,
-        outbox,
-        state_dir,
-        certificate_expiry,
-        logs,
-        config.site.claim_id,
-        config.site.kiosk_name,
-    )
-    return UiServices(AuthServices(accounts, logins), workflow, tech, ui_config.operator_language)
 
 
 class SecurityHeaders:
@@ -154,33 +61,33 @@ def install_ui(api: FastAPI, operator_language: str) -> None:
     """The page shell at ``/``, assets under ``/static``, catalogs under ``/api/i18n``."""
     router = APIRouter()
 
-    @router.get("/", include_in_schema=False)
+    @router.get("/", include_in_schema=False, **PUBLIC)
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
-    @router.get("/favicon.ico", include_in_schema=False)
+    @router.get("/favicon.ico", include_in_schema=False, **PUBLIC)
     async def favicon() -> FileResponse:
         return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
-    @router.get("/api/i18n/languages")
-    async def languages() -> dict[str, Any]:
-        return {
-            "operator_default": operator_language,
-            "operator": list(i18n.OPERATOR_LANGUAGES),
-            "applicant": [
-                {"code": lang.code, "name": lang.name, "dir": lang.direction}
+    @router.get("/api/i18n/languages", **PUBLIC)
+    async def languages() -> Languages:
+        return Languages(
+            operator_default=operator_language,
+            operator=list(i18n.OPERATOR_LANGUAGES),
+            applicant=[
+                LanguageModel(code=lang.code, name=lang.name, dir=lang.direction)
                 for lang in i18n.LANGUAGES
             ],
-        }
+        )
 
-    @router.get("/api/i18n/applicant/{code}")
-    async def applicant(code: str) -> dict[str, Any]:
+    @router.get("/api/i18n/applicant/{code}", **PUBLIC)
+    async def applicant(code: str) -> dict[str, object]:
         if code not in i18n.BY_CODE:
             raise ApiError(404, "i18n.unknown_language", "no such language")
         return i18n.bundle(code)
 
-    @router.get("/api/i18n/operator/{code}")
-    async def operator(code: str) -> dict[str, Any]:
+    @router.get("/api/i18n/operator/{code}", **PUBLIC)
+    async def operator(code: str) -> dict[str, object]:
         if code not in i18n.OPERATOR_LANGUAGES:
             raise ApiError(404, "i18n.unknown_language", "no such operator language")
         return i18n.operator_bundle(code)

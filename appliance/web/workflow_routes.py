@@ -1,32 +1,59 @@
-"""The enrolment workflow's HTTP API, used by the touchscreen UI.
+"""The enrolment workflow's HTTP API, used by the touchscreen UI (operators, supervisors).
 
-Every route answers with the workflow's view (see
-:meth:`WorkflowEngine.view`) or a JSON error whose ``error`` is a message key
-the UI translates. The live previews are MJPEG (``multipart/x-mixed-replace``)
-and the per-frame guidance is a server-sent event stream; both end when the
-client goes away or the daemon stops.
+Every route answers with the workflow's view (:class:`WorkflowView`) or a JSON
+error whose ``error`` is a message key the UI translates. The operator is the
+logged-in account, never a value from the request body. The live previews are
+MJPEG (``multipart/x-mixed-replace``) and the per-frame guidance is a
+server-sent event stream; both end when the client goes away or the daemon
+stops.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from appliance.accounts import AccountStore, AuthError, LockedOut, Role
+from appliance.capture.documents import DOCUMENT_KINDS
 from appliance.web.auth import login_of
+from appliance.web.display import browser_image
 from appliance.web.errors import ApiError
-from appliance.workflow.engine import DOCUMENT_KINDS, WorkflowEngine
+from appliance.web.roles import ENROLLING, allow
+from appliance.web.schemas import QrResult
+from appliance.workflow.engine import WorkflowEngine
 from appliance.workflow.preview import LivePreview
 from appliance.workflow.state import LANGUAGES, Step, TransitionError
+from appliance.workflow.view import WorkflowView
 from drivers.interfaces import CaptureKind
 
 BOUNDARY = "frame"
+ENROL = allow(*ENROLLING)
+SLAPS = (CaptureKind.SLAP_RIGHT_FOUR, CaptureKind.SLAP_LEFT_FOUR, CaptureKind.SLAP_THUMBS)
+
+#: HTTP status per message key (prefix match for ``device.``); anything else is 409.
+STATUS_BY_CODE: dict[str, int] = {
+    "not_provisioned": 503,
+    "outbox.full": 507,
+    "workflow.none": 404,
+    "document.not_found": 404,
+    "finger.supervisor_refused": 403,
+    "finger.supervisor_same_person": 403,
+    "auth.locked_out": 423,
+    "workflow.bad_language": 422,
+    "document.bad_kind": 422,
+    "finger.bad_position": 422,
+    "finger.bad_reason": 422,
+    "face.no_face": 422,
+}
+
+
+def status_for(code: str) -> int:
+    if code.startswith("device."):
+        return 503
+    return STATUS_BY_CODE.get(code, 409)
 
 
 class StartBody(BaseModel):
@@ -77,59 +104,51 @@ class GotoBody(BaseModel):
     step: Step = Field(description="A capture step to go back to.")
 
 
-def _status_for(code: str) -> int:
-    if code.startswith("device.") or code == "not_provisioned":
-        return 503
-    if code in ("workflow.none",):
-        return 404
-    return 409
+def workflow_router(engine: WorkflowEngine) -> APIRouter:
+    router = APIRouter(prefix="/api/workflow", tags=["workflow"])
 
-
-def workflow_router(engine: WorkflowEngine, accounts: AccountStore) -> APIRouter:
-    router = APIRouter(prefix="/api/workflow")
-
-    async def act(coro: Any) -> dict[str, Any]:
+    async def act(work: Awaitable[None]) -> WorkflowView:
         try:
-            await coro
+            await work
         except TransitionError as exc:
-            raise ApiError(_status_for(exc.code), exc.code, str(exc)) from None
+            raise ApiError(status_for(exc.code), exc.code, str(exc), **exc.extra) from None
         return engine.view()
 
-    @router.get("")
-    async def view() -> dict[str, Any]:
+    @router.get("", **ENROL)
+    async def view() -> WorkflowView:
         return engine.view()
 
-    @router.post("", status_code=201)
-    async def start(request: Request, body: StartBody) -> dict[str, Any]:
+    @router.post("", status_code=201, **ENROL)
+    async def start(request: Request, body: StartBody) -> WorkflowView:
         return await act(engine.start(body.case_reference, body.language, _user(request)))
 
-    @router.delete("")
-    async def cancel() -> dict[str, Any]:
+    @router.delete("", **ENROL)
+    async def cancel() -> WorkflowView:
         return await act(engine.cancel())
 
-    @router.post("/scan")
-    async def scan(body: ScanBody) -> dict[str, Any]:
-        reference = await engine.scan_qr(body.timeout_s)
+    @router.post("/scan", **ENROL)
+    async def scan(body: ScanBody) -> QrResult:
+        reference = await engine.documents.scan_qr(body.timeout_s)
         if reference is None:
             raise ApiError(404, "qr.not_found", "no appointment code was seen")
-        return {"case_reference": reference}
+        return QrResult(case_reference=reference)
 
-    @router.post("/language")
-    async def language(body: LanguageBody) -> dict[str, Any]:
+    @router.post("/language", **ENROL)
+    async def language(body: LanguageBody) -> WorkflowView:
         if body.language not in LANGUAGES:
             raise ApiError(422, "workflow.bad_language", "unsupported language")
         return await act(engine.set_language(body.language))
 
-    @router.post("/consent")
-    async def consent(body: ConsentBody) -> dict[str, Any]:
+    @router.post("/consent", **ENROL)
+    async def consent(body: ConsentBody) -> WorkflowView:
         return await act(engine.consent(body.accepted))
 
-    @router.post("/notice/ack")
-    async def acknowledge() -> dict[str, Any]:
+    @router.post("/notice/ack", **ENROL)
+    async def acknowledge() -> WorkflowView:
         engine.acknowledge_notice()
         return engine.view()
 
-    @router.get("/preview/{target}.mjpg")
+    @router.get("/preview/{target}.mjpg", response_class=StreamingResponse, **ENROL)
     async def preview(target: str) -> StreamingResponse:
         source = _preview(engine, target)
         return StreamingResponse(
@@ -138,94 +157,79 @@ def workflow_router(engine: WorkflowEngine, accounts: AccountStore) -> APIRouter
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
-    @router.get("/preview/{target}/guidance")
+    @router.get("/preview/{target}/guidance", response_class=StreamingResponse, **ENROL)
     async def guidance(target: str) -> StreamingResponse:
         source = _preview(engine, target)
         return StreamingResponse(
             _events(source), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
         )
 
-    @router.post("/face/capture")
-    async def face_capture() -> dict[str, Any]:
-        return await act(engine.capture_face())
+    @router.post("/face/capture", **ENROL)
+    async def face_capture() -> WorkflowView:
+        return await act(engine.face.capture_now())
 
-    @router.post("/face/retake")
-    async def face_retake() -> dict[str, Any]:
-        return await act(engine.retake_face())
+    @router.post("/face/retake", **ENROL)
+    async def face_retake() -> WorkflowView:
+        return await act(engine.face.retake())
 
-    @router.post("/face/accept")
-    async def face_accept() -> dict[str, Any]:
-        return await act(engine.accept_face())
+    @router.post("/face/accept", **ENROL)
+    async def face_accept() -> WorkflowView:
+        return await act(engine.face.accept())
 
-    @router.post("/fingers/{kind}/capture", status_code=202)
-    async def slap(kind: CaptureKind) -> dict[str, Any]:
-        if kind not in (
-            CaptureKind.SLAP_RIGHT_FOUR,
-            CaptureKind.SLAP_LEFT_FOUR,
-            CaptureKind.SLAP_THUMBS,
-        ):
+    @router.post("/fingers/{kind}/capture", status_code=202, **ENROL)
+    async def slap(kind: CaptureKind) -> WorkflowView:
+        if kind not in SLAPS:
             raise ApiError(422, "finger.not_a_slap", "the 4-4-2 flow captures slaps")
-        return await act(engine.capture_slap(kind))
+        return await act(engine.fingers.capture_slap(kind))
 
-    @router.post("/fingers/missing")
-    async def missing(request: Request, body: MissingBody) -> dict[str, Any]:
-        operator = _user(request)
-        try:
-            supervisor = await asyncio.to_thread(
-                accounts.verify_pin, body.supervisor, body.pin, role=Role.SUPERVISOR
-            )
-        except LockedOut as exc:
-            raise ApiError(
-                423, exc.code, "supervisor locked out", retry_after_s=round(exc.retry_after_s)
-            ) from None
-        except AuthError as exc:
-            raise ApiError(403, "finger.supervisor_refused", exc.code) from None
-        if supervisor.username == operator:
-            raise ApiError(403, "finger.supervisor_same_person", "another person must confirm")
+    @router.post("/fingers/missing", **ENROL)
+    async def missing(request: Request, body: MissingBody) -> WorkflowView:
         return await act(
-            engine.declare_missing(body.position, body.reason, operator, supervisor.username)
+            engine.fingers.declare_missing(
+                body.position, body.reason, _user(request), body.supervisor, body.pin
+            )
         )
 
-    @router.delete("/fingers/missing/{position}")
-    async def unmissing(position: int) -> dict[str, Any]:
-        return await act(engine.remove_missing(position))
+    @router.delete("/fingers/missing/{position}", **ENROL)
+    async def unmissing(position: int) -> WorkflowView:
+        return await act(engine.fingers.remove_missing(position))
 
-    @router.post("/fingers/done")
-    async def fingers_done() -> dict[str, Any]:
-        return await act(engine.finish_fingerprints())
+    @router.post("/fingers/done", **ENROL)
+    async def fingers_done() -> WorkflowView:
+        return await act(engine.fingers.finish())
 
-    @router.post("/documents", status_code=201)
-    async def document(body: DocumentBody) -> dict[str, Any]:
+    @router.post("/documents", status_code=201, **ENROL)
+    async def document(body: DocumentBody) -> WorkflowView:
         if body.kind not in DOCUMENT_KINDS:
             raise ApiError(422, "document.bad_kind", "unknown document kind")
-        return await act(engine.capture_document(body.kind))
+        return await act(engine.documents.capture(body.kind))
 
-    @router.delete("/documents/{capture_id}")
-    async def remove_document(capture_id: str) -> dict[str, Any]:
-        return await act(engine.remove_document(capture_id))
+    @router.delete("/documents/{capture_id}", **ENROL)
+    async def remove_document(capture_id: str) -> WorkflowView:
+        return await act(engine.documents.remove(capture_id))
 
-    @router.post("/documents/done")
-    async def documents_done() -> dict[str, Any]:
-        return await act(engine.finish_documents())
+    @router.post("/documents/done", **ENROL)
+    async def documents_done() -> WorkflowView:
+        return await act(engine.documents.finish())
 
-    @router.post("/goto")
-    async def goto(body: GotoBody) -> dict[str, Any]:
+    @router.post("/goto", **ENROL)
+    async def goto(body: GotoBody) -> WorkflowView:
         return await act(engine.goto(body.step))
 
-    @router.post("/submit")
-    async def submit(request: Request) -> dict[str, Any]:
-        return await act(engine.submit(_user(request)))
+    @router.post("/submit", status_code=202, **ENROL)
+    async def submit(request: Request) -> WorkflowView:
+        return await act(engine.submission.submit(_user(request)))
 
-    @router.post("/finish")
-    async def finish() -> dict[str, Any]:
+    @router.post("/finish", **ENROL)
+    async def finish() -> WorkflowView:
         return await act(engine.finish())
 
-    @router.get("/captures/{capture_id}")
+    @router.get("/captures/{capture_id}", response_class=Response, **ENROL)
     async def capture(capture_id: str) -> Response:
-        found = engine.capture_bytes(capture_id)
+        found = engine.capture_for_review(capture_id)
         if found is None:
             raise ApiError(404, "capture_not_found", "no such capture")
-        data, media_type = found
+        data, media_type = await browser_image(found)
         return Response(data, media_type=media_type, headers={"Cache-Control": "no-store"})
 
     return router
@@ -237,9 +241,9 @@ def _user(request: Request) -> str:
 
 def _preview(engine: WorkflowEngine, target: str) -> LivePreview:
     if target == "face":
-        return engine.face_preview
+        return engine.face.preview
     if target == "document":
-        return engine.document_preview
+        return engine.documents.preview
     raise ApiError(404, "preview.not_found", "no such preview")
 
 

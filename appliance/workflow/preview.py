@@ -25,6 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from appliance.capture.errors import CaptureError
 from appliance.tasks import cancel_and_wait
 from drivers.errors import DeviceError
 from drivers.interfaces import Camera, Frame, ImageU8
@@ -178,8 +179,13 @@ class LivePreview:
                         self._on_error(exc)
                     await asyncio.sleep(0.5)
                     continue
-                except Exception as exc:  # DeviceUnavailable and the like: show, retry
-                    self.error_key = getattr(exc, "message_key", "device.error")
+                except CaptureError as exc:  # the camera is not usable: show why, retry
+                    self.error_key = exc.code
+                    await asyncio.sleep(0.5)
+                    continue
+                except Exception:
+                    logger.exception("preview frame failed")
+                    self.error_key = "device.error"
                     await asyncio.sleep(0.5)
                     continue
                 self.error_key = None

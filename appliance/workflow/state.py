@@ -57,16 +57,27 @@ TRANSITIONS: dict[Step, frozenset[Step]] = {
     Step.ABORTED: frozenset(),
 }
 
+#: The capture step after each one (review follows the last).
+NEXT_CAPTURE_STEP: dict[Step, Step] = {
+    Step.FACE: Step.FINGERPRINTS,
+    Step.FINGERPRINTS: Step.DOCUMENTS,
+    Step.DOCUMENTS: Step.REVIEW,
+}
+
 #: Steps from which cancelling is allowed (sealing cannot be interrupted halfway).
 CANCELLABLE = frozenset({Step.CONSENT, *CAPTURE_STEPS, Step.REVIEW})
 
 
 class TransitionError(Exception):
-    """The workflow cannot do that from where it is; ``code`` is the message key."""
+    """The workflow cannot do that from where it is; ``code`` is the message key.
 
-    def __init__(self, code: str, message: str) -> None:
+    ``extra`` carries figures the operator's message needs (e.g. ``retry_after_s``).
+    """
+
+    def __init__(self, code: str, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.code = code
+        self.extra = extra
 
 
 def check_transition(current: Step, target: Step) -> None:

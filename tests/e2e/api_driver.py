@@ -123,6 +123,11 @@ class ApiDriver:
             await self.call("post", "/api/workflow/documents", json={"kind": kind})
         return dict(await self.call("post", "/api/workflow/documents/done"))
 
+    async def submit(self) -> dict[str, Any]:
+        """Submit, then wait for the background seal: done, or back at review on failure."""
+        await self.call("post", "/api/workflow/submit")
+        return await self.poll(lambda v: v["step"] in ("done", "review"), "sealing")
+
     async def enrol(self, case_reference: str | None, language: str = "en") -> dict[str, Any]:
         await self.start(case_reference, language)
         await self.call("post", "/api/workflow/consent", json={"accepted": True})
@@ -130,6 +135,6 @@ class ApiDriver:
         await self.fingerprints()
         view = await self.documents()
         assert view["step"] == "review", view
-        done = await self.call("post", "/api/workflow/submit")
+        done = await self.submit()
         assert done["step"] == "done", done
         return dict(done)

@@ -30,8 +30,8 @@ from appliance.accounts import Role
 from appliance.app import Appliance
 from appliance.config.model import ApplianceConfig
 from appliance.identity.store import IdentityFiles, provision
-from appliance.workflow.sim_documents import counter_scene
 from central.server import Receiver, load_or_create_state
+from drivers.sim.documents import counter_scene
 from drivers.sim.portrait import PortraitScene, render_portrait
 
 SECRET = b"e2e-device-key-passphrase-0123456789"
@@ -92,8 +92,12 @@ def _config(
 
 
 @contextlib.asynccontextmanager
-async def kiosk_world(root: Path, **ui: Any) -> AsyncIterator[World]:
-    """A running, provisioned appliance (see the module docstring)."""
+async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> AsyncIterator[World]:
+    """A running, provisioned appliance (see the module docstring).
+
+    ``central_up=False`` stops central once the kiosk is provisioned: every packet
+    then stays in the outbox.
+    """
     central = load_or_create_state(root / "central", hosts=["127.0.0.1"])
     receiver = Receiver(central)
     port = await receiver.start("127.0.0.1:0")
@@ -116,6 +120,8 @@ async def kiosk_world(root: Path, **ui: Any) -> AsyncIterator[World]:
                 secret=SECRET,
                 central_ca_pem=central.ca.certificate.public_bytes(serialization.Encoding.PEM),
             )
+        if not central_up:
+            await receiver.stop(grace=0)
         scenes = [root / "scene-counter.png"]
         cv2.imwrite(str(scenes[0]), counter_scene(f"AIMA:CASE={CASE_REFERENCE}"))
         faces = [root / f"portrait-{seed}.jpg" for seed in range(4)]
@@ -131,13 +137,13 @@ async def kiosk_world(root: Path, **ui: Any) -> AsyncIterator[World]:
             else:
                 os.environ["CREDENTIALS_DIRECTORY"] = previous
         try:
-            assert app.ui is not None
-            accounts = app.ui.auth.accounts
+            assert app.services is not None
+            accounts = app.services.accounts
             for name, (role, password, pin, display) in ACCOUNTS.items():
                 if name in {a.username for a in accounts.accounts()}:
                     continue
                 await asyncio.to_thread(
-                    app.ui.auth.accounts.create, name, role, password, pin=pin, display_name=display
+                    accounts.create, name, role, password, pin=pin, display_name=display
                 )
             yield World(app, f"http://127.0.0.1:{app.web_port}", root)
         finally:

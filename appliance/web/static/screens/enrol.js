@@ -13,11 +13,12 @@ function heading(text, id = "screen-title") {
 }
 
 function noticeBanner(app, view) {
-  if (!view.notice) return null;
+  const key = view.problem || view.notice;
+  if (!key) return null;
   return h(
     "div",
-    { class: "banner warn row", role: "status" },
-    h("span", { class: "grow" }, t(view.notice)),
+    { class: `banner ${view.problem ? "bad" : "warn"} row`, role: view.problem ? "alert" : "status" },
+    h("span", { class: "grow" }, t(key)),
     h("button", { type: "button", onclick: () => app.act(() => post("/api/workflow/notice/ack")) }, t("notice.ok")),
   );
 }
@@ -548,6 +549,9 @@ export function review(app, view) {
       ),
     ),
     view.provisioned ? null : h("p", { class: "banner bad" }, t("not_provisioned")),
+    view.sealing && view.sealing.state === "failed"
+      ? h("p", { class: "banner bad", role: "alert", id: "seal-failed" }, t(view.sealing.error || "seal.failed"))
+      : null,
     h(
       "div",
       { class: "row" },
@@ -569,7 +573,7 @@ export function review(app, view) {
 
 export function submitting(app) {
   mount(app.main, heading(t("submitting.title")), h("p", { role: "status" }, t("submitting.text")));
-  const stop = poller(app, 1000);
+  const stop = poller(app, 250);
   return { leave: stop };
 }
 

@@ -1,14 +1,9 @@
-"""Per-frame face guidance for the live preview: ``analyse_frame(bgr) -> dict``.
+"""Coarse face guidance for the demo profile when the face engine's models are absent.
 
-The workflow consumes any callable returning ``{"prompts": [message keys],
-"box": [x, y, w, h] | None, "ok": bool}``; ``ok`` (or, without it, an empty
-``prompts`` list) means the frame is good enough to capture. The real engine
-is :mod:`appliance.face` (ICAO / ISO/IEC 29794-5 checks, its
-``GuidanceEngine``); :func:`load_face_analyser` uses it when it and its model
-files are installed.
-
-WIRING (placeholder): without the face engine's models,
-:func:`placeholder_analyse_frame` gives coarse guidance — subject found
+Same shape as the engine's per-frame guidance: ``{"prompts": [message keys],
+"box": [x, y, w, h] | None, "ok": bool}``. The composition root refuses to start
+a production kiosk without the face models, so this runs only under
+``profile: demo``: :func:`placeholder_analyse_frame` gives coarse guidance — subject found
 against a plain backdrop, distance, centring, light and sharpness — from
 plain image statistics, with the engine's prompt keys. It is *not* an ICAO
 check and must not be used to accept photos in production.
@@ -16,7 +11,6 @@ check and must not be used to accept photos in production.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -43,32 +37,6 @@ PLACEHOLDER_PROMPTS = (
     "face.too_bright",
     "face.keep_still",
 )
-
-
-def load_face_analyser(thresholds: Any = None, service: Any = None) -> FrameAnalyser:
-    """The face engine's per-frame guidance, or the placeholder when it cannot load.
-
-    With ``service`` (a :class:`appliance.face.capture.FaceCaptureService`) the
-    guidance shares its loaded models with the full check at capture time.
-    """
-    try:
-        guidance_module = importlib.import_module("appliance.face.guidance")
-        if service is not None:
-            engine = service.engine
-        else:
-            engine = importlib.import_module("appliance.face.engine").PhotoQualityEngine(thresholds)
-        guidance = guidance_module.GuidanceEngine(engine)
-    except Exception as exc:  # not installed, or its model files are missing
-        logger.warning(
-            "face engine not available (%s): placeholder face guidance", type(exc).__name__
-        )
-        return placeholder_analyse_frame
-
-    def analyse(image: ImageU8) -> dict[str, Any]:
-        result: dict[str, Any] = guidance.analyse(image).as_json()
-        return result
-
-    return analyse
 
 
 def _subject_mask(gray: ImageU8, image: ImageU8) -> ImageU8:

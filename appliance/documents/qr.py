@@ -12,7 +12,6 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import cv2
-import numpy as np
 
 from drivers.interfaces import ImageU8
 
@@ -48,12 +47,3 @@ def decode_qr(image: ImageU8) -> str | None:
     if points is None or not text:
         return None
     return str(text)
-
-
-def encode_qr(text: str, module_px: int = 8) -> ImageU8:
-    """A QR code image (grey, white quiet zone) for tests and the simulated camera."""
-    encoder = cv2.QRCodeEncoder.create()
-    code = encoder.encode(text)
-    scaled = cv2.resize(code, None, fx=module_px, fy=module_px, interpolation=cv2.INTER_NEAREST)
-    bordered = cv2.copyMakeBorder(scaled, 32, 32, 32, 32, cv2.BORDER_CONSTANT, value=255)
-    return np.asarray(bordered, dtype=np.uint8)

@@ -1,6 +1,6 @@
 """Synthetic scenes for the document camera: a specimen card and an appointment QR.
 
-Like :mod:`drivers.sim`, these let the demo, the tests and the benchmark run
+Like the other simulated devices, these let the demo, the tests and the benchmark run
 the document and QR steps on a faithful picture without any real document:
 the card is a drawn SPECIMEN (no real person, a silhouette for the photo)
 lying tilted on a desk, so perspective correction has real work to do.
@@ -11,10 +11,18 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from appliance.workflow.qr import encode_qr
 from drivers.interfaces import ImageU8
 
 _DESK_BGR = (60, 78, 92)
+
+
+def encode_qr(text: str, module_px: int = 8) -> ImageU8:
+    """A QR code image (grey, white quiet zone) for tests and the simulated camera."""
+    encoder = cv2.QRCodeEncoder.create()
+    code = encoder.encode(text)
+    scaled = cv2.resize(code, None, fx=module_px, fy=module_px, interpolation=cv2.INTER_NEAREST)
+    bordered = cv2.copyMakeBorder(scaled, 32, 32, 32, 32, cv2.BORDER_CONSTANT, value=255)
+    return np.asarray(bordered, dtype=np.uint8)
 
 
 def _desk(width: int, height: int, seed: int) -> ImageU8:

@@ -1,0 +1,99 @@
+"""The fingerprint part of the capture service: one slap at a time, encoded at once.
+
+A slap goes through the 4-4-2 flow's capture (best of the configured attempts,
+segmentation and NFIQ 2 per finger); as soon as it is accepted its images are
+WSQ-encoded in a worker thread, so that finishing the step only assembles the
+ANSI/NIST and ISO records from bytes already made. Rejects are counted per
+check (``nfiq2``, ``slap_segmentation``) and the reader's failures go through
+:class:`DeviceAccess`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from appliance.capture.captures import EnrolmentCaptures
+from appliance.capture.devices import DeviceAccess
+from appliance.config.quality import FingerQualityThresholds
+from appliance.devices import DeviceRole
+from appliance.finger.flow import SlapResult, TenPrintFlow, sequence_problems
+from appliance.finger.items import encode_slap, tenprint_items
+from appliance.finger.records import FingerCapture, MissingFinger
+from appliance.metrics import ApplianceMetrics
+from drivers.interfaces import CaptureKind, FingerPosition, ReaderEventCallback
+
+logger = logging.getLogger(__name__)
+
+#: Names of the records built from all the slaps together (dropped when a slap changes).
+RECORD_NAMES = frozenset({"tenprint.an2", "fingers.iso19794-4"})
+FINGER_ITEM_TYPES = frozenset({"slap", "finger"})
+
+
+@dataclass(frozen=True)
+class CapturedSlap:
+    """An accepted or best-effort slap with its images already WSQ-encoded."""
+
+    result: SlapResult
+    encoded: tuple[FingerCapture, ...]
+
+
+class FingerprintCapture:
+    def __init__(
+        self, devices: DeviceAccess, limits: FingerQualityThresholds, metrics: ApplianceMetrics
+    ) -> None:
+        self._devices = devices
+        self._limits = limits
+        self._metrics = metrics
+
+    async def capture_slap(
+        self,
+        kind: CaptureKind,
+        missing: frozenset[FingerPosition],
+        on_event: ReaderEventCallback | None = None,
+    ) -> CapturedSlap:
+        """Capture one slap on the reader and encode it (raises CaptureError)."""
+        reader = self._devices.reader()
+        flow = TenPrintFlow(reader, self._limits, on_event)
+        with self._devices.using(DeviceRole.FINGERPRINT_READER):
+            result = await flow.capture_slap(kind, missing)
+        self._metrics.captures.labels(kind.value).inc()
+        if not result.accepted:
+            if not result.segmentation.ok:
+                self._metrics.quality_rejects.labels("slap_segmentation").inc()
+            for _, _, assessment in result.fingers:
+                if not assessment.accepted:
+                    self._metrics.quality_rejects.labels("nfiq2").inc()
+        encoded = await asyncio.to_thread(encode_slap, result) if result.accepted else ()
+        return CapturedSlap(result, tuple(encoded))
+
+    def warm_up(self) -> None:
+        """NFIQ 2's model, the minutiae extractor and the WSQ codec, loaded once."""
+        from appliance.finger.flow import warm_up_matcher
+        from appliance.finger.quality import assess_finger
+        from appliance.finger.records import encode_wsq
+        from drivers.sim.fingerprint_synth import synthesize_finger
+
+        ridges = synthesize_finger(0, FingerPosition.RIGHT_INDEX)  # synthetic, no one's finger
+        assess_finger(ridges, self._limits)
+        encode_wsq(ridges)
+        warm_up_matcher(ridges)
+
+    @staticmethod
+    async def sequence_problems(slaps: dict[CaptureKind, SlapResult]) -> list[str]:
+        """Wrong hand or the same hand twice (message keys), across the captured slaps."""
+        return await asyncio.to_thread(sequence_problems, slaps)
+
+    @staticmethod
+    async def add_records(
+        captures: EnrolmentCaptures,
+        slaps: list[CapturedSlap],
+        missing: list[MissingFinger],
+    ) -> None:
+        """Put the WSQ images and the ANSI/NIST and ISO records into the enrolment."""
+        finger_captures = [c for slap in slaps for c in slap.encoded]
+        items = await asyncio.to_thread(tenprint_items, finger_captures, missing)
+        captures.drop_where(item_types=FINGER_ITEM_TYPES, names=RECORD_NAMES)
+        for name, item_type, media_type, data, quality in items:
+            captures.add(item_type, media_type, name, data, **quality)

@@ -1,0 +1,114 @@
+"""Sealing one enrolment's captures into the outbox: the only place packets are made.
+
+The captures are streamed through :func:`packet.seal.seal_packet` (sign with the
+device key, encrypt to central with HPKE) into the outbox's temporary file,
+which the outbox renames into place only when complete, so a packet is either
+wholly in the outbox or not at all. Sealing is blocking work: callers run
+:meth:`PacketSealer.seal` in a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import BinaryIO
+
+from appliance import __version__
+from appliance.capture.captures import EnrolmentCaptures
+from appliance.capture.errors import CaptureError
+from appliance.metrics import ApplianceMetrics
+from appliance.outbox import Outbox, OutboxEntry, OutboxError, OutboxFull
+from packet.keys import CentralPublicKey
+from packet.manifest import EnrolmentMeta
+from packet.seal import DeviceSigner, ItemSource, seal_packet
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SealRequest:
+    """Who, where and which enrolment: the manifest's header fields."""
+
+    packet_id: str
+    case_reference: str
+    operator_id: str
+    started_at: float  # time.time() when the enrolment started
+
+
+def rfc3339(timestamp: float) -> str:
+    """UTC, millisecond precision, ``Z`` suffix (the manifest's timestamp format)."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class PacketSealer:
+    """Seals into the outbox with this kiosk's identity (present once provisioned)."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        signer: DeviceSigner,
+        central_key: CentralPublicKey,
+        site_id: str,
+        metrics: ApplianceMetrics,
+        on_sealed: Callable[[], None] | None = None,
+    ) -> None:
+        self._outbox = outbox
+        self._signer = signer
+        self._central_key = central_key
+        self._site_id = site_id
+        self._metrics = metrics
+        self._on_sealed = on_sealed
+
+    def knows(self, packet_id: str) -> bool:
+        """The packet reached the outbox (queued, delivered or quarantined)."""
+        return self._outbox.state_of(packet_id) is not None
+
+    def seal(self, captures: EnrolmentCaptures, request: SealRequest) -> OutboxEntry:
+        """Seal every capture as packet ``request.packet_id`` (blocking)."""
+        if not len(captures):
+            raise CaptureError("seal.nothing_captured", "the enrolment has no captures")
+        meta = EnrolmentMeta(
+            site_id=self._site_id,
+            operator_id=request.operator_id,
+            case_reference=request.case_reference,
+            software_version=__version__,
+            started_at=rfc3339(request.started_at),
+        )
+        items = [
+            ItemSource(
+                capture.name,
+                capture.item_type,
+                capture.media_type,
+                capture.data,
+                quality={
+                    k: v for k, v in capture.quality.items() if isinstance(v, int | float | str)
+                },
+                captured_at=rfc3339(capture.captured_at),
+            )
+            for capture in captures
+        ]
+
+        def write(handle: BinaryIO) -> tuple[int, str]:
+            result = seal_packet(
+                handle,
+                items,
+                signer=self._signer,
+                central_key=self._central_key,
+                meta=meta,
+                packet_id=request.packet_id,
+            )
+            return result.size, result.sha256
+
+        try:
+            entry = self._outbox.add(request.packet_id, write)
+        except OutboxFull as exc:
+            raise CaptureError("outbox.full", str(exc)) from None
+        except OutboxError as exc:
+            raise CaptureError("outbox.error", str(exc)) from None
+        self._metrics.packets_sealed.inc()
+        if self._on_sealed is not None:
+            self._on_sealed()  # wake the uplink
+        return entry
