@@ -16,7 +16,6 @@ import struct
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, BinaryIO, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -24,6 +23,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from packet import format as fmt
 from packet.keys import CentralPublicKey
 from packet.manifest import ITEM_TYPES, EnrolmentMeta, ItemEntry, Manifest, uuid7
+from packet.timestamps import parse_timestamp, utc_now
+
+__all__ = ["DeviceSigner", "ItemSource", "SealResult", "seal_packet", "utc_now"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ class ItemSource:
     format: str
     data: bytes | bytearray | memoryview | Iterable[bytes]
     quality: dict[str, Any] = field(default_factory=dict)
+    #: When the capture was taken (packet timestamp format). Empty: the sealer
+    #: writes the moment the item went into the packet.
     captured_at: str = ""
 
 
@@ -59,10 +63,6 @@ class SealResult:
     manifest: Manifest
     size: int
     sha256: str  # of the sealed bytes, as uploaded
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _BackgroundHash:
@@ -190,6 +190,7 @@ def seal_packet(
     chain = signer.certificate_chain_der
     if not chain:
         raise ValueError("the device has no certificate yet: provision it first")
+    parse_timestamp(meta.started_at)
     packet_id = packet_id or uuid7()
     cert_sha256 = hashlib.sha256(chain[0]).hexdigest()
     header = fmt.Header(
@@ -222,6 +223,8 @@ def seal_packet(
             if not name or len(name) > 255 or item.name in seen:
                 raise ValueError(f"item name {item.name!r} is empty, too long or repeated")
             seen.add(item.name)
+            captured_at = item.captured_at or utc_now()
+            parse_timestamp(captured_at)  # refuse a malformed time before it is signed
             body.write(struct.pack(">BH", fmt.RECORD_ITEM, len(name)) + name)
             digest = _BackgroundHash()
             size = 0
@@ -244,7 +247,7 @@ def seal_packet(
                     size,
                     item_sha256,
                     item.quality,
-                    item.captured_at,
+                    captured_at,
                 )
             )
         manifest = Manifest(
