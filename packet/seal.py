@@ -14,7 +14,7 @@ import os
 import queue
 import struct
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
@@ -183,8 +183,17 @@ def seal_packet(
     meta: EnrolmentMeta,
     packet_id: str | None = None,
     chunk_size: int = fmt.DEFAULT_CHUNK_SIZE,
+    wrap_key: Callable[[bytes, bytes], bytes] | None = None,
+    packet_secret: bytes | None = None,
+    sealed_at: str | None = None,
 ) -> SealResult:
-    """Write one sealed packet to ``out`` and return its id, manifest and hash."""
+    """Write one sealed packet to ``out`` and return its id, manifest and hash.
+
+    ``wrap_key(plaintext, info)``, ``packet_secret`` (DEK || nonce prefix) and
+    ``sealed_at`` replace the random and clock inputs; they exist only to
+    reproduce the fixed-ephemeral test vectors byte for byte
+    (scripts/make_packet_vectors.py). Production sealing never passes them.
+    """
     if not 1024 <= chunk_size <= fmt.MAX_CHUNK_SIZE:
         raise ValueError("chunk_size must be between 1 KiB and 16 MiB")
     chain = signer.certificate_chain_der
@@ -203,11 +212,17 @@ def seal_packet(
     )
     header_bytes = header.to_bytes()
     preamble = fmt.preamble(header_bytes)
-    dek = AESGCM.generate_key(bit_length=256)
-    prefix = os.urandom(fmt.NONCE_PREFIX_LENGTH)
-    wrapped = central_key.suite.hpke().encrypt(
-        dek + prefix, central_key.key(), info=fmt.hpke_info(header_bytes)
-    )
+    secret = packet_secret or os.urandom(fmt.DEK_LENGTH + fmt.NONCE_PREFIX_LENGTH)
+    if len(secret) != fmt.DEK_LENGTH + fmt.NONCE_PREFIX_LENGTH:
+        raise ValueError("packet_secret is the 32-byte DEK and the 7-byte nonce prefix")
+    dek, prefix = secret[: fmt.DEK_LENGTH], secret[fmt.DEK_LENGTH :]
+    if wrap_key is None:
+        suite, key = central_key.suite.hpke(), central_key.key()
+
+        def wrap_key(plaintext: bytes, info: bytes) -> bytes:
+            return suite.encrypt(plaintext, key, info=info)
+
+    wrapped = wrap_key(secret, fmt.hpke_info(header_bytes))
     writer = _HashingWriter(out)
     try:
         writer.write(preamble)
@@ -257,7 +272,7 @@ def seal_packet(
             device_cert_sha256=cert_sha256,
             device_certificate_chain_b64=tuple(base64.b64encode(c).decode() for c in chain),
             meta=meta,
-            sealed_at=utc_now(),
+            sealed_at=sealed_at or utc_now(),
             items=tuple(entries),
         )
         manifest_bytes = manifest.to_bytes()
