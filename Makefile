@@ -9,7 +9,7 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/demo.yaml
 
-.PHONY: run test lint typecheck unit e2e install proto clean system-deps deb
+.PHONY: run test lint typecheck unit e2e install proto clean system-deps deb fuzz
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ typecheck: $(STAMP)
 
 unit: install
 	$(PY) -m pytest -q -m "not e2e"
+
+# Longer fuzzing (hypothesis) than the bounded budget `make unit` runs; prints executions.
+fuzz: install
+	FUZZ_EXAMPLES=5000 $(PY) -m pytest -q -s tests/test_fuzz.py
 
 # UI end-to-end tests in Debian's Chromium; axe-core comes from npm at build time only.
 AXE_CORE := build/e2e/node_modules/axe-core/axe.min.js

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from appliance.config.yaml_bounds import check_yaml_bounds, read_bounded_text
 from drivers.interfaces import DeviceInfo
 
 _CHECKOUT = Path(__file__).resolve().parents[1] / "firmware_config" / "approved_devices.yaml"
@@ -29,7 +30,10 @@ class ApprovedUsbDevice:
 
 
 def load_approved(path: Path = DEFAULT_ALLOWLIST) -> list[ApprovedUsbDevice]:
-    data = YAML(typ="safe").load(path.read_text())
+    yaml = YAML(typ="safe")
+    text = read_bounded_text(path)
+    check_yaml_bounds(yaml, text)
+    data = yaml.load(text)
     return [
         ApprovedUsbDevice(
             int(d["vid"]), int(d["pid"]), str(d["kind"]), str(d.get("vendor", "")), str(d["model"])

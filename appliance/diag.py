@@ -134,7 +134,7 @@ def _logs(lines: int = 1000) -> str:
 
 
 def _self_test_chain(device_key: Any) -> tuple[Any, Any]:
-    """A throwaway CA and a device certificate under it, for the self-test only."""
+    """A throwaway CA and a device certificate under it (the device profile), self-test only."""
     import datetime as dt
 
     from cryptography import x509
@@ -142,24 +142,35 @@ def _self_test_chain(device_key: Any) -> tuple[Any, Any]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
+    from packet.certprofiles import PACKET_SIGNING, ca_key_usage, end_entity_key_usage
+
     ca_key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "self-test CA")])
 
-    def build(subject: str, issuer: str, public: Any, ca: bool) -> x509.Certificate:
-        return (
+    def build(subject: x509.Name, public: Any, ca: bool) -> x509.Certificate:
+        builder = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .subject_name(subject)
+            .issuer_name(ca_name)
             .public_key(public)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(hours=1))
             .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), True)
-            .sign(ca_key, hashes.SHA256())
+            .add_extension(ca_key_usage() if ca else end_entity_key_usage(), True)
         )
+        if not ca:
+            builder = builder.add_extension(x509.ExtendedKeyUsage([PACKET_SIGNING]), False)
+        return builder.sign(ca_key, hashes.SHA256())
 
-    ca_cert = build("self-test CA", "self-test CA", ca_key.public_key(), True)
-    return ca_cert, build("self-test", "self-test CA", device_key, False)
+    device = x509.Name(
+        [
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, "self-test"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "self-test"),
+        ]
+    )
+    return build(ca_name, ca_key.public_key(), True), build(device, device_key, False)
 
 
 def _self_test() -> dict[str, Any]:
@@ -171,7 +182,7 @@ def _self_test() -> dict[str, Any]:
     from packet.keys import CentralKeyring, CentralPrivateKey
     from packet.manifest import EnrolmentMeta
     from packet.open import DiscardSink, open_packet
-    from packet.seal import ItemSource, seal_packet
+    from packet.seal import ItemSource, seal_packet, utc_now
     from packet.trust import TrustStore
 
     class _Key:
@@ -190,7 +201,7 @@ def _self_test() -> dict[str, Any]:
     ca_cert, device_cert = _self_test_chain(key.public_key())
     identity = DeviceIdentity(key, (device_cert,))
     central = CentralPrivateKey.generate("self-test")
-    meta = EnrolmentMeta("SELF-TEST", "self-test", "SELF-TEST", __version__, "")
+    meta = EnrolmentMeta("SELF-TEST", "self-test", "SELF-TEST", __version__, utc_now())
     out = io.BytesIO()
     started = time.perf_counter()
     seal_packet(

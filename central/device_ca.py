@@ -1,7 +1,20 @@
 """A small device CA for the reference receiver, the demo and tests.
 
 Production central services run their own PKI; this one issues device
-certificates from enrolment CSRs, revokes them and publishes a CRL.
+certificates from enrolment CSRs, revokes them and publishes a CRL. Every
+certificate follows the profiles of :mod:`packet.certprofiles`
+(docs/packet-format.md, section 8):
+
+- device CA (self-signed root): basicConstraints cA, pathLen 0, critical;
+  keyUsage keyCertSign + cRLSign, critical; subjectKeyIdentifier;
+- device: keyUsage digitalSignature (critical); extendedKeyUsage clientAuth and
+  AIMA packet-signing; subject serialNumber = CN = device id; basicConstraints
+  cA FALSE (critical); AKI/SKI;
+- central server: keyUsage digitalSignature; extendedKeyUsage serverAuth (and
+  AIMA receipt-signing, because the reference receiver signs receipts with its
+  TLS key); subjectAltName;
+- receipt signer (a dedicated key, for services that separate them): keyUsage
+  digitalSignature; extendedKeyUsage AIMA receipt-signing.
 """
 
 from __future__ import annotations
@@ -15,6 +28,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from packet.certprofiles import (
+    PACKET_SIGNING,
+    RECEIPT_SIGNING,
+    ca_key_usage,
+    end_entity_key_usage,
+)
 
 _PEM = serialization.Encoding.PEM
 
@@ -39,9 +59,9 @@ class DeviceCA:
             .not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(ca_key_usage(), critical=True)
             .add_extension(
-                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-                critical=True,
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
             )
             .sign(key, hashes.SHA256())
         )
@@ -64,6 +84,23 @@ class DeviceCA:
             ]
         )
         return (
+            self._end_entity(subject, public_key, start, days)
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, PACKET_SIGNING]),
+                critical=False,
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+
+    def _end_entity(
+        self,
+        subject: x509.Name,
+        public_key: ec.EllipticCurvePublicKey,
+        start: dt.datetime,
+        days: int,
+    ) -> x509.CertificateBuilder:
+        """What every end-entity certificate of this CA carries."""
+        return (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.certificate.subject)
@@ -72,8 +109,12 @@ class DeviceCA:
             .not_valid_before(start)
             .not_valid_after(start + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .sign(self.key, hashes.SHA256())
+            .add_extension(end_entity_key_usage(), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                critical=False,
+            )
         )
 
     def issue_server(
@@ -89,18 +130,29 @@ class DeviceCA:
                 names.append(x509.IPAddress(ipaddress.ip_address(host)))
             except ValueError:
                 names.append(x509.DNSName(host))
-        now = dt.datetime.now(dt.UTC)
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
         cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
-            .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=days))
+            self._end_entity(subject, key.public_key(), start, days)
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, RECEIPT_SIGNING]),
+                critical=False,
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+        return key, cert
+
+    def issue_receipt_signer(
+        self, name: str = "AIMA central receipts", *, days: int = 825
+    ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+        """A dedicated receipt-signing key and certificate (no TLS purpose)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        cert = (
+            self._end_entity(subject, key.public_key(), start, days)
+            .add_extension(x509.ExtendedKeyUsage([RECEIPT_SIGNING]), critical=False)
             .sign(self.key, hashes.SHA256())
         )
         return key, cert

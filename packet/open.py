@@ -9,8 +9,8 @@ called and a specific :class:`packet.errors.PacketError` raised.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
-import json
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,18 +23,27 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from packet import format as fmt
+from packet.boundedjson import loads
+from packet.certprofiles import DEVICE_SIGNING, device_id_of
 from packet.errors import (
     ChunkAuthFailed,
+    DeviceMismatch,
     ItemHashMismatch,
     KeyUnwrapFailed,
     MalformedPacket,
     ManifestMismatch,
     PacketTruncated,
+    TimestampInvalid,
     UnsupportedFormat,
 )
 from packet.keys import CentralKeyring, Suite
 from packet.manifest import Manifest
-from packet.trust import TrustStore, verify_signature
+from packet.timestamps import TimestampFormatError, parse_timestamp
+from packet.trust import MAX_CHAIN, TrustStore, verify_signature
+
+MAX_MANIFEST = 4 << 20  # bytes; a manifest lists items and a short chain
+MAX_JSON_DEPTH = 8  # the manifest nests 4 deep (items -> item -> quality -> value)
+MAX_ITEM_NAME = 255
 
 
 class ItemSink(Protocol):
@@ -107,7 +116,7 @@ def read_header(source: BinaryIO) -> tuple[fmt.Header, bytes]:
     (length,) = struct.unpack(">H", _read_exact(source, 2))
     header_bytes = _read_exact(source, length)
     try:
-        data = json.loads(header_bytes)
+        data = loads(header_bytes, max_bytes=1 << 16, max_depth=1)
         header = fmt.Header(
             packet_id=str(data["packet_id"]),
             device_id=str(data["device_id"]),
@@ -116,7 +125,7 @@ def read_header(source: BinaryIO) -> tuple[fmt.Header, bytes]:
             device_cert_sha256=str(data["device_cert_sha256"]),
             chunk_size=int(data["chunk_size"]),
         )
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise MalformedPacket(f"unreadable packet header: {exc}") from None
     if data.get("format") != fmt.FORMAT_VERSION or header.to_bytes() != header_bytes:
         raise MalformedPacket("packet header is not in canonical form")
@@ -179,35 +188,32 @@ def _open(
         record = body.read(1)[0]
         if record == fmt.RECORD_ITEM:
             (name_len,) = struct.unpack(">H", body.read(2))
-            name = bytes(body.read(name_len)).decode("utf-8", errors="strict")
+            if not 1 <= name_len <= MAX_ITEM_NAME:
+                raise MalformedPacket("item name length out of range")
+            try:
+                name = bytes(body.read(name_len)).decode("utf-8", errors="strict")
+            except UnicodeDecodeError:
+                raise MalformedPacket("item name is not UTF-8") from None
             streamed.append(_stream_item(body, name, sink))
         elif record == fmt.RECORD_MANIFEST:
             break
         else:
             raise MalformedPacket(f"unknown record type {record}")
     (manifest_len,) = struct.unpack(">I", body.read(4))
+    if manifest_len > MAX_MANIFEST:
+        raise MalformedPacket(f"manifest of {manifest_len} bytes exceeds {MAX_MANIFEST}")
     manifest_bytes = bytes(body.read(manifest_len))
     (sig_len,) = struct.unpack(">H", body.read(2))
     signature = bytes(body.read(sig_len))
     body.expect_end()
 
-    try:
-        manifest = Manifest.from_dict(json.loads(manifest_bytes))
-        chain = [
-            x509.load_der_x509_certificate(base64.b64decode(c))
-            for c in manifest.device_certificate_chain_b64
-        ]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise MalformedPacket(f"unreadable manifest: {exc}") from None
-    if (
-        not chain
-        or hashlib.sha256(chain[0].public_bytes(Encoding.DER)).hexdigest()
-        != header.device_cert_sha256
-    ):
+    manifest, chain = _parse_manifest(manifest_bytes)
+    if hashlib.sha256(chain[0].public_bytes(Encoding.DER)).hexdigest() != header.device_cert_sha256:
         raise ManifestMismatch("manifest certificate does not match the header")
-    trust.verify_chain(chain, now)
+    trust.verify_chain(chain, now, DEVICE_SIGNING)
     verify_signature(chain[0], signature, manifest_bytes)
-    _check_binding(header, manifest)
+    _check_binding(header, manifest, chain[0])
+    _check_timestamps(manifest)
     expected = [(i.name, i.size, i.sha256) for i in manifest.items]
     if [(n, s) for n, s, _ in streamed] != [(n, s) for n, s, _ in expected]:
         raise ManifestMismatch("items in the packet differ from the signed manifest")
@@ -217,15 +223,45 @@ def _open(
     return OpenedPacket(header, manifest, manifest_bytes, signature, tuple(chain))
 
 
-def _check_binding(header: fmt.Header, manifest: Manifest) -> None:
+def _parse_manifest(data: bytes) -> tuple[Manifest, list[x509.Certificate]]:
+    try:
+        manifest = Manifest.from_dict(loads(data, max_bytes=MAX_MANIFEST, max_depth=MAX_JSON_DEPTH))
+        encoded = manifest.device_certificate_chain_b64
+        if not 1 <= len(encoded) <= MAX_CHAIN:
+            raise ValueError("the certificate chain must hold 1 to 5 certificates")
+        chain = [
+            x509.load_der_x509_certificate(base64.b64decode(c, validate=True)) for c in encoded
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+        raise MalformedPacket(f"unreadable manifest: {exc}") from None
+    return manifest, chain
+
+
+def _check_timestamps(manifest: Manifest) -> None:
+    stamps = [("sealed_at", manifest.sealed_at), ("started_at", manifest.meta.started_at)]
+    stamps += [(f"items[{i.name}].captured_at", i.captured_at) for i in manifest.items]
+    for name, value in stamps:
+        try:
+            parse_timestamp(value)
+        except TimestampFormatError as exc:
+            raise TimestampInvalid(f"{name}: {exc}") from None
+
+
+def _check_binding(header: fmt.Header, manifest: Manifest, signer: x509.Certificate) -> None:
+    """Header, signed manifest and signing certificate name one packet and one device."""
     pairs = {
         "packet_id": (header.packet_id, manifest.packet_id),
-        "device_id": (header.device_id, manifest.device_id),
         "key_id": (header.key_id, manifest.key_id),
+        "device_cert_sha256": (header.device_cert_sha256, manifest.device_cert_sha256),
     }
     for name, (in_header, in_manifest) in pairs.items():
         if in_header != in_manifest:
             raise ManifestMismatch(f"{name} in the header differs from the signed manifest")
+    certified = device_id_of(signer)
+    if not header.device_id == manifest.device_id == certified:
+        raise DeviceMismatch(
+            "the header, the manifest and the signing certificate name different devices"
+        )
 
 
 def _stream_item(body: _PlainReader, name: str, sink: ItemSink) -> tuple[str, int, str]:

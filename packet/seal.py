@@ -14,9 +14,8 @@ import os
 import queue
 import struct
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, BinaryIO, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -24,6 +23,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from packet import format as fmt
 from packet.keys import CentralPublicKey
 from packet.manifest import ITEM_TYPES, EnrolmentMeta, ItemEntry, Manifest, uuid7
+from packet.timestamps import parse_timestamp, utc_now
+
+__all__ = ["DeviceSigner", "ItemSource", "SealResult", "seal_packet", "utc_now"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ class ItemSource:
     format: str
     data: bytes | bytearray | memoryview | Iterable[bytes]
     quality: dict[str, Any] = field(default_factory=dict)
+    #: When the capture was taken (packet timestamp format). Empty: the sealer
+    #: writes the moment the item went into the packet.
     captured_at: str = ""
 
 
@@ -59,10 +63,6 @@ class SealResult:
     manifest: Manifest
     size: int
     sha256: str  # of the sealed bytes, as uploaded
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _BackgroundHash:
@@ -183,13 +183,23 @@ def seal_packet(
     meta: EnrolmentMeta,
     packet_id: str | None = None,
     chunk_size: int = fmt.DEFAULT_CHUNK_SIZE,
+    wrap_key: Callable[[bytes, bytes], bytes] | None = None,
+    packet_secret: bytes | None = None,
+    sealed_at: str | None = None,
 ) -> SealResult:
-    """Write one sealed packet to ``out`` and return its id, manifest and hash."""
+    """Write one sealed packet to ``out`` and return its id, manifest and hash.
+
+    ``wrap_key(plaintext, info)``, ``packet_secret`` (DEK || nonce prefix) and
+    ``sealed_at`` replace the random and clock inputs; they exist only to
+    reproduce the fixed-ephemeral test vectors byte for byte
+    (scripts/make_packet_vectors.py). Production sealing never passes them.
+    """
     if not 1024 <= chunk_size <= fmt.MAX_CHUNK_SIZE:
         raise ValueError("chunk_size must be between 1 KiB and 16 MiB")
     chain = signer.certificate_chain_der
     if not chain:
         raise ValueError("the device has no certificate yet: provision it first")
+    parse_timestamp(meta.started_at)
     packet_id = packet_id or uuid7()
     cert_sha256 = hashlib.sha256(chain[0]).hexdigest()
     header = fmt.Header(
@@ -202,11 +212,17 @@ def seal_packet(
     )
     header_bytes = header.to_bytes()
     preamble = fmt.preamble(header_bytes)
-    dek = AESGCM.generate_key(bit_length=256)
-    prefix = os.urandom(fmt.NONCE_PREFIX_LENGTH)
-    wrapped = central_key.suite.hpke().encrypt(
-        dek + prefix, central_key.key(), info=fmt.hpke_info(header_bytes)
-    )
+    secret = packet_secret or os.urandom(fmt.DEK_LENGTH + fmt.NONCE_PREFIX_LENGTH)
+    if len(secret) != fmt.DEK_LENGTH + fmt.NONCE_PREFIX_LENGTH:
+        raise ValueError("packet_secret is the 32-byte DEK and the 7-byte nonce prefix")
+    dek, prefix = secret[: fmt.DEK_LENGTH], secret[fmt.DEK_LENGTH :]
+    if wrap_key is None:
+        suite, key = central_key.suite.hpke(), central_key.key()
+
+        def wrap_key(plaintext: bytes, info: bytes) -> bytes:
+            return suite.encrypt(plaintext, key, info=info)
+
+    wrapped = wrap_key(secret, fmt.hpke_info(header_bytes))
     writer = _HashingWriter(out)
     try:
         writer.write(preamble)
@@ -222,6 +238,8 @@ def seal_packet(
             if not name or len(name) > 255 or item.name in seen:
                 raise ValueError(f"item name {item.name!r} is empty, too long or repeated")
             seen.add(item.name)
+            captured_at = item.captured_at or utc_now()
+            parse_timestamp(captured_at)  # refuse a malformed time before it is signed
             body.write(struct.pack(">BH", fmt.RECORD_ITEM, len(name)) + name)
             digest = _BackgroundHash()
             size = 0
@@ -244,7 +262,7 @@ def seal_packet(
                     size,
                     item_sha256,
                     item.quality,
-                    item.captured_at,
+                    captured_at,
                 )
             )
         manifest = Manifest(
@@ -254,7 +272,7 @@ def seal_packet(
             device_cert_sha256=cert_sha256,
             device_certificate_chain_b64=tuple(base64.b64encode(c).decode() for c in chain),
             meta=meta,
-            sealed_at=utc_now(),
+            sealed_at=sealed_at or utc_now(),
             items=tuple(entries),
         )
         manifest_bytes = manifest.to_bytes()

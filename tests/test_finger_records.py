@@ -89,6 +89,7 @@ def test_ansi_nist_transaction_reads_back() -> None:
     records = parse_ansi_nist(data)
     assert [r["type"] for r in records] == [1, 2, 14, 14, 10]
     assert records[0][4] == b"CAR"
+    assert records[0][2] == b"0500"  # ANSI/NIST-ITL 1-2011
     slap, single, face = records[2], records[3], records[4]
     assert slap[13] == b"13" and single[13] == b"2"
     assert slap[3] == b"0" and slap[11] == b"WSQ20"
@@ -99,8 +100,8 @@ def test_ansi_nist_transaction_reads_back() -> None:
     assert quality == [
         b"2",
         b"61",
-        f"{NFIQ2_VENDOR:04X}".encode(),
-        f"{NFIQ2_ALGORITHM:04X}".encode(),
+        b"000F",  # QAV: hexadecimal IBIA vendor id (NIST)
+        b"14205",  # QAP: decimal product code (NFIQ 2 = 0x377D)
     ]
     image = Image.open(io.BytesIO(single[999]))
     assert image.size == (finger.shape[1], finger.shape[0])

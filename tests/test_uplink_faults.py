@@ -11,6 +11,7 @@ import pytest
 
 from aima.enrolment.v1 import packet_upload_pb2, packet_upload_pb2_grpc
 from appliance.outbox import OutboxFull
+from packet.timestamps import format_timestamp
 from tests.uplink_world import Kiosk, close, make_kiosk, wait_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -118,9 +119,7 @@ async def test_kiosk_clock_skewed_by_a_day(
     kiosk: Kiosk, days: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     skewed = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
-    monkeypatch.setattr(
-        "packet.seal.utc_now", lambda: skewed.isoformat(timespec="milliseconds")
-    )
+    monkeypatch.setattr("packet.seal.utc_now", lambda: format_timestamp(skewed))
     ids = kiosk.queue(2)
     assert await kiosk.uplink().drain()
     assert sorted(kiosk.delivered()) == sorted(ids)

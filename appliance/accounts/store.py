@@ -246,51 +246,87 @@ class AccountStore:
     def _verify(
         self, username: str, secret: str, column: str, *, count_failure: bool = True
     ) -> Account:
+        """Reserve an attempt, check the secret, then settle the reservation.
+
+        The reservation (``failures + 1``) is taken in one SQLite transaction
+        before the argon2 check, so parallel attempts can never run more than
+        ``max_failures`` checks between two lockouts.
+        """
         now = self._clock()
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {column}, failures, locked_until, disabled FROM accounts"  # noqa: S608
-                " WHERE username = ?",
-                (username,),
-            ).fetchone()
-        if row is None or row[0] is None:
+        row = self._reserve(username, column, now)
+        if row is None:
             self._burn(secret)
             raise BadCredentials("unknown user or no such secret")
-        stored, _failures, locked_until, disabled = row
-        if locked_until > now:
-            raise LockedOut(locked_until - now)
+        stored, disabled = row
         if disabled:
+            self._settle(username, now, ok=False, count_failure=False)
             self._burn(secret)
             raise BadCredentials("account disabled")
         try:
             self._hasher.verify(stored, secret)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            if count_failure:
-                self._failed(username, now)
+            self._settle(username, now, ok=False, count_failure=count_failure)
             raise BadCredentials("wrong secret") from None
-        with self._lock:
-            self._db.execute(
-                "UPDATE accounts SET failures = 0, locked_until = 0 WHERE username = ?",
-                (username,),
-            )
+        self._settle(username, now, ok=True, count_failure=count_failure)
         if self._hasher.check_needs_rehash(stored):
             self._update(username, column, self._hasher.hash(secret))
         return self.get(username)
 
-    def _failed(self, username: str, now: float) -> None:
+    def _reserve(self, username: str, column: str, now: float) -> tuple[str, int] | None:
+        """Count this attempt before it runs; refuse it when the budget is spent."""
         with self._lock:
-            self._db.execute(
-                "UPDATE accounts SET failures = failures + 1 WHERE username = ?", (username,)
-            )
-            failures = self._db.execute(
-                "SELECT failures FROM accounts WHERE username = ?", (username,)
-            ).fetchone()[0]
-            if failures >= self._max_failures:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    f"SELECT {column}, failures, locked_until, disabled FROM accounts"  # noqa: S608
+                    " WHERE username = ?",
+                    (username,),
+                ).fetchone()
+                if row is None or row[0] is None:
+                    self._db.execute("COMMIT")
+                    return None
+                stored, failures, locked_until, disabled = row
+                if locked_until > now:
+                    self._db.execute("COMMIT")
+                    raise LockedOut(locked_until - now)
+                if failures >= self._max_failures:  # the budget is taken by attempts in flight
+                    self._db.execute(
+                        "UPDATE accounts SET failures = 0, locked_until = ? WHERE username = ?",
+                        (now + self._lockout_s, username),
+                    )
+                    self._db.execute("COMMIT")
+                    logger.warning("an account was locked out after %d attempts", failures)
+                    raise LockedOut(self._lockout_s)
                 self._db.execute(
-                    "UPDATE accounts SET failures = 0, locked_until = ? WHERE username = ?",
-                    (now + self._lockout_s, username),
+                    "UPDATE accounts SET failures = failures + 1 WHERE username = ?", (username,)
                 )
-                logger.warning("an account was locked out after %d failed attempts", failures)
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                self._db.execute("ROLLBACK")
+                raise
+        return str(stored), int(disabled)
+
+    def _settle(self, username: str, now: float, *, ok: bool, count_failure: bool) -> None:
+        with self._lock:
+            if ok:
+                self._db.execute(
+                    "UPDATE accounts SET failures = 0, locked_until = 0 WHERE username = ?",
+                    (username,),
+                )
+                return
+            if not count_failure:  # give the reserved attempt back
+                self._db.execute(
+                    "UPDATE accounts SET failures = MAX(failures - 1, 0) WHERE username = ?",
+                    (username,),
+                )
+                return
+            cursor = self._db.execute(
+                "UPDATE accounts SET failures = 0, locked_until = ? "
+                "WHERE username = ? AND failures >= ? AND locked_until <= ?",
+                (now + self._lockout_s, username, self._max_failures, now),
+            )
+            if cursor.rowcount:
+                logger.warning("an account was locked out after failed attempts")
 
     def _burn(self, secret: str) -> None:
         """Spend the same time as a real verification."""

@@ -48,10 +48,7 @@ def _run(args: argparse.Namespace) -> int:
             thresholds = load_config(args.config).quality.face
         except ConfigError as exc:
             raise CliError(str(exc)) from exc
-    try:
-        engine = PhotoQualityEngine(thresholds)
-    except ModelError as exc:
-        raise CliError(str(exc)) from exc
+    engine: PhotoQualityEngine | None = None  # loaded with the first readable image
     status = 0
     try:
         for path in args.files:
@@ -65,6 +62,11 @@ def _run(args: argparse.Namespace) -> int:
                 status = 1
                 _emit(record, args.json)
                 continue
+            if engine is None:
+                try:
+                    engine = PhotoQualityEngine(thresholds)
+                except ModelError as exc:
+                    raise CliError(str(exc)) from exc
             report = engine.assess(image)
             record.update(report.as_json())
             record["ms"] = round((time.perf_counter() - started) * 1000, 1)
@@ -72,7 +74,8 @@ def _run(args: argparse.Namespace) -> int:
                 status = 1
             _emit(record, args.json)
     finally:
-        engine.close()
+        if engine is not None:
+            engine.close()
     return status
 
 

@@ -13,6 +13,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from appliance.config.model import ApplianceConfig
+from appliance.config.yaml_bounds import YamlBoundsError, check_yaml_bounds, read_bounded_text
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +51,11 @@ def load_config(path: Path) -> ApplianceConfig:
 
 
 def _read_yaml(path: Path) -> Any:
+    """Read ``path`` within the bounds of :mod:`appliance.config.yaml_bounds`, then parse."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded_text(path)
+    except YamlBoundsError as exc:
+        raise ConfigError(path, [ConfigProblem("<file>", None, str(exc))]) from None
     except FileNotFoundError:
         raise ConfigError(path, [ConfigProblem("<file>", None, "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -59,7 +63,12 @@ def _read_yaml(path: Path) -> Any:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
+        check_yaml_bounds(yaml, text)
         document = yaml.load(text)
+    except YamlBoundsError as exc:
+        raise ConfigError(path, [ConfigProblem("<yaml>", exc.line, str(exc))]) from None
+    except RecursionError:
+        raise ConfigError(path, [ConfigProblem("<yaml>", None, "nesting too deep")]) from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -7,9 +7,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from drivers.image_header import FACE_MAX_PIXELS, ImageHeaderError, check_decoded, check_image_bytes
 from drivers.interfaces import ImageU8
 
-MAX_PIXELS = 40_000_000  # refuse absurd images before decoding them fully
+MAX_PIXELS = FACE_MAX_PIXELS  # checked from the header, before decoding
+MAX_FILE_BYTES = 64 << 20
 
 
 class ImageReadError(ValueError):
@@ -18,6 +20,8 @@ class ImageReadError(ValueError):
 
 def read_image(path: Path) -> ImageU8:
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ImageReadError(f"file is larger than {MAX_FILE_BYTES >> 20} MiB")
         data = path.read_bytes()
     except FileNotFoundError:
         raise ImageReadError("no such file") from None
@@ -31,11 +35,16 @@ def read_image(path: Path) -> ImageU8:
 def decode_image(data: bytes) -> ImageU8:
     if not data:
         raise ImageReadError("empty file")
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
-    if image is None or image.size == 0:
-        raise ImageReadError("not a decodable image (JPEG, PNG, JPEG 2000, BMP, TIFF)")
-    if image.shape[0] * image.shape[1] > MAX_PIXELS:
-        raise ImageReadError("image too large")
+    try:
+        header = check_image_bytes(data, max_pixels=MAX_PIXELS)
+        if header.format == "wsq":
+            raise ImageHeaderError("a WSQ fingerprint is not a portrait")
+        buffer = np.frombuffer(data, dtype=np.uint8)
+        image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+        if image is None or image.size == 0:
+            raise ImageReadError("not a decodable image (JPEG, PNG, JPEG 2000, BMP, TIFF)")
+        check_decoded(image, header)
+    except ImageHeaderError as exc:
+        raise ImageReadError(str(exc)) from None
     result: ImageU8 = np.ascontiguousarray(image)
     return result

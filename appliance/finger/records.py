@@ -25,9 +25,11 @@ from drivers.interfaces import FingerPosition
 
 ImageU8 = npt.NDArray[np.uint8]
 
-#: IBIA quality algorithm registry: NIST (0x000F), NFIQ (0x377D).
+#: IBIA quality algorithm registry: NIST (0x000F), NFIQ (0x377D = 14205).
 NFIQ2_VENDOR = 0x000F
 NFIQ2_ALGORITHM = 0x377D
+#: Field 1.002 / VER for an ANSI/NIST-ITL 1-2011 transaction ("0400" was 1-2007's).
+ANSI_NIST_VERSION = "0500"
 IMP_PLAIN_LIVE_SCAN = 0
 ISO_COMPRESSION_WSQ = 2
 ISO_SCALE_PPI = 1
@@ -87,6 +89,7 @@ def ansi_nist_transaction(
     now = dt.datetime.now(dt.UTC)
     message = Message()
     message.TOT = "CAR"  # criminal/civil applicant record; AIMA's profile may rename it
+    message[0].VER = ANSI_NIST_VERSION
     message[0].DAT = now.strftime("%Y%m%d")
     message[0].TCN = transaction_control
     message[0].ORI = originating_agency
@@ -125,7 +128,10 @@ def ansi_nist_transaction(
         if relevant:
             record += Field(14, 18, relevant)  # AMP
         if capture.nfiq2 is not None:
-            # FQM: FGP, quality value, algorithm vendor id, algorithm product code (hex).
+            # FQM (ANSI/NIST-ITL 1-2011, 8.14.24 with the quality metric items of 7.7.7):
+            # FGP; QVV 0-100; QAV the IBIA-assigned vendor id as four hexadecimal
+            # characters (character type H, 4..4); QAP the vendor's product code as a
+            # decimal integer 1..65535 (type N). So NFIQ 2 is "000F" and "14205".
             record += Field(
                 14,
                 24,
@@ -134,7 +140,7 @@ def ansi_nist_transaction(
                         str(int(capture.position)),
                         str(capture.nfiq2),
                         f"{NFIQ2_VENDOR:04X}",
-                        f"{NFIQ2_ALGORITHM:04X}",
+                        str(NFIQ2_ALGORITHM),
                     ]
                 ],
             )

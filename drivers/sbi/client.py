@@ -32,8 +32,10 @@ from drivers.sbi.config import SbiConnectionConfig
 from drivers.sbi.errors import (
     SbiProtocolError,
     SbiTimestampSkew,
+    error_fields,
     error_for_code,
     is_success,
+    raise_for_error,
 )
 from drivers.sbi.jws import TrustStore, VerifiedJws, b64url_decode, verify_compact
 from drivers.sbi.protocol import DigitalId, DiscoveredDevice
@@ -48,9 +50,12 @@ def utc_now() -> dt.datetime:
 
 
 def iso_time(when: dt.datetime) -> str:
-    return (
-        when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-    )
+    """SBI datetime: ISO 8601 ``yyyy-mm-ddTHH:MM:ssZ``, UTC, no fraction.
+
+    The MDS/SBI 0.9.5 revision of 8 April 2021 fixed this form for every
+    datetime value of the specification; SBI 1.0 keeps it.
+    """
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def discover(
@@ -220,7 +225,7 @@ class SbiClient:
             token = entry.get("deviceInfo")
             error = entry.get("error") or {}
             if not isinstance(token, str) or token.count(".") != 2:
-                if not is_success(error.get("errorCode")):
+                if not is_success(error_fields(error)[0]):
                     continue
                 raise DeviceNotApproved("device info is not signed (device not registered)")
             verified = self._trusted(token)
@@ -232,8 +237,7 @@ class SbiClient:
                 device.serial,
             ):
                 continue
-            if not is_success(error.get("errorCode")):
-                raise error_for_code(str(error.get("errorCode")), str(error.get("errorInfo", "")))
+            raise_for_error(error)
             digital = self._digital_id(info.get("digitalId"), device)
             if digital.bio_type != self._bio_type:
                 raise SbiProtocolError(f"device is {digital.bio_type}, not {self._bio_type}")
@@ -255,9 +259,16 @@ class SbiClient:
         exceptions: list[str],
         requested_score: int,
         timeout_s: float,
+        chain: protocol.CaptureChain | None = None,
     ) -> list[Biometric]:
-        """Run one registration capture and return its verified biometrics."""
+        """Run one registration capture and return its verified biometrics.
+
+        With ``chain`` (one per enrolment) the request's ``previousHash`` is the
+        last hash of the enrolment's earlier captures, the answer must continue
+        that chain, and the chain advances only when every biometric verified.
+        """
         ident = self.identity
+        previous = chain.last_hash if chain is not None else protocol.EMPTY_HASH
         transaction_id = protocol.new_transaction_id()
         body = protocol.rcapture_request(
             ident.device,
@@ -271,6 +282,7 @@ class SbiClient:
             timeout_ms=int(timeout_s * 1000),
             capture_time=iso_time(self._clock()),
             transaction_id=transaction_id,
+            previous_hash=previous,
         )
         method, path = protocol.RCAPTURE
         # The device answers at its timeout with its best frame: allow for transfer time.
@@ -281,35 +293,33 @@ class SbiClient:
             body,
             timeout_s=timeout_s + self._config.request_timeout_s,
         )
-        return await asyncio.to_thread(
-            self._verify_capture, response.json(), transaction_id, sub_types
+        biometrics, last = await asyncio.to_thread(
+            self._verify_capture, response.json(), transaction_id, sub_types, previous
         )
+        if chain is not None:
+            chain.advance(previous, last)
+        return biometrics
 
     def _verify_capture(
-        self, body: object, transaction_id: str, sub_types: list[str]
-    ) -> list[Biometric]:
-        if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            error = body["error"]
-            if not is_success(error.get("errorCode")):
-                raise error_for_code(str(error.get("errorCode")), str(error.get("errorInfo", "")))
+        self, body: object, transaction_id: str, sub_types: list[str], previous: str
+    ) -> tuple[list[Biometric], str]:
+        if isinstance(body, dict):
+            raise_for_error(body.get("error"))
         entries = body.get("biometrics") if isinstance(body, dict) else None
         if not isinstance(entries, list) or not entries:
             raise SbiProtocolError("RCAPTURE answer holds no biometrics")
-        previous = protocol.EMPTY_HASH
         out = []
         for entry in entries:
             out.append(self._verify_biometric(entry, transaction_id, sub_types, previous))
             previous = str(entry["hash"]).upper()
-        return out
+        return out, previous
 
     def _verify_biometric(
         self, entry: Any, transaction_id: str, sub_types: list[str], previous: str
     ) -> Biometric:
         if not isinstance(entry, dict):
             raise SbiProtocolError("biometric entry is not an object")
-        error = entry.get("error") or {}
-        if not is_success(error.get("errorCode")):
-            raise error_for_code(str(error.get("errorCode")), str(error.get("errorInfo", "")))
+        raise_for_error(entry.get("error"))
         token = entry.get("data")
         if not isinstance(token, str):
             raise SbiProtocolError("biometric data block is missing")
@@ -362,10 +372,9 @@ def stream_error(body: bytes) -> DeviceError:
     """The error a non-stream answer to STREAM (or a stream's trailer) carries."""
     try:
         response = http.HttpResponse(200, {}, body).json()
-        error = response.get("error", {}) if isinstance(response, dict) else {}
-        code = str(error.get("errorCode", ""))
+        code, info = error_fields(response.get("error") if isinstance(response, dict) else None)
     except DeviceError:
         return SbiProtocolError("STREAM answered neither M-JPEG nor an SBI error")
     if is_success(code):
         return SbiProtocolError("STREAM ended without frames")
-    return error_for_code(code, str(error.get("errorInfo", "")))
+    return error_for_code(str(code).strip(), info)

@@ -88,3 +88,25 @@ def error_for_code(code: str, info: str = "", *, device_id: str | None = None) -
 def is_success(code: object) -> bool:
     """Whether an ``errorCode`` value means success (``"0"``, ``0`` or absent)."""
     return code is None or str(code).strip() in ("", "0")
+
+
+def error_fields(error: object) -> tuple[object, str]:
+    """``(code, info)`` of an SBI ``error`` object, in either spelling.
+
+    SBI 1.0 and the 0.9.5 text of 2021 write ``errorCode``/``errorInfo``; the
+    June-2020 0.9.5 text (and services built from it) write ``errorcode``/
+    ``errorinfo``. A code under either name counts; an object without one is
+    success.
+    """
+    if not isinstance(error, dict):
+        return None, ""
+    code = error.get("errorCode", error.get("errorcode"))
+    info = error.get("errorInfo", error.get("errorinfo", ""))
+    return code, str(info if info is not None else "")
+
+
+def raise_for_error(error: object) -> None:
+    """Raise the mapped :class:`drivers.errors.DeviceError` unless ``error`` is success."""
+    code, info = error_fields(error)
+    if not is_success(code):
+        raise error_for_code(str(code).strip(), info)

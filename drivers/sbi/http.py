@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drivers.errors import DeviceDisconnected, DeviceError, DeviceTimeout
-from drivers.sbi.errors import SbiProtocolError, error_for_code, is_success
+from drivers.sbi.errors import SbiProtocolError, raise_for_error
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +43,7 @@ class HttpResponse:
                 raise DeviceError(f"device service answered HTTP {self.status}") from None
             raise SbiProtocolError(f"response body is not JSON: {exc}") from None
         if self.status != 200:
-            error = body.get("error") if isinstance(body, dict) else None
-            if isinstance(error, dict) and not is_success(error.get("errorCode")):
-                raise error_for_code(str(error["errorCode"]), str(error.get("errorInfo", "")))
+            raise_for_error(body.get("error") if isinstance(body, dict) else None)
             raise DeviceError(f"device service answered HTTP {self.status}")
         return body
 

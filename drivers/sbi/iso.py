@@ -20,6 +20,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from drivers.image_header import (
+    FACE_MAX_PIXELS,
+    FINGER_MAX_PIXELS,
+    ImageHeaderError,
+    check_decoded,
+    check_image_bytes,
+)
 from drivers.interfaces import ImageU8
 from drivers.sbi.errors import SbiProtocolError
 
@@ -51,12 +58,26 @@ def _ppi(scale_units: int, resolution: int) -> int:
 
 
 def _decode(data: bytes, codec: str, width: int, height: int, *, color: bool) -> ImageU8:
+    """Decode one image of a record; its own header is checked against the limit first."""
+    limit = FACE_MAX_PIXELS if color else FINGER_MAX_PIXELS
     if codec == "raw":
         channels = 3 if color else 1
+        if not 0 < width * height <= limit:
+            raise SbiProtocolError(f"uncompressed image {width}x{height} is outside the limit")
         if len(data) < width * height * channels:
             raise SbiProtocolError("uncompressed image data is short")
         shape = (height, width, 3) if color else (height, width)
         return np.frombuffer(data[: width * height * channels], np.uint8).reshape(shape).copy()
+    if codec not in ("wsq", "jpeg", "jp2", "png", "auto"):
+        raise SbiProtocolError(f"unsupported image coding {codec}")
+    try:
+        header = check_image_bytes(data, max_pixels=limit)
+        return check_decoded(_decode_checked(data, codec, color), header)
+    except ImageHeaderError as exc:
+        raise SbiProtocolError(f"{codec} image refused: {exc}") from None
+
+
+def _decode_checked(data: bytes, codec: str, color: bool) -> ImageU8:
     if codec == "wsq":
         import wsq  # noqa: F401 - registers the WSQ codec with Pillow
         from PIL import Image
@@ -65,13 +86,11 @@ def _decode(data: bytes, codec: str, width: int, height: int, *, color: bool) ->
             return np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.uint8)
         except OSError as exc:
             raise SbiProtocolError(f"WSQ image does not decode: {exc}") from None
-    if codec in ("jpeg", "jp2", "png", "auto"):
-        flags = cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-        if image is None:
-            raise SbiProtocolError(f"{codec} image does not decode")
-        return np.asarray(image, dtype=np.uint8)
-    raise SbiProtocolError(f"unsupported image coding {codec}")
+    flags = cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if image is None:
+        raise SbiProtocolError(f"{codec} image does not decode")
+    return np.asarray(image, dtype=np.uint8)
 
 
 def _check_size(image: ImageU8, width: int, height: int) -> ImageU8:

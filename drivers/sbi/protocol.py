@@ -16,7 +16,9 @@ Both are sent with the methods of the reference implementations
 
 The capture ``hash`` chains every biometric of a transaction:
 ``hash = HEX(SHA256(bytes(previousHash) || SHA256(ISO bytes)))``, upper case,
-starting from SHA256 of the empty string.
+starting from SHA256 of the empty string. One enrolment is one chain: every
+RCAPTURE of it (slaps, thumbs, face) sends the last hash of the one before as
+``previousHash`` (a :class:`CaptureChain` per enrolment carries it).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import hashlib
 import json
 import re
 import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.errors import DeviceError
@@ -85,6 +88,28 @@ def chain_hash(previous_hash: str, iso_bytes: bytes) -> str:
     except ValueError:
         raise SbiProtocolError("previous hash is not hex") from None
     return hashlib.sha256(previous + hashlib.sha256(iso_bytes).digest()).hexdigest().upper()
+
+
+@dataclass
+class CaptureChain:
+    """The ``previousHash`` chain of one enrolment, across all its RCAPTUREs.
+
+    Create one when an enrolment starts and pass it to every capture request
+    of that enrolment (finger and face devices alike). It advances only after
+    a capture verified, and only from the hash that capture was sent, so a
+    failed or concurrent capture cannot fork it silently.
+    """
+
+    last_hash: str = EMPTY_HASH
+    captures: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def advance(self, sent_previous: str, new_last: str) -> None:
+        with self._lock:
+            if sent_previous != self.last_hash:
+                raise SbiProtocolError("capture chain moved while a capture was in flight")
+            self.last_hash = new_last
+            self.captures += 1
 
 
 def pick_version(offered: list[str], wanted: str) -> str:
@@ -216,6 +241,7 @@ def rcapture_request(
     timeout_ms: int,
     capture_time: str,
     transaction_id: str,
+    previous_hash: str = EMPTY_HASH,
 ) -> dict[str, Any]:
     bio: dict[str, Any] = {
         "type": bio_type,
@@ -224,7 +250,7 @@ def rcapture_request(
         "exception": exceptions,
         "requestedScore": str(requested_score),
         "deviceSubId": str(sub_id),
-        "previousHash": EMPTY_HASH,
+        "previousHash": previous_hash,
         **target(device, version),
     }
     return {
