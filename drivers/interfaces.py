@@ -185,6 +185,9 @@ class CaptureRequest:
     #: Auto-capture: take the image after this many steady, good previews
     #: (:class:`drivers.preview_gate.PreviewGate`); 0 lets the device decide.
     stable_frames: int = 0
+    #: The enrolment this capture belongs to (opaque). Devices that chain their
+    #: captures (MOSIP SBI ``previousHash``) keep one chain per enrolment id.
+    enrolment_id: str = ""
 
 
 @dataclass(frozen=True, eq=False)

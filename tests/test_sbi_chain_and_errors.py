@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,20 @@ def test_the_request_carries_the_chain() -> None:
     )
     assert body["bio"][0]["previousHash"] == "AB" * 32
     assert body["captureTime"] == "2026-11-23T10:00:05Z"
+
+
+def test_the_reader_keeps_one_chain_per_enrolment() -> None:
+    from drivers.sbi.config import SbiReaderConfig
+    from drivers.sbi.reader import MAX_CHAINS, SbiFingerprintReader
+
+    reader = SbiFingerprintReader(
+        SbiReaderConfig(type="sbi", trust_anchors=[Path("/nonexistent.pem")])
+    )
+    first = reader._chain("enrolment-a")
+    assert first is not None and reader._chain("enrolment-a") is first
+    assert reader._chain("enrolment-b") is not first
+    assert reader._chain("") is None  # a capture outside an enrolment is not chained
+    for number in range(MAX_CHAINS + 3):
+        reader._chain(f"later-{number}")
+    assert len(reader._chains) == MAX_CHAINS
+    assert "enrolment-a" not in reader._chains

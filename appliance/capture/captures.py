@@ -43,6 +43,8 @@ class EnrolmentCaptures:
     """The captures of the enrolment in progress, by id, in the order they were taken."""
 
     captures: dict[str, Capture] = field(default_factory=dict)
+    #: Opaque id of this enrolment's captures (devices that chain captures key on it).
+    enrolment_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def add(
         self, item_type: str, media_type: str, name: str, data: bytes, **quality: Any

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from appliance.capture.errors import CaptureError
 from appliance.devices import DeviceRole, DeviceSupervisor, DeviceUnavailable
 from appliance.metrics import ApplianceMetrics
-from drivers.errors import DeviceError
+from drivers.errors import DeviceCorruptData, DeviceError
+from drivers.image_header import ImageHeaderError, check_frame
 from drivers.interfaces import Camera, DeviceState, FingerprintReader, Frame
 
 
@@ -64,12 +65,19 @@ class DeviceAccess:
             raise CaptureError(exc.message_key, str(exc)) from None
 
     async def read_frame(self, role: DeviceRole) -> Frame:
+        """The next frame, refused (as corrupt data) unless it is a sane 8-bit image."""
         camera = self.camera(role)
         try:
-            return await camera.read_frame()
+            frame = await camera.read_frame()
+            check_frame(frame.image)
+        except ImageHeaderError as exc:
+            error = DeviceCorruptData(f"camera frame refused: {exc}")
+            self.failed(role, error)
+            raise CaptureError(error.message_key, error.detail) from None
         except DeviceError as exc:
             self.failed(role, exc)
             raise CaptureError(exc.message_key, exc.detail) from None
+        return frame
 
     @contextlib.contextmanager
     def using(self, role: DeviceRole) -> Iterator[None]:

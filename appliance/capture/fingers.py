@@ -52,10 +52,11 @@ class FingerprintCapture:
         kind: CaptureKind,
         missing: frozenset[FingerPosition],
         on_event: ReaderEventCallback | None = None,
+        enrolment_id: str = "",
     ) -> CapturedSlap:
         """Capture one slap on the reader and encode it (raises CaptureError)."""
         reader = self._devices.reader()
-        flow = TenPrintFlow(reader, self._limits, on_event)
+        flow = TenPrintFlow(reader, self._limits, on_event, enrolment_id)
         with self._devices.using(DeviceRole.FINGERPRINT_READER):
             result = await flow.capture_slap(kind, missing)
         self._metrics.captures.labels(kind.value).inc()

@@ -23,6 +23,7 @@ from appliance.outbox import Outbox, OutboxEntry, OutboxError, OutboxFull
 from packet.keys import CentralPublicKey
 from packet.manifest import EnrolmentMeta
 from packet.seal import DeviceSigner, ItemSource, seal_packet
+from packet.timestamps import format_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +39,8 @@ class SealRequest:
 
 
 def rfc3339(timestamp: float) -> str:
-    """UTC, millisecond precision, ``Z`` suffix (the manifest's timestamp format)."""
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """A ``time.time()`` value in the packet timestamp format (:mod:`packet.timestamps`)."""
+    return format_timestamp(datetime.fromtimestamp(timestamp, UTC))
 
 
 class PacketSealer:

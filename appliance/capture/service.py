@@ -91,7 +91,9 @@ class CaptureService:
         missing: frozenset[FingerPosition],
         on_event: ReaderEventCallback | None = None,
     ) -> CapturedSlap:
-        return await self.fingers.capture_slap(kind, missing, on_event)
+        return await self.fingers.capture_slap(
+            kind, missing, on_event, enrolment_id=self.current.enrolment_id
+        )
 
     async def add_finger_records(
         self, slaps: list[CapturedSlap], missing: list[MissingFinger]

@@ -113,10 +113,12 @@ class TenPrintFlow:
         reader: FingerprintReader,
         thresholds: FingerQualityThresholds,
         on_event: ReaderEventCallback | None = None,
+        enrolment_id: str = "",
     ) -> None:
         self._reader = reader
         self._limits = thresholds
         self._on_event = on_event
+        self._enrolment_id = enrolment_id
 
     async def capture_442(self, exceptions: list[FingerException] | None = None) -> TenPrintResult:
         exceptions = exceptions or []
@@ -141,7 +143,11 @@ class TenPrintFlow:
             try:
                 image = await self._reader.capture(
                     CaptureRequest(
-                        kind, slap_fgp, missing=missing, stable_frames=self._limits.stable_frames
+                        kind,
+                        slap_fgp,
+                        missing=missing,
+                        stable_frames=self._limits.stable_frames,
+                        enrolment_id=self._enrolment_id,
                     ),
                     self._on_event,
                 )
@@ -174,7 +180,12 @@ class TenPrintFlow:
             attempts += 1
             try:
                 image = await self._reader.capture(
-                    CaptureRequest(kind, position, stable_frames=self._limits.stable_frames),
+                    CaptureRequest(
+                        kind,
+                        position,
+                        stable_frames=self._limits.stable_frames,
+                        enrolment_id=self._enrolment_id,
+                    ),
                     self._on_event,
                 )
             except DeviceTimeout as exc:  # nothing settled on the glass: a failed attempt

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from appliance.capture.captures import Capture
+from drivers.image_header import FACE_MAX_PIXELS, ImageHeaderError, check_image_bytes
 
 
 async def browser_image(capture: Capture) -> tuple[bytes, str]:
@@ -22,6 +23,10 @@ async def browser_image(capture: Capture) -> tuple[bytes, str]:
 
 
 def _jp2_as_jpeg(data: bytes) -> bytes:
+    try:
+        check_image_bytes(data, max_pixels=FACE_MAX_PIXELS)
+    except ImageHeaderError:
+        return b""
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         return b""

@@ -22,6 +22,12 @@ import cv2
 import numpy as np
 
 from drivers.errors import DeviceCorruptData, DeviceDisconnected, DeviceError, DeviceTimeout
+from drivers.image_header import (
+    FRAME_MAX_PIXELS,
+    ImageHeaderError,
+    check_decoded,
+    check_image_bytes,
+)
 from drivers.interfaces import CameraControls, DeviceInfo, DeviceKind, DeviceState, Frame, ImageU8
 from drivers.sbi.client import Clock, SbiClient, stream_error, utc_now
 from drivers.sbi.config import SbiCameraConfig
@@ -36,9 +42,18 @@ FACE_SUB_ID = 0
 
 
 def _decode_jpeg(data: bytes) -> ImageU8:
+    """A stream frame: its size read from the header before it is decoded."""
+    try:
+        header = check_image_bytes(data, max_pixels=FRAME_MAX_PIXELS)
+    except ImageHeaderError as exc:
+        raise DeviceCorruptData(f"stream frame refused: {exc}") from None
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise DeviceCorruptData("stream frame is not a JPEG")
+    try:
+        check_decoded(image, header)
+    except ImageHeaderError as exc:
+        raise DeviceCorruptData(f"stream frame refused: {exc}") from None
     return np.asarray(image, dtype=np.uint8)
 
 

@@ -26,6 +26,7 @@ idle; an SBI service handles placement and lift itself.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -106,6 +107,9 @@ def lay_out_slap(fingers: list[SegmentedFinger], order: tuple[FingerPosition, ..
     return canvas
 
 
+MAX_CHAINS = 8
+
+
 class SbiFingerprintReader:
     """Implements :class:`drivers.interfaces.FingerprintReader` over a MOSIP SBI service."""
 
@@ -123,6 +127,10 @@ class SbiFingerprintReader:
         self._cancel = asyncio.Event()
         self._kinds: frozenset[CaptureKind] = frozenset()
         self._single_sub_id: int | None = None  # a single-finger device's only module
+        #: The previousHash chain of each recent enrolment (bounded: oldest dropped).
+        self._chains: collections.OrderedDict[str, protocol.CaptureChain] = (
+            collections.OrderedDict()
+        )
 
     @property
     def info(self) -> DeviceInfo:
@@ -205,11 +213,24 @@ class SbiFingerprintReader:
                     exceptions=[protocol.FINGER_NAMES[p] for p in missing],
                     requested_score=self._config.requested_score,
                     timeout_s=request.timeout_s,
+                    chain=self._chain(request.enrolment_id),
                 )
             )
             machine.to(CaptureState.CAPTURING)
             fingers = await asyncio.to_thread(_decode_fingers, biometrics, wanted)
         return fingers
+
+    def _chain(self, enrolment_id: str) -> protocol.CaptureChain | None:
+        """One previousHash chain per enrolment, across all its captures."""
+        if not enrolment_id:
+            return None
+        chain = self._chains.get(enrolment_id)
+        if chain is None:
+            chain = self._chains[enrolment_id] = protocol.CaptureChain()
+            while len(self._chains) > MAX_CHAINS:
+                self._chains.popitem(last=False)
+        self._chains.move_to_end(enrolment_id)
+        return chain
 
     def _plan(
         self, request: CaptureRequest
