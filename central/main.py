@@ -159,7 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=args.log_level, stream=sys.stderr)
         return asyncio.run(serve(args))
     except (OSError, StorageUnavailable, MissingIdentity, ValueError) as exc:
-        print(f"appliance-receiver: cannot start: {exc}", file=sys.stderr)
+        what = "cannot start" if command is None else argv[0]
+        print(f"appliance-receiver: {what}: {exc}", file=sys.stderr)
         return 1
 
 
