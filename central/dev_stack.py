@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from central.dev_engines import EngineError, PostgresServer, SeaweedServer, engines, free_port
+from central.dev_engines import EngineError, SeaweedServer, engines, free_port
 
 
 @dataclass
@@ -115,7 +115,7 @@ def init_identity(directory: Path) -> Path:
 
 def start_replicas(
     root: Path,
-    postgres: PostgresServer,
+    database: str,
     seaweed: SeaweedServer,
     count: int,
     *,
@@ -126,7 +126,7 @@ def start_replicas(
     replicas = [
         ReplicaProcess(
             root / "identity",
-            postgres.url,
+            database,
             seaweed.objects_url(bucket),
             seaweed.environment(),
             tokens=tokens if number == 0 else (),
@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with engines() as (postgres, seaweed):
             root = postgres.root.parent
-            replicas = start_replicas(root, postgres, seaweed, args.replicas, tokens=tokens)
+            replicas = start_replicas(root, postgres.url, seaweed, args.replicas, tokens=tokens)
             try:
                 print(
                     json.dumps(

@@ -111,6 +111,9 @@ class UploadServicer(packet_upload_pb2_grpc.PacketUploadServiceServicer):
             return await self._repeat(stored, device_id, context)
         info = await storage.upload_info(packet_id)
         if info is None:
+            stored = await storage.committed(packet_id)  # a racing replica just committed it
+            if stored is not None:
+                return await self._repeat(stored, device_id, context)
             await abort(context, "NOTHING_UPLOADED", "nothing uploaded")
         if info.device_id != device_id:
             await abort(context, "DEVICE_MISMATCH", "packet of another device")

@@ -91,7 +91,17 @@ class DistributedStorage:
 
     @contextlib.asynccontextmanager
     async def staged_copy(self, packet_id: str) -> AsyncIterator[StagedCopy]:
+        """Assemble the parts into a scratch file while hashing.
+
+        Raises :class:`StagedGone` when the upload changes underneath (a racing replica
+        committed it and freed its parts): the caller then returns that commit's receipt.
+        """
+        info = await self.index.upload_info(packet_id)
+        if info is None:
+            raise StagedGone(packet_id)
         parts = await self.index.parts(packet_id)
+        if sum(length for _, length, _ in parts) != info.committed_size:
+            raise StagedGone(packet_id)
         fd, name = tempfile.mkstemp(prefix="commit-", suffix=".pkt", dir=self._scratch)
         path = Path(name)
         try:
