@@ -26,11 +26,14 @@ from central.dev_engines import EngineError, SeaweedServer, engines, free_port
 
 @dataclass
 class ReplicaProcess:
-    """One ``appliance-receiver`` replica on fixed loopback ports (so a restart keeps them)."""
+    """One ``appliance-receiver`` on fixed loopback ports (so a restart keeps them).
+
+    Without ``database``/``objects`` it is the embedded receiver (state in identity_dir).
+    """
 
     identity_dir: Path
-    database: str
-    objects: str
+    database: str | None
+    objects: str | None
     env: dict[str, str]
     tokens: Sequence[str] = ()
     upload_port: int = field(default_factory=free_port)
@@ -57,16 +60,14 @@ class ReplicaProcess:
             self.upload,
             "--enrol-listen",
             self.enrol,
-            "--database",
-            self.database,
-            "--objects",
-            self.objects,
             "--metrics-port",
             str(self.metrics_port),
             "--ready-json",
             "--log-level",
             "WARNING",
         ]
+        if self.database is not None and self.objects is not None:
+            argv += ["--database", self.database, "--objects", self.objects]
         for token in self.tokens:
             argv += ["--token", token]
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
