@@ -1,9 +1,14 @@
 """``PacketUploadService``: resumable Write, QueryWriteStatus and idempotent Commit.
 
 Stateless over :class:`~central.storage.CentralStorage`: any replica can take any
-call for any packet. The in-process per-packet locks only spare a replica from
-doing the same Commit twice at once; correctness across replicas comes from the
-storage's compare-and-set and primary keys. The locks exist only while in use.
+call for any packet. A Write stream buffers what it receives and makes it durable
+in one storage append per 4 MiB, per half second, and at the end of the stream
+(only durable bytes are ever reported as committed; a broken stream loses at
+most what was buffered, which the kiosk re-sends after QueryWriteStatus).
+
+The in-process per-packet locks only spare a replica from doing the same Commit
+twice at once; correctness across replicas comes from the storage's
+compare-and-set and primary keys. The locks exist only while in use.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +37,35 @@ logger = logging.getLogger(__name__)
 
 #: Largest ``data`` of one WriteRequest (the contract's 4 MiB).
 MAX_CHUNK = 4 << 20
+#: A Write stream's bytes are made durable (and acknowledgeable) once this many are
+#: buffered, once the oldest buffered byte is this old, and at the end of the stream.
+FLUSH_BYTES = 4 << 20
+FLUSH_AFTER_S = 0.5
+
+
+@dataclass
+class _Pending:
+    """Bytes of one packet received on one Write stream, not yet durable."""
+
+    packet_id: str
+    total_size: int
+    durable: int
+    chunks: list[bytes] = field(default_factory=list)
+    buffered: int = 0
+    since: float = 0.0
+
+    @property
+    def end(self) -> int:
+        return self.durable + self.buffered
+
+    def add(self, data: bytes) -> None:
+        if not self.chunks:
+            self.since = time.monotonic()
+        self.chunks.append(data)
+        self.buffered += len(data)
+
+    def due(self) -> bool:
+        return self.buffered >= FLUSH_BYTES or time.monotonic() - self.since >= FLUSH_AFTER_S
 
 
 class UploadServicer(packet_upload_pb2_grpc.PacketUploadServiceServicer):
@@ -39,38 +75,70 @@ class UploadServicer(packet_upload_pb2_grpc.PacketUploadServiceServicer):
 
     async def Write(self, request_iterator: AsyncIterator[Any], context: Any) -> Any:
         device_id = await authenticated_device(self._state, context)
-        storage, metrics = self._state.storage, self._state.metrics
+        pending: _Pending | None = None
         committed = 0
         async for request in request_iterator:
             packet_id = await packet_id_of(request.packet_id, context)
-            if await storage.committed(packet_id) is not None:
-                await abort(context, "ALREADY_COMMITTED", "already committed: Commit again")
-            info = await storage.upload_info(packet_id)
-            if info is None:
-                if not 0 < request.total_size <= MAX_PACKET_BYTES:
-                    await abort(context, "INVALID_UPLOAD", "bad total_size")
-                if len(request.sha256_hex) != 64 or not _is_hex(request.sha256_hex):
-                    await abort(context, "INVALID_UPLOAD", "bad sha256_hex")
-                info = await storage.begin_upload(
-                    packet_id, device_id, request.total_size, request.sha256_hex.lower()
-                )
-                metrics.uploads_started.inc()
-            if info.device_id != device_id:
-                await abort(context, "DEVICE_MISMATCH", "packet of another device")
+            if pending is None or pending.packet_id != packet_id:
+                if pending is not None:
+                    committed = await self._flush(pending, context)
+                pending = await self._begin(packet_id, device_id, request, context)
+                committed = pending.durable
             if len(request.data) > MAX_CHUNK or request.write_offset < 0:
                 await abort(context, "INVALID_UPLOAD", "chunk too large or negative offset")
-            if request.write_offset + len(request.data) > info.total_size:
+            if request.write_offset + len(request.data) > pending.total_size:
                 await abort(context, "INVALID_UPLOAD", "data beyond total_size")
-            committed = await storage.append(packet_id, request.write_offset, request.data)
-            if committed != request.write_offset + len(request.data):
+            if request.write_offset != pending.end:
+                committed = await self._flush(pending, context)
                 await abort(
                     context,
                     "OFFSET_MISMATCH",
                     f"committed_size={committed}",
                     committed_size=str(committed),
                 )
-            metrics.upload_bytes.inc(len(request.data))
+            pending.add(request.data)
+            if pending.due():
+                committed = await self._flush(pending, context)
+        if pending is not None:
+            committed = await self._flush(pending, context)
         return packet_upload_pb2.WriteResponse(committed_size=committed)
+
+    async def _begin(self, packet_id: str, device_id: str, request: Any, context: Any) -> _Pending:
+        storage = self._state.storage
+        if await storage.committed(packet_id) is not None:
+            await abort(context, "ALREADY_COMMITTED", "already committed: Commit again")
+        info = await storage.upload_info(packet_id)
+        if info is None:
+            if not 0 < request.total_size <= MAX_PACKET_BYTES:
+                await abort(context, "INVALID_UPLOAD", "bad total_size")
+            if len(request.sha256_hex) != 64 or not _is_hex(request.sha256_hex):
+                await abort(context, "INVALID_UPLOAD", "bad sha256_hex")
+            info = await storage.begin_upload(
+                packet_id, device_id, request.total_size, request.sha256_hex.lower()
+            )
+            self._state.metrics.uploads_started.inc()
+        if info.device_id != device_id:
+            await abort(context, "DEVICE_MISMATCH", "packet of another device")
+        return _Pending(packet_id, info.total_size, info.committed_size)
+
+    async def _flush(self, pending: _Pending, context: Any) -> int:
+        """Make the buffered bytes durable; the committed size afterwards."""
+        if not pending.chunks:
+            return pending.durable
+        data = b"".join(pending.chunks)
+        committed = await self._state.storage.append(pending.packet_id, pending.durable, data)
+        pending.chunks.clear()
+        pending.buffered = 0
+        if committed != pending.durable + len(data):  # another writer moved it meanwhile
+            await abort(
+                context,
+                "OFFSET_MISMATCH",
+                f"committed_size={committed}",
+                committed_size=str(committed),
+            )
+        pending.durable = committed
+        self._state.metrics.upload_bytes.inc(len(data))
+        return committed
 
     async def QueryWriteStatus(self, request: Any, context: Any) -> Any:
         await authenticated_device(self._state, context)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -272,6 +273,31 @@ async def test_commit_race_across_two_replicas_one_packet_identical_receipts(  #
     assert cluster.sql("SELECT count(*) FROM uploads")[0][0] == 0
     assert cluster.s3_keys("parts/") == []
     assert_exactly_once(cluster, kiosk)
+    # `appliance-receiver report` answers for the distributed back end as for the embedded one.
+    report = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "central.main",
+            "report",
+            "--dir",
+            str(cluster.root / "identity"),
+            "--database",
+            cluster.database_url,
+            "--objects",
+            cluster.seaweed.objects_url(cluster.bucket),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    packets = json.loads(report.stdout)["packets"]
+    assert sorted(p["packet_id"] for p in packets) == sorted(ids)
+    assert {p["device_id"] for p in packets} == {kiosk.identity.identity.device_id}
+    assert all(p["case_reference"].startswith("k1-") for p in packets)
 
 
 async def test_revocation_by_one_replica_is_honoured_by_all_within_stated_time(  # type: ignore[no-untyped-def]

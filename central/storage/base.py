@@ -85,6 +85,9 @@ class StagedCopy:
     path: Path
     sha256: str
     size: int
+    #: Distributed back end: the one object holding every byte, when there is one
+    #: (then the store copies it server-side instead of uploading the file again).
+    source_key: str | None = None
 
 
 class CentralStorage(Protocol):

@@ -120,7 +120,8 @@ class DistributedStorage:
                     digest.update(data)
                     await asyncio.to_thread(handle.write, data)
                     size += length
-            yield StagedCopy(path, digest.hexdigest(), size)
+            source = parts[0][2] if len(parts) == 1 else None
+            yield StagedCopy(path, digest.hexdigest(), size, source)
         finally:
             await asyncio.to_thread(path.unlink, missing_ok=True)
 
@@ -142,7 +143,15 @@ class DistributedStorage:
         manifest_json: str,
     ) -> StoredPacket:
         key = self.objects.key(self.packet_key_name(packet_id))
-        await self.objects.put_file(key, staged.path)  # durable before any receipt exists
+        copied = False
+        if staged.source_key is not None:
+            try:
+                await self.objects.copy(staged.source_key, key)
+                copied = True
+            except ObjectMissing:  # a racing replica committed and freed the part
+                pass
+        if not copied:
+            await self.objects.put_file(key, staged.path)  # durable before any receipt exists
         candidate = StoredPacket(packet_id, device_id, staged.size, staged.sha256, receipt, 1)
         stored, freed = await self.index.insert_packet(candidate, key, manifest_json)
         await self.objects.delete(freed)

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from central.storage.base import (
@@ -47,6 +48,10 @@ def _unavailable_on_error() -> Any:
 
 class PostgresIndex:
     def __init__(self, conninfo: str, *, min_size: int = 2, max_size: int = 16) -> None:
+        parts = conninfo_to_dict(conninfo)
+        #: Where the index lives, for messages (never the password).
+        self.where = f"{parts.get('host', 'local socket')}:{parts.get('port', 5432)}"
+        self.where += f"/{parts.get('dbname', '')}"
         self._pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
             conninfo,
             min_size=min_size,
@@ -62,7 +67,7 @@ class PostgresIndex:
         try:
             await self._pool.open(wait=True, timeout=15.0)
         except PoolTimeout as exc:
-            raise StorageUnavailable("database", "cannot connect") from exc
+            raise StorageUnavailable("database", f"cannot connect to {self.where}") from exc
         if run_migrations:
             async with self._pool.connection() as conn:
                 await migrate(conn)

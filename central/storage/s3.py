@@ -78,7 +78,7 @@ class ObjectStore:
             connect_timeout=2,
             read_timeout=15,
             retries={"max_attempts": 2, "mode": "standard"},
-            max_pool_connections=32,
+            max_pool_connections=64,
             s3={"addressing_style": "path" if location.path_style else "auto"},
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
@@ -126,6 +126,15 @@ class ObjectStore:
         transfer = TransferConfig(multipart_threshold=64 << 20, multipart_chunksize=16 << 20)
         await self._call(
             self._client.upload_file, str(path), self.location.bucket, key, Config=transfer
+        )
+
+    async def copy(self, source: str, key: str) -> None:
+        """Server-side copy within the bucket (no bytes through this process)."""
+        await self._call(
+            self._client.copy_object,
+            Bucket=self.location.bucket,
+            Key=key,
+            CopySource={"Bucket": self.location.bucket, "Key": source},
         )
 
     async def get_bytes(self, key: str, *, max_bytes: int) -> bytes:
