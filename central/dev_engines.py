@@ -264,7 +264,7 @@ class SeaweedServer:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(15)
+                self.proc.wait(5)  # weed can take long to stop; its data is throw-away
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

@@ -77,6 +77,8 @@ async def test_garbage_protobuf_is_invalid_argument_on_every_rpc_without_traceba
         await channel.close()
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
     assert "Traceback" not in caplog.text
+    errors = kiosk.state.metrics.rpcs.labels(method="Commit", code="INVALID_ARGUMENT")
+    assert errors._value.get() == 1  # errors are counted by status code
 
 
 async def test_repeat_commits_are_counted_and_answered_with_the_same_receipt(kiosk: Kiosk) -> None:

@@ -137,6 +137,22 @@ async def _query(address: str, kiosk: FleetKiosk, packet_id: str) -> str:
     return "committed" if status.committed else f"size={status.committed_size}"
 
 
+async def _health_becomes(address: str, kiosk: FleetKiosk, wanted: str) -> None:
+    """The replica's gRPC health for the upload service reaches ``wanted`` within 20 s."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    request = health_pb2.HealthCheckRequest(service="aima.enrolment.v1.PacketUploadService")
+    deadline = time.monotonic() + 20
+    async with secure_channel(address, tls_of(kiosk), health_check=False) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            answer = await stub.Check(request, timeout=10)
+            if health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status) == wanted:
+                return
+            assert time.monotonic() < deadline, f"health never became {wanted}"
+            await asyncio.sleep(0.2)
+
+
 async def test_postgres_restart_answers_unavailable_and_kiosks_retry(  # type: ignore[no-untyped-def]
     cluster_factory, real_engines
 ) -> None:
@@ -157,8 +173,10 @@ async def test_postgres_restart_answers_unavailable_and_kiosks_retry(  # type: i
     try:
         answers = [await _query(r.upload, kiosk, kiosk.ids[-1]) for r in cluster.replicas]
         assert answers == ["UNAVAILABLE/STORAGE_UNAVAILABLE"] * 2
+        await _health_becomes(cluster.replicas[0].upload, kiosk, "NOT_SERVING")
     finally:
         await asyncio.to_thread(postgres.start)
+    await _health_becomes(cluster.replicas[0].upload, kiosk, "SERVING")
     await asyncio.wait_for(task, 180)
     assert_exactly_once(cluster, kiosk)
     await uplink._channel.close()
