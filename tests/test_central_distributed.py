@@ -125,8 +125,10 @@ async def test_replica_killed_mid_stream_kiosk_resumes_on_another(cluster_factor
     await uplink._channel.close()
 
 
-async def _query(address: str, kiosk: FleetKiosk, packet_id: str) -> str:
-    async with secure_channel(address, tls_of(kiosk), health_check=False) as channel:
+async def _query(
+    address: str, kiosk: FleetKiosk, packet_id: str, *, health_check: bool = False
+) -> str:
+    async with secure_channel(address, tls_of(kiosk), health_check=health_check) as channel:
         stub = packet_upload_pb2_grpc.PacketUploadServiceStub(channel)
         try:
             status = await stub.QueryWriteStatus(
@@ -174,6 +176,10 @@ async def test_postgres_restart_answers_unavailable_and_kiosks_retry(  # type: i
         answers = [await _query(r.upload, kiosk, kiosk.ids[-1]) for r in cluster.replicas]
         assert answers == ["UNAVAILABLE/STORAGE_UNAVAILABLE"] * 2
         await _health_becomes(cluster.replicas[0].upload, kiosk, "NOT_SERVING")
+        # The kiosk's channel checks health itself: it does not even send to a replica
+        # that reports NOT_SERVING (UNAVAILABLE from the client, no ErrorInfo).
+        skipped = await _query(cluster.replicas[0].upload, kiosk, kiosk.ids[-1], health_check=True)
+        assert skipped == "UNAVAILABLE/None"
     finally:
         await asyncio.to_thread(postgres.start)
     await _health_becomes(cluster.replicas[0].upload, kiosk, "SERVING")
