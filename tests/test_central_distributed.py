@@ -35,6 +35,7 @@ from tests.central_world import CentralCluster, FleetKiosk, enrol_kiosk, start_c
 
 pytestmark = [
     pytest.mark.timeout(240),
+    pytest.mark.slow,
     pytest.mark.skipif(
         not (PG_BIN / "initdb").exists(), reason="Debian's postgresql is not installed"
     ),

@@ -138,12 +138,21 @@ class ObjectStore:
         )
 
     async def get_bytes(self, key: str, *, max_bytes: int) -> bytes:
-        response = await self._call(self._client.get_object, Bucket=self.location.bucket, Key=key)
-        length = int(response.get("ContentLength", 0))
-        if length > max_bytes:
-            response["Body"].close()
+        """GET and read in one worker call, so no connection waits on an unread body."""
+        data: bytes = await self._call(self._get_sync, key, max_bytes)
+        return data
+
+    def _get_sync(self, key: str, max_bytes: int) -> bytes:
+        response = self._client.get_object(Bucket=self.location.bucket, Key=key)
+        body = response["Body"]
+        try:
+            if int(response.get("ContentLength", 0)) > max_bytes:
+                raise ValueError(f"object {key} is larger than expected")
+            data: bytes = body.read(max_bytes + 1)
+        finally:
+            body.close()
+        if len(data) > max_bytes:
             raise ValueError(f"object {key} is larger than expected")
-        data: bytes = await self._call(response["Body"].read)
         return data
 
     async def size_of(self, key: str) -> int:
