@@ -50,7 +50,7 @@ RETRYABLE = {
     grpc.StatusCode.CANCELLED,
 }
 
-#: ErrorInfo.domain of central's reasons (proto/aima/enrolment/v1/packet_upload.proto).
+#: ErrorInfo.domain of central's reasons (listed in proto/aima/enrolment/v1/common.proto).
 ERROR_DOMAIN = "aima.enrolment.v1"
 #: Central verified the bytes and the sealed packet itself is bad: keep it for a technician.
 QUARANTINE_REASONS = frozenset({"PACKET_REJECTED"})
@@ -283,6 +283,7 @@ class Uplink:
             self._on_delivered(elapsed)
         self.last_success = time.time()
         self.last_error = None
+        self.last_reason = None
         return True
 
     def _failed(self, entry: OutboxEntry, exc: grpc.aio.AioRpcError) -> bool:
