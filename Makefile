@@ -9,12 +9,12 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/demo.yaml
 
-.PHONY: run test lint typecheck unit e2e install proto clean system-deps deb fuzz
+.PHONY: run test lint typecheck unit e2e install proto clean system-deps deb fuzz central
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,central]'
 	$(BIN)/appliance models fetch
 	touch $(STAMP)
 
@@ -52,6 +52,11 @@ test: install system-deps lint typecheck unit e2e
 
 deb: install
 	PY=$(abspath $(PY)) bash scripts/build-deb.sh
+
+# A local distributed central: PostgreSQL, SeaweedFS S3 and two receiver replicas
+# (prints every address as JSON; Ctrl-C stops and removes it all).
+central: install system-deps
+	$(PY) -m central.dev_stack --replicas 2
 
 proto: $(STAMP)
 	$(PY) scripts/gen_proto.py

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
+from cryptography import x509
 from fastapi import FastAPI
 
 from appliance.accounts import AccountStore, LoginSessions, Role
@@ -57,6 +58,7 @@ from appliance.workflow.supervisor import supervisor_check
 from drivers.hotplug import UsbEvent, create_monitor
 from drivers.interfaces import Camera, DeviceInfo, DeviceState, FingerprintReader
 from drivers.registry import create_camera, create_reader
+from packet.trust import TrustStore
 
 logger = logging.getLogger(__name__)
 
@@ -251,12 +253,14 @@ class Appliance:
             anchors,
             tls_config.server_name_override,
         )
-        channel = secure_channel(self.config.central.endpoint, tls)
+        central = self.config.central
+        channel = secure_channel(central.addresses(), tls, health_check=central.health_check)
         uplink = Uplink(
             self.outbox,
             channel,
             identity.receipt_signer,
             on_delivered=self.metrics.upload_latency.observe,
+            receipt_trust=TrustStore(x509.load_pem_x509_certificates(anchors)),
         )
         uplink.start()
         self.uplink = uplink

@@ -1,31 +1,44 @@
-"""``appliance-receiver``: the reference central receiver (for tests, demos and pilots).
+"""``appliance-receiver``: the reference central receiver (tests, demos, pilots, and at
+national scale as stateless replicas on PostgreSQL + S3).
 
     appliance-receiver --dir DIR [--listen 127.0.0.1:50443] [--enrol-listen 127.0.0.1:50444]
-                       [--token TOKEN ...] [--suite x25519|mlkem768x25519] [--metrics-port N]
-                       [--ready-json]
-    appliance-receiver report --dir DIR --json
+                       [--database postgresql://... --objects s3://BUCKET?endpoint=URL]
+                       [--token TOKEN ...] [--suite x25519|mlkem768x25519]
+                       [--metrics-port N [--metrics-address A]] [--ready-json]
+    appliance-receiver init --dir DIR [--host NAME ...] [--suite ...]
+    appliance-receiver report --dir DIR [--database URL --objects URL] --json
+    appliance-receiver revoke --dir DIR [--database URL --objects URL] (--serial HEX | --device ID)
+
+Without ``--database``/``--objects`` the receiver keeps everything under DIR
+(SQLite + files; one process). With both, DIR holds only the shared identity
+(created once by ``init``) and every replica keeps its index in PostgreSQL and its
+packets in the S3 bucket; any number of replicas may serve at once. Database
+passwords come from libpq's own ``PGPASSWORD``/``PGPASSFILE``, S3 credentials from
+``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` (or any boto3 source).
 
 With ``--ready-json`` the first line on stdout, once both ports listen, is
-``{"ready": true, "upload": "HOST:PORT", "enrol": "HOST:PORT", "ca": PATH}`` with
-the ports actually bound (so ``:0`` can be used). ``report`` prints what the
-receiver holds as one JSON object, ``{"packets": [{"packet_id", "device_id",
-"case_reference", "commits", "items": [{"type", "name", "quality": [keys]}]}, ...]}``,
-read from the state directory (a running receiver may keep serving).
+``{"ready": true, "upload": "HOST:PORT", "enrol": "HOST:PORT", "ca": PATH,
+"backend": "embedded"|"distributed", "metrics": "HOST:PORT"|null}`` with the
+ports actually bound (so ``:0`` can be used). ``report`` prints what central holds
+as one JSON object, ``{"packets": [{"packet_id", "device_id", "case_reference",
+"commits", "items": [{"type", "name", "quality": [keys]}]}, ...]}``, the same for both
+back ends (a running receiver may keep serving).
 
-On first start it creates a device CA, central's HPKE key and a TLS
-certificate under DIR; ``DIR/ca/ca.pem`` is what technicians pass to
-``appliance provision --ca``.
+``DIR/ca/ca.pem`` is what technicians pass to ``appliance provision --ca``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from central.admin import ADMIN_COMMANDS, add_storage_flags, open_from_args
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--allowlist", type=Path, default=None, help="approved-device list served to kiosks"
     )
+    add_storage_flags(parser)
     parser.add_argument(
         "--metrics-port",
         type=int,
         default=0,
-        help="serve Prometheus metrics on 127.0.0.1:PORT (0: off)",
+        help="serve Prometheus metrics on METRICS_ADDRESS:PORT (0: off)",
+    )
+    parser.add_argument(
+        "--metrics-address", default="127.0.0.1", help="address of the metrics endpoint"
     )
     parser.add_argument(
         "--ready-json",
@@ -77,97 +94,74 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def build_report_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="appliance-receiver report", description="what the receiver holds, as JSON"
-    )
-    parser.add_argument("--dir", type=Path, required=True, help="state directory")
-    parser.add_argument("--json", action="store_true", help="print JSON (the only format)")
-    return parser
-
-
-def report(args: argparse.Namespace) -> int:
-    import json
-
-    from central.store import ReceiverStore
-
-    store_dir = args.dir / "store"
-    if not store_dir.is_dir():
-        print(f"appliance-receiver report: no receiver state in {args.dir}", file=sys.stderr)
-        return 2
-    store = ReceiverStore(store_dir)
-    try:
-        packets = [
-            {
-                "packet_id": stored.packet_id,
-                "device_id": stored.device_id,
-                "case_reference": str(manifest.get("case_reference", "")),
-                "commits": stored.commits,
-                "items": [
-                    {
-                        "type": item.get("type"),
-                        "name": item.get("name"),
-                        "quality": sorted(item.get("quality", {})),
-                    }
-                    for item in manifest.get("items", [])
-                ],
-            }
-            for stored, manifest in store.all_packets_with_manifests()
-        ]
-    finally:
-        store.close()
-    print(json.dumps({"packets": packets}))
-    return 0
-
-
 async def serve(args: argparse.Namespace) -> int:
     from central.server import Receiver, load_or_create_state
     from packet.keys import Suite
 
     suite = Suite.X25519 if args.suite == "x25519" else Suite.MLKEM768_X25519
     hosts = args.host or ["127.0.0.1", "localhost"]
-    state = load_or_create_state(args.dir, hosts=hosts, suite=suite)
-    for token in args.token:
-        state.store.add_token(token)
-    receiver = Receiver(state, args.allowlist)
-    await receiver.start(args.listen, args.enrol_listen)
-    if args.metrics_port:
-        from central.metrics import serve_metrics
-
-        serve_metrics(state, args.metrics_port)
-    upload = f"{args.listen.rsplit(':', 1)[0]}:{receiver.port}"
-    enrol = f"{args.enrol_listen.rsplit(':', 1)[0]}:{receiver.enrol_port}"
-    ca = args.dir / "ca" / "ca.pem"
-    if args.ready_json:
-        import json
-
-        ready = {"ready": True, "upload": upload, "enrol": enrol, "ca": str(ca)}
-        print(json.dumps(ready), flush=True)
-    else:
-        print(
-            f"appliance-receiver: uploads on {upload} (mTLS), enrolment on {enrol}, CA {ca}",
-            flush=True,
+    storage = await open_from_args(args)
+    try:
+        state = load_or_create_state(
+            args.dir,
+            hosts=hosts,
+            suite=suite,
+            storage=storage,
+            create=storage.backend == "embedded",
         )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await receiver.stop()
-    state.store.close()
+        for token in args.token:
+            await state.storage.add_token(token)
+        receiver = Receiver(state, args.allowlist)
+        await receiver.start(args.listen, args.enrol_listen)
+        metrics = None
+        if args.metrics_port:
+            state.metrics.serve(args.metrics_port, args.metrics_address)
+            metrics = f"{args.metrics_address}:{args.metrics_port}"
+        upload = f"{args.listen.rsplit(':', 1)[0]}:{receiver.port}"
+        enrol = f"{args.enrol_listen.rsplit(':', 1)[0]}:{receiver.enrol_port}"
+        ca = args.dir / "ca" / "ca.pem"
+        if args.ready_json:
+            ready = {
+                "ready": True,
+                "upload": upload,
+                "enrol": enrol,
+                "ca": str(ca),
+                "backend": storage.backend,
+                "metrics": metrics,
+            }
+            print(json.dumps(ready), flush=True)
+        else:
+            print(
+                f"appliance-receiver: uploads on {upload} (mTLS), enrolment on {enrol},"
+                f" CA {ca}, {storage.backend} storage",
+                flush=True,
+            )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await receiver.stop()
+    finally:
+        await storage.close()
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from central.server import MissingIdentity
+    from central.storage import StorageUnavailable
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["report"]:
-        return report(build_report_parser().parse_args(argv[1:]))
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr)
+    command = ADMIN_COMMANDS.get(argv[0]) if argv else None
     try:
+        if command is not None:
+            return command(argv[1:])
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(level=args.log_level, stream=sys.stderr)
         return asyncio.run(serve(args))
-    except OSError as exc:
-        print(f"appliance-receiver: cannot start: {exc}", file=sys.stderr)
+    except (OSError, StorageUnavailable, MissingIdentity, ValueError) as exc:
+        what = "cannot start" if command is None else argv[0]
+        print(f"appliance-receiver: {what}: {exc}", file=sys.stderr)
         return 1
 
 

@@ -129,3 +129,18 @@ def test_every_section_forbids_unknown_keys() -> None:
 
     for model in walk(ApplianceConfig):
         assert model.model_config.get("extra") == "forbid", model.__name__
+
+
+def test_central_replicas_by_ip_and_dns_name(tmp_path: Path) -> None:
+    from appliance.config.model import CentralConfig
+    from appliance.uplink.client import channel_target
+
+    one = CentralConfig(endpoint="enrolment.aima.example:443")
+    assert one.addresses() == ["enrolment.aima.example:443"]
+    assert channel_target(one.addresses()) == "enrolment.aima.example:443"
+    many = CentralConfig(endpoint="10.0.0.1:50443", endpoints=["10.0.0.2:50443"])
+    assert channel_target(many.addresses()) == "ipv4:10.0.0.1:50443,10.0.0.2:50443"
+    with pytest.raises(ValueError, match="not an IP address"):
+        CentralConfig(endpoint="a.example:443", endpoints=["10.0.0.2:443"])
+    with pytest.raises(ValueError, match="mix IPv4 and IPv6"):
+        channel_target(["10.0.0.1:1", "[::1]:2"])

@@ -10,15 +10,26 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-UNITS = ["appliance.service", "appliance-receiver.service", "kiosk.service"]
+UNITS = [
+    "appliance.service",
+    "appliance-receiver.service",
+    "appliance-receiver-replica.service",
+    "kiosk.service",
+]
 pytestmark = pytest.mark.skipif(
     shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed"
 )
 
 
+def _unit_file(unit: str) -> Path:
+    """Kiosk units ship in systemd/; the central replica's in packaging/central/."""
+    kiosk = ROOT / "systemd" / unit
+    return kiosk if kiosk.exists() else ROOT / "packaging" / "central" / unit
+
+
 def _copy_with_existing_binaries(unit: str, directory: Path) -> Path:
     """verify checks that ExecStart binaries exist: point them at /bin/true in a copy."""
-    text = (ROOT / "systemd" / unit).read_text()
+    text = _unit_file(unit).read_text()
     text = re.sub(r"^ExecStart=\S+", "ExecStart=/bin/true", text, flags=re.MULTILINE)
     path = directory / unit
     path.write_text(text)

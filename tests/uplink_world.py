@@ -43,35 +43,7 @@ class Kiosk:
         )  # type: ignore[arg-type]
 
     def queue(self, count: int = 1, size: int = 2000, case: str = "CASE") -> list[str]:
-        ids = []
-        for number in range(count):
-            packet_id = uuid7()
-            meta = EnrolmentMeta(
-                "CLAIM-T", "op", f"{case}-{packet_id}", "0.1.0", "2026-11-23T10:00:00.000Z"
-            )
-            items = [
-                ItemSource(
-                    "face.jpg",
-                    "face",
-                    "image/jpeg",
-                    secrets.token_bytes(size) + bytes([number % 256]),
-                )
-            ]
-
-            def write(handle: BinaryIO, items=items, meta=meta, packet_id=packet_id):  # type: ignore[no-untyped-def]
-                result = seal_packet(
-                    handle,
-                    items,
-                    signer=self.identity.identity,
-                    central_key=self.identity.central_keys[0],
-                    meta=meta,
-                    packet_id=packet_id,
-                )
-                return result.size, result.sha256
-
-            self.outbox.add(packet_id, write)
-            ids.append(packet_id)
-        return ids
+        return queue_packets(self.outbox, self.identity, count, size, case)
 
     def delivered(self) -> list[str]:
         return [p.packet_id for p in self.state.store.all_packets()]
@@ -80,6 +52,41 @@ class Kiosk:
         await self.receiver.stop(grace=0)
         self.receiver = Receiver(self.state)
         await self.receiver.start(f"127.0.0.1:{self.port}")
+
+
+def queue_packets(
+    outbox: Outbox, identity: LoadedIdentity, count: int = 1, size: int = 2000, case: str = "CASE"
+) -> list[str]:
+    """Seal ``count`` synthetic packets (random bytes, no biometrics) into ``outbox``."""
+    ids = []
+    for number in range(count):
+        packet_id = uuid7()
+        meta = EnrolmentMeta(
+            "CLAIM-T", "op", f"{case}-{packet_id}", "0.1.0", "2026-11-23T10:00:00.000Z"
+        )
+        items = [
+            ItemSource(
+                "face.jpg",
+                "face",
+                "image/jpeg",
+                secrets.token_bytes(size) + bytes([number % 256]),
+            )
+        ]
+
+        def write(handle: BinaryIO, items=items, meta=meta, packet_id=packet_id):  # type: ignore[no-untyped-def]
+            result = seal_packet(
+                handle,
+                items,
+                signer=identity.identity,
+                central_key=identity.central_keys[0],
+                meta=meta,
+                packet_id=packet_id,
+            )
+            return result.size, result.sha256
+
+        outbox.add(packet_id, write)
+        ids.append(packet_id)
+    return ids
 
 
 async def make_kiosk(root: Path, quota: int = 1 << 30) -> Kiosk:

@@ -10,6 +10,7 @@ read from ``$CREDENTIALS_DIRECTORY`` at start-up.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated
@@ -63,20 +64,60 @@ class CentralConfig(Strict):
     """The central enrolment service this kiosk streams to."""
 
     endpoint: str = Field(
-        description="host:port of the central gRPC service.",
+        description="host:port of the central gRPC service. A DNS name that resolves to "
+        "several replicas is balanced round_robin across all of them.",
         examples=["enrolment.aima.example:443"],
+    )
+    endpoints: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Further central replicas (IP:port each, with endpoint an IP:port too); "
+        "the kiosk balances round_robin over all addresses and skips unhealthy ones.",
+        examples=[["10.20.0.11:50443", "10.20.0.12:50443"]],
+    )
+    health_check: bool = Field(
+        default=True,
+        description="Use a replica only while its gRPC health service reports SERVING "
+        "(central reports NOT_SERVING when it loses its database or object store).",
     )
     tls: TlsConfig = Field(default_factory=TlsConfig, description="TLS settings.")
 
     @field_validator("endpoint")
     @classmethod
     def _host_port(cls, value: str) -> str:
-        if not re.fullmatch(r"(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}", value):
-            raise ValueError("must be host:port")
-        port = int(value.rsplit(":", 1)[1])
-        if not 0 < port < 65536:
-            raise ValueError("port must be 1-65535")
-        return value
+        return _host_port(value)
+
+    @field_validator("endpoints")
+    @classmethod
+    def _host_ports(cls, values: list[str]) -> list[str]:
+        return [_host_port(value) for value in values]
+
+    @model_validator(mode="after")
+    def _replicas_are_ip_addresses(self) -> CentralConfig:
+        if self.endpoints:
+            for address in self.addresses():
+                host = address.rsplit(":", 1)[0].strip("[]")
+                try:
+                    ipaddress.ip_address(host)
+                except ValueError:
+                    raise ValueError(
+                        f"central.endpoints: {address} is not an IP address; several replicas "
+                        "are listed by IP, or published as one DNS name in endpoint"
+                    ) from None
+        return self
+
+    def addresses(self) -> list[str]:
+        """Every central address, for ``appliance.uplink.client.secure_channel``."""
+        return [self.endpoint, *self.endpoints]
+
+
+def _host_port(value: str) -> str:
+    if not re.fullmatch(r"(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}", value):
+        raise ValueError("must be host:port")
+    port = int(value.rsplit(":", 1)[1])
+    if not 0 < port < 65536:
+        raise ValueError("port must be 1-65535")
+    return value
 
 
 class DevicesConfig(Strict):

@@ -5,27 +5,38 @@ how much it holds (``QueryWriteStatus``), stream the rest (``Write``), then
 ``Commit`` and verify central's signed receipt before the outbox deletes its
 copy. Network failures leave the packet queued and back off exponentially
 with jitter; central's idempotent commit makes every retry safe.
+
+Central may run as several replicas: :func:`secure_channel` takes every address
+and lets gRPC balance ``round_robin`` across them with client-side health checking
+(a replica whose storage is down answers NOT_SERVING and is skipped). Retry or
+quarantine is decided on the ``google.rpc.ErrorInfo`` reason central sends in
+``grpc-status-details-bin``, never on message text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import json
 import logging
 import random
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from cryptography import x509
+from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2, status_pb2
 
 from aima.enrolment.v1 import packet_upload_pb2, packet_upload_pb2_grpc
 from appliance.outbox import Outbox, OutboxEntry
 from appliance.tasks import cancel_and_wait
 from packet.receipts import ReceiptInvalid, SignedReceipt, verify_receipt
+from packet.trust import TrustStore
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +50,15 @@ RETRYABLE = {
     grpc.StatusCode.OUT_OF_RANGE,
     grpc.StatusCode.CANCELLED,
 }
+
+#: ErrorInfo.domain of central's reasons (listed in proto/aima/enrolment/v1/common.proto).
+ERROR_DOMAIN = "aima.enrolment.v1"
+#: Central verified the bytes and the sealed packet itself is bad: keep it for a technician.
+QUARANTINE_REASONS = frozenset({"PACKET_REJECTED"})
+#: The health service name central reports per replica (storage reachable or not).
+HEALTH_SERVICE = "aima.enrolment.v1.PacketUploadService"
+_STATUS_DETAILS = "grpc-status-details-bin"
+_MAX_STATUS_DETAILS = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -61,22 +81,86 @@ class UplinkSettings:
     rpc_timeout_s: float = 60.0
 
 
-def secure_channel(endpoint: str, tls: TlsMaterial) -> grpc.aio.Channel:
+def error_reason(exc: grpc.aio.AioRpcError) -> str | None:
+    """Central's ``google.rpc.ErrorInfo`` reason for a failed call, if it sent one."""
+    trailers: Any = exc.trailing_metadata() or ()
+    for key, value in trailers:
+        if key != _STATUS_DETAILS or not isinstance(value, bytes):
+            continue
+        if len(value) > _MAX_STATUS_DETAILS:
+            return None
+        try:
+            status = status_pb2.Status.FromString(value)
+        except DecodeError:
+            return None
+        for detail in status.details:
+            info = error_details_pb2.ErrorInfo()
+            if detail.Unpack(info) and info.domain == ERROR_DOMAIN:
+                return str(info.reason)
+    return None
+
+
+def channel_target(endpoints: str | Sequence[str]) -> str:
+    """The gRPC target for one address or several replicas' IP addresses.
+
+    One ``host:port`` is used as is (gRPC's DNS resolver returns every address of a
+    name, and round_robin spreads over them). Several addresses must be IP
+    literals of one family (``ipv4:a:p,b:p`` / ``ipv6:[a]:p,[b]:p``): gRPC's
+    static resolvers take only those; for host names publish one DNS name.
+    """
+    addresses = [endpoints] if isinstance(endpoints, str) else list(endpoints)
+    if not addresses:
+        raise ValueError("no central address")
+    if len(addresses) == 1:
+        return addresses[0]
+    families = set()
+    for address in addresses:
+        host = address.rsplit(":", 1)[0].strip("[]")
+        try:
+            families.add(ipaddress.ip_address(host).version)
+        except ValueError:
+            raise ValueError(
+                f"{address}: several central addresses must be IP addresses;"
+                " for host names use one DNS name that resolves to every replica"
+            ) from None
+    if len(families) != 1:
+        raise ValueError("central addresses mix IPv4 and IPv6")
+    scheme = "ipv4" if families == {4} else "ipv6"
+    return f"{scheme}:{','.join(addresses)}"
+
+
+def secure_channel(
+    endpoints: str | Sequence[str], tls: TlsMaterial, *, health_check: bool = True
+) -> grpc.aio.Channel:
+    """An mTLS channel balanced ``round_robin`` over every central address.
+
+    With ``health_check`` a replica is used only while its health service says
+    SERVING for :data:`HEALTH_SERVICE` (central turns that off when it loses its
+    database or object store).
+    """
     credentials = grpc.ssl_channel_credentials(
         root_certificates=tls.trust_anchors_pem,
         private_key=tls.client_key_pem,
         certificate_chain=tls.client_chain_pem,
     )
+    service_config: dict[str, Any] = {"loadBalancingConfig": [{"round_robin": {}}]}
+    if health_check:
+        service_config["healthCheckConfig"] = {"serviceName": HEALTH_SERVICE}
+    target = channel_target(endpoints)
     options: list[tuple[str, Any]] = [
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_timeout_ms", 10_000),
         ("grpc.max_send_message_length", 8 << 20),
         ("grpc.initial_reconnect_backoff_ms", 500),
         ("grpc.max_reconnect_backoff_ms", 30_000),
+        ("grpc.service_config", json.dumps(service_config)),
     ]
     if tls.server_name:
         options.append(("grpc.ssl_target_name_override", tls.server_name))
-    return grpc.aio.secure_channel(endpoint, credentials, options=options)
+    if target.startswith(("ipv4:", "ipv6:")):
+        first = target.split(":", 1)[1].split(",")[0]
+        options.append(("grpc.default_authority", first))
+    return grpc.aio.secure_channel(target, credentials, options=options)
 
 
 class _RateLimiter:
@@ -117,9 +201,15 @@ class Uplink:
         receipt_signer: x509.Certificate,
         settings: UplinkSettings = UplinkSettings(),
         on_delivered: Callable[[float], None] | None = None,
+        receipt_trust: TrustStore | None = None,
     ) -> None:
-        """``on_delivered(seconds)`` is called after each verified receipt (metrics)."""
+        """``on_delivered(seconds)`` is called after each verified receipt (metrics).
+
+        With ``receipt_trust`` (central's CAs from provisioning) the receipt
+        signer must also chain to them at the receipt's ``accepted_at``.
+        """
         self._outbox = outbox
+        self._receipt_trust = receipt_trust
         self._channel = channel
         self._stub = packet_upload_pb2_grpc.PacketUploadServiceStub(channel)
         self._signer = receipt_signer
@@ -128,6 +218,9 @@ class Uplink:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.last_error: str | None = None
+        #: central's ErrorInfo reason of the most recent failure (kept after later successes,
+        #: for the technician; None: no failure carried one yet).
+        self.last_reason: str | None = None
         self.last_success: float | None = None
         #: Recent upload-to-receipt times (bounded: a kiosk runs for months).
         self.latencies: deque[float] = deque(maxlen=4096)
@@ -185,6 +278,7 @@ class Uplink:
                 packet_id=entry.packet_id,
                 sha256_hex=entry.sha256,
                 size=entry.size,
+                trust=self._receipt_trust,
             )
         except (ReceiptInvalid, ValueError, KeyError) as exc:
             self._outbox.release(entry.packet_id, f"receipt rejected: {exc}")
@@ -197,19 +291,23 @@ class Uplink:
         if self._on_delivered is not None:
             self._on_delivered(elapsed)
         self.last_success = time.time()
-        self.last_error = None
+        self.last_error = None  # the link works again; last_reason keeps the last failure's why
         return True
 
     def _failed(self, entry: OutboxEntry, exc: grpc.aio.AioRpcError) -> bool:
         code, details = exc.code(), exc.details() or ""
+        reason = error_reason(exc)
         self.last_error = code.name.lower()
-        if code is grpc.StatusCode.DATA_LOSS and not details.startswith("SHA-256 mismatch"):
+        self.last_reason = reason
+        if reason in QUARANTINE_REASONS:
             # Central says the sealed packet itself is bad: keep it for a technician.
             self._outbox.quarantine(entry.packet_id, f"central rejected the packet: {details}")
             return True
-        self._outbox.release(entry.packet_id, f"{code.name}: {details}")
+        # Anything else (CHECKSUM_MISMATCH included: central discarded its bytes) is
+        # retried; without a reason the packet is kept queued, never quarantined.
+        self._outbox.release(entry.packet_id, f"{code.name} {reason or ''}: {details}")
         if code not in RETRYABLE:
-            logger.error("upload refused by central: %s", code.name)
+            logger.error("upload refused by central: %s %s", code.name, reason or "")
         return False
 
     async def _transfer(self, entry: OutboxEntry) -> bytes:

@@ -50,10 +50,17 @@ class DeviceEnrolmentServiceServicer:
 
     def EnrolDevice(self, request, context):
         """Exchange a CSR and a one-time token for a device certificate chain.
-        Errors: UNAUTHENTICATED (unknown, expired or already used token),
-        INVALID_ARGUMENT (malformed CSR, bad signature on the CSR, unsupported key
-        type), ALREADY_EXISTS never: a retried call with the same token and the same
-        CSR public key returns the same certificate (idempotent).
+        Idempotent: a retried call with the same token and the same CSR public key
+        returns the same response (ALREADY_EXISTS is never returned); with several
+        central replicas the token is spent exactly once.
+        Status codes (reasons in common.proto):
+        - OK;
+        - INVALID_ARGUMENT: MALFORMED_REQUEST; INVALID_CSR (not DER, bad CSR
+        signature, key not ECDSA P-256, for csr_der or tls_csr_der);
+        - UNAUTHENTICATED: TOKEN_UNKNOWN; TOKEN_USED (used with another key);
+        - PERMISSION_DENIED: ROTATION_REFUSED (current_certificate_der not valid,
+        revoked, or rotation_signature does not verify);
+        - UNAVAILABLE: STORAGE_UNAVAILABLE; INTERNAL: INTERNAL.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

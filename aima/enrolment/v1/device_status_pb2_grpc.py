@@ -61,6 +61,9 @@ class DeviceStatusServiceServicer:
         Central answers with its clock (the kiosk warns when they drift by more than
         2 minutes) and the current versions of config and allow-list, so the kiosk
         pulls them only when they change.
+        Status codes: OK; INVALID_ARGUMENT (MALFORMED_REQUEST); UNAUTHENTICATED
+        (CERTIFICATE_REQUIRED); PERMISSION_DENIED (CERTIFICATE_INVALID); UNAVAILABLE
+        (STORAGE_UNAVAILABLE); INTERNAL.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -69,14 +72,14 @@ class DeviceStatusServiceServicer:
     def GetDeviceConfig(self, request, context):
         """The kiosk configuration overrides central manages for this device (YAML text
         validated by the kiosk against its own schema before use). NOT_FOUND when
-        central has none.
+        central has none (reason NO_MANAGED_CONFIG). Other status codes as Heartbeat.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetApprovedDevices(self, request, context):
-        """The approved-device allow-list currently in force.
+        """The approved-device allow-list currently in force. Status codes as Heartbeat.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

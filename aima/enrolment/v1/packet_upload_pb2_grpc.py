@@ -59,12 +59,23 @@ class PacketUploadServiceServicer:
     def Write(self, request_iterator, context):
         """Append bytes to a packet's upload. The first message carries the packet id,
         total size and SHA-256; every message carries write_offset, which must equal
-        the bytes committed so far (else OUT_OF_RANGE with the committed size in the
-        status message, so the client re-queries and resumes). Central persists bytes
-        before acknowledging them. Errors: INVALID_ARGUMENT (missing fields, size
-        over the limit), FAILED_PRECONDITION (packet already committed: just Commit
-        again to get the receipt), PERMISSION_DENIED (packet id belongs to another
-        device).
+        the bytes committed so far. Central stores bytes durably before acknowledging
+        them, so committed_size never overstates what survives a crash. Any replica
+        of central may take any Write: a stream broken on one replica resumes on
+        another at the committed size (QueryWriteStatus).
+        Status codes (reasons in common.proto):
+        - OK: committed_size is the new committed size;
+        - INVALID_ARGUMENT: MALFORMED_REQUEST; INVALID_PACKET_ID; INVALID_UPLOAD
+        (total_size <= 0 or over the limit (512 MiB), sha256_hex not 64 hex digits,
+        data over 4 MiB in one message, negative write_offset, data beyond total_size);
+        - OUT_OF_RANGE: OFFSET_MISMATCH, ErrorInfo metadata "committed_size" holds
+        the committed size (also in the message text, for humans): re-query and resume;
+        - FAILED_PRECONDITION: ALREADY_COMMITTED (just Commit again for the receipt);
+        - PERMISSION_DENIED: DEVICE_MISMATCH (packet id of another device),
+        CERTIFICATE_INVALID (device certificate revoked or expired);
+        - UNAUTHENTICATED: CERTIFICATE_REQUIRED;
+        - UNAVAILABLE: STORAGE_UNAVAILABLE (retry; nothing unacknowledged is kept);
+        - INTERNAL: INTERNAL.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -72,6 +83,9 @@ class PacketUploadServiceServicer:
 
     def QueryWriteStatus(self, request, context):
         """How many bytes of the packet central holds. Unknown packet: committed_size 0.
+        Status codes: OK; INVALID_ARGUMENT (MALFORMED_REQUEST, INVALID_PACKET_ID);
+        UNAUTHENTICATED (CERTIFICATE_REQUIRED); PERMISSION_DENIED
+        (CERTIFICATE_INVALID); UNAVAILABLE (STORAGE_UNAVAILABLE); INTERNAL.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -79,11 +93,25 @@ class PacketUploadServiceServicer:
 
     def Commit(self, request, context):
         """Verify and accept a fully written packet; returns a receipt signed by central.
-        Idempotent: committing the same packet id again returns the same receipt and
-        never creates a duplicate. Errors: FAILED_PRECONDITION (not all bytes
-        written), DATA_LOSS (hash mismatch or the sealed packet fails verification;
-        central discards the bytes and the kiosk quarantines its copy),
-        PERMISSION_DENIED (device certificate revoked).
+        Idempotent: committing the same packet id again returns the byte-identical
+        receipt and never creates a duplicate, also when several central replicas
+        receive the same Commit at once. Central returns a receipt only once the
+        sealed packet is durable in its store.
+        Status codes (reasons in common.proto):
+        - OK: the receipt (new or repeated);
+        - INVALID_ARGUMENT: MALFORMED_REQUEST; INVALID_PACKET_ID;
+        - FAILED_PRECONDITION: NOTHING_UPLOADED; UPLOAD_INCOMPLETE (query and resume);
+        - DATA_LOSS: CHECKSUM_MISMATCH (the bytes do not hash to sha256_hex; central
+        discarded them: upload again from offset 0); PACKET_REJECTED (the sealed
+        packet fails decryption or verification, ErrorInfo metadata "packet_error"
+        holds the opener's error code; central discarded it: quarantine, do not retry);
+        - PERMISSION_DENIED: CERTIFICATE_INVALID (the device certificate, or the one
+        that signed the packet, is revoked, expired or untrusted; metadata
+        "certificate_error"); DEVICE_MISMATCH (the packet id belongs to another
+        device, or the packet was sealed by another device or under another id);
+        - UNAUTHENTICATED: CERTIFICATE_REQUIRED;
+        - UNAVAILABLE: STORAGE_UNAVAILABLE (no receipt was issued; retry);
+        - INTERNAL: INTERNAL.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
