@@ -24,7 +24,9 @@ from drivers.pcsc.config import PcscReaderConfig
 logger = logging.getLogger(__name__)
 
 VIRTUAL_PREFIX = "Virtual PCD"
-_REMOVED = {0x80100069, 0x8010000C, 0x80100068, 0x80100066, 0x80100067}
+#: removed / no card / reset / unresponsive / unpowered; and "not transacted", which on a
+#: contactless reader means the link to the chip broke (it left the field mid-exchange).
+_REMOVED = {0x80100069, 0x8010000C, 0x80100068, 0x80100066, 0x80100067, 0x80100016}
 _GONE = {0x8010001D, 0x8010002E, 0x80100017, 0x80100009, 0x8010001E}
 SCARD_ATTR_CHANNEL_ID = 0x00020110
 SCARD_ATTR_MAXINPUT = 0x0007A007
@@ -88,6 +90,8 @@ class PcscCardChannel:
             if code in _GONE:
                 raise DeviceDisconnected(f"the reader went away: {_text(hresult)}")
             raise DeviceError(f"SCardTransmit failed: {_text(hresult)}")
+        if len(response) < 2:  # no status word: the RF link broke under the exchange
+            raise CardRemoved("the document stopped answering (no status word)")
         return bytes(response)
 
     def close(self) -> None:

@@ -39,7 +39,7 @@ def tlv(tag: int, value: bytes) -> bytes:
 
 
 class _DataGroupHash(core.Sequence):
-    _fields = [("number", core.Integer), ("hash", core.OctetString)]
+    _fields = [("number", core.Integer), ("hash", core.OctetString)]  # noqa: RUF012
 
 
 class _DataGroupHashes(core.SequenceOf):
@@ -47,7 +47,7 @@ class _DataGroupHashes(core.SequenceOf):
 
 
 class _LdsSecurityObject(core.Sequence):
-    _fields = [
+    _fields = [  # noqa: RUF012
         ("version", core.Integer),
         ("hash_algorithm", algos.DigestAlgorithm),
         ("hashes", _DataGroupHashes),
@@ -59,11 +59,11 @@ class _Certificates(core.SetOf):
 
 
 class _MasterList(core.Sequence):
-    _fields = [("version", core.Integer), ("certs", _Certificates)]
+    _fields = [("version", core.Integer), ("certs", _Certificates)]  # noqa: RUF012
 
 
 class _AaInfo(core.Sequence):
-    _fields = [
+    _fields = [  # noqa: RUF012
         ("protocol", core.ObjectIdentifier),
         ("version", core.Integer),
         ("algorithm", core.ObjectIdentifier),
@@ -71,7 +71,7 @@ class _AaInfo(core.Sequence):
 
 
 class _PaceInfo(core.Sequence):
-    _fields = [
+    _fields = [  # noqa: RUF012
         ("protocol", core.ObjectIdentifier),
         ("version", core.Integer),
         ("parameter_id", core.Integer),
