@@ -171,3 +171,31 @@ async def test_reader_lists_virtual_only_when_allowed(vpcd_port: int) -> None:
 
 def test_paths_exist() -> None:
     assert Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists()
+
+
+def test_doc_chip_cli_json(
+    world: Pki, present: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+
+    from appliance.cli.main import main
+
+    csca_dir = tmp_path / "csca"
+    csca_dir.mkdir()
+    (csca_dir / "csca.pem").write_bytes(
+        world.csca.certificate.public_bytes(serialization.Encoding.PEM)
+    )
+    holder = lb.Holder()
+    present(make_card(world.ds, holder))  # type: ignore[operator]
+    mrz = lb.td3_mrz(holder)
+    code = main(
+        ["doc-chip", "--mrz", mrz, "--csca-dir", str(csca_dir), "--allow-virtual", "--json"]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0, out
+    assert out["access"] == "BAC" and out["groups_read"] == [1, 2, 14, 15]
+    assert out["pa"] == {"passed": True, "reason": "ok", "detail": out["pa"]["detail"]}
+    assert out["dg1_equals_mrz"] is True and out["active_auth"] == "passed"
+    assert out["reader"].startswith("Virtual PCD")
