@@ -24,12 +24,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from appliance.facematch.dg2 import decode_image  # noqa: E402
-from appliance.facematch.matcher import DEFAULT_THRESHOLD, FaceMatcher  # noqa: E402
-from tests.public_portraits import as_dg2, identities, live_variants  # noqa: E402
+from appliance.facematch.dg2 import decode_image
+from appliance.facematch.matcher import DEFAULT_THRESHOLD, FaceMatcher
+from tests.public_portraits import as_dg2, identities, live_variants
 
 
 def main() -> int:

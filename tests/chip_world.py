@@ -54,7 +54,9 @@ def key_of(holder: lb.Holder) -> MrzKeyInput:
     return MrzKeyInput(holder.document_number, holder.date_of_birth, holder.date_of_expiry)
 
 
-def make_card(signer: pki.Issuer, holder: lb.Holder | None = None, **kwargs: object) -> EmulatedPassport:
+def make_card(
+    signer: pki.Issuer, holder: lb.Holder | None = None, **kwargs: object
+) -> EmulatedPassport:
     holder = holder or lb.Holder()
     image, size = portrait()
     chip = lb.build_chip(holder, image, size, signer, **kwargs)  # type: ignore[arg-type]

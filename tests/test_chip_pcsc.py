@@ -24,7 +24,15 @@ from drivers.sim.emrtd import lds_builder as lb
 from drivers.sim.emrtd import pki
 from drivers.sim.emrtd.card import CardGone, EmulatedPassport
 from drivers.sim.emrtd.vpcd import VirtualCardLink
-from tests.chip_world import Pki, key_of, make_card, make_pki, pcsc_stack_unavailable, pcscd, wait_reader_empty
+from tests.chip_world import (
+    Pki,
+    key_of,
+    make_card,
+    make_pki,
+    pcsc_stack_unavailable,
+    pcscd,
+    wait_reader_empty,
+)
 
 _missing = pcsc_stack_unavailable()
 pytestmark = pytest.mark.skipif(_missing is not None, reason=_missing or "")
@@ -112,7 +120,9 @@ async def test_sod_signed_by_unknown_signer(world: Pki, present: object) -> None
     rogue = pki.make_document_signer(pki.make_csca(name="Rogue CSCA"))
     holder = lb.Holder()
     card = make_card(rogue, holder)
-    verdict = verify_chip(await _read(card, key_of(holder), present), _trust(world), lb.td3_mrz(holder))
+    verdict = verify_chip(
+        await _read(card, key_of(holder), present), _trust(world), lb.td3_mrz(holder)
+    )
     assert verdict.reason is PaReason.SIGNER_UNKNOWN and not verdict.passed
 
 
@@ -123,7 +133,9 @@ async def test_expired_signer(world: Pki, present: object) -> None:
     )
     holder = lb.Holder()
     card = make_card(old, holder)
-    verdict = verify_chip(await _read(card, key_of(holder), present), _trust(world), lb.td3_mrz(holder))
+    verdict = verify_chip(
+        await _read(card, key_of(holder), present), _trust(world), lb.td3_mrz(holder)
+    )
     assert verdict.reason is PaReason.SIGNER_EXPIRED and not verdict.passed
 
 

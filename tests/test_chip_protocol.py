@@ -81,7 +81,9 @@ def test_master_list_needs_a_pinned_anchor(tmp_path: Path) -> None:
     other = pki.make_csca("XX", name="CSCA Other")
     path = tmp_path / "list.ml"
     path.write_bytes(lb.master_list([world.csca, other], ml_signer))
-    store = load_trust_store(master_list=path, master_list_anchors=(fingerprint(world.csca.certificate),))
+    store = load_trust_store(
+        master_list=path, master_list_anchors=(fingerprint(world.csca.certificate),)
+    )
     assert len(store.cscas) == 2
     with pytest.raises(TrustStoreError, match="pinned"):
         load_trust_store(master_list=path, master_list_anchors=("00" * 32,))
@@ -90,7 +92,9 @@ def test_master_list_needs_a_pinned_anchor(tmp_path: Path) -> None:
     tampered[index] ^= 0x20
     path.write_bytes(bytes(tampered))
     with pytest.raises(TrustStoreError):
-        load_trust_store(master_list=path, master_list_anchors=(fingerprint(world.csca.certificate),))
+        load_trust_store(
+            master_list=path, master_list_anchors=(fingerprint(world.csca.certificate),)
+        )
 
 
 def test_revoked_signer_and_unverified_crl(tmp_path: Path) -> None:

@@ -58,7 +58,9 @@ def _settings(args: argparse.Namespace) -> tuple[Any, Any]:
     from appliance.config.documents import ChipConfig
     from drivers.pcsc.config import PcscReaderConfig
 
-    reader = PcscReaderConfig(type="pcsc", reader_name=args.reader, allow_virtual=args.allow_virtual)
+    reader = PcscReaderConfig(
+        type="pcsc", reader_name=args.reader, allow_virtual=args.allow_virtual
+    )
     chip = ChipConfig(
         csca_dir=args.csca_dir,
         master_list=args.master_list,
@@ -121,7 +123,11 @@ def run(args: argparse.Namespace) -> int:
         "access": verdict.access,
         "pace_offered": reading.pace_offered,
         "groups_read": verdict.groups_read,
-        "pa": {"passed": verdict.pa_passed, "reason": verdict.reason.value, "detail": verdict.detail},
+        "pa": {
+            "passed": verdict.pa_passed,
+            "reason": verdict.reason.value,
+            "detail": verdict.detail,
+        },
         "dg1_equals_mrz": verdict.dg1_matches_mrz,
         "active_auth": verdict.active_auth,
         "chip_auth": verdict.chip_auth,
@@ -154,7 +160,9 @@ def _face_match(reading: Any, live_path: Path, threshold: float) -> dict[str, An
     if live is None:
         raise CliError(f"{live_path}: not a readable image")
     try:
-        result = FaceMatcher(threshold=threshold).compare(decode_dg2(dg2).image, live)
+        result = FaceMatcher(threshold=threshold).compare(
+            decode_dg2(dg2).image, live.astype("uint8")
+        )
     except MatchModelError as exc:
         raise CliError(str(exc)) from exc
     except (Dg2Error, NoFaceFound) as exc:

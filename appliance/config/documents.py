@@ -53,7 +53,9 @@ class ChipConfig(BaseModel):
     @model_validator(mode="after")
     def _anchored(self) -> ChipConfig:
         if self.master_list is not None and not self.master_list_anchors:
-            raise ValueError("master_list needs master_list_anchors (a self-signed list proves nothing)")
+            raise ValueError(
+                "master_list needs master_list_anchors (a self-signed list proves nothing)"
+            )
         return self
 
 

@@ -97,7 +97,7 @@ def decode_image(encoded: bytes) -> tuple[npt.NDArray[np.uint8], str]:
     try:
         with Image.open(io.BytesIO(encoded)) as probe:  # reads the header only
             width, height = probe.size
-    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad headers
+    except Exception as exc:
         raise Dg2Error(f"unreadable {kind} header: {exc}") from exc
     if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
         raise Dg2Error(f"portrait of {width}x{height} exceeds {MAX_SIDE} pixels a side")

@@ -79,7 +79,9 @@ class FaceMatcher:
         """The 128-D descriptor of the largest face in ``bgr``."""
         scale = min(1.0, _MAX_SIDE / max(bgr.shape[:2]))
         if scale < 1.0:
-            bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA).astype(
+                np.uint8
+            )
         rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         with self._lock:
             faces = self._detector(rgb, 1 if max(rgb.shape[:2]) < 500 else 0)
@@ -90,9 +92,7 @@ class FaceMatcher:
             descriptor = self._net.compute_face_descriptor(rgb, shape)
         return np.asarray(descriptor, dtype=np.float64)
 
-    def compare(
-        self, document: npt.NDArray[np.uint8], live: npt.NDArray[np.uint8]
-    ) -> MatchResult:
+    def compare(self, document: npt.NDArray[np.uint8], live: npt.NDArray[np.uint8]) -> MatchResult:
         started = time.perf_counter()
         a = self.embed(document, "document")
         b = self.embed(live, "live")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from asn1crypto import core
+from asn1crypto import core  # type: ignore[import-untyped]
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -35,7 +35,7 @@ _TRAILER_HASH = {0x33: "sha1", 0x34: "sha256", 0x35: "sha512", 0x36: "sha384", 0
 MAX_DG14_INFOS = 32
 
 
-class _SecurityInfo(core.Sequence):
+class _SecurityInfo(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     _fields = [  # noqa: RUF012
         ("protocol", core.ObjectIdentifier),
         ("required", core.Any),
@@ -43,7 +43,7 @@ class _SecurityInfo(core.Sequence):
     ]
 
 
-class _SecurityInfos(core.SetOf):
+class _SecurityInfos(core.SetOf):  # type: ignore[misc]  # asn1crypto is untyped
     _child_spec = _SecurityInfo
 
 
@@ -101,9 +101,7 @@ def _verify_iso9796_2(key: rsa.RSAPublicKey, challenge: bytes, signature: bytes)
     return "passed" if hmac.compare_digest(digest, expected) else "failed: signature"
 
 
-def verify_active_auth(
-    dg15: bytes, dg14: bytes | None, challenge: bytes, signature: bytes
-) -> str:
+def verify_active_auth(dg15: bytes, dg14: bytes | None, challenge: bytes, signature: bytes) -> str:
     """'passed' or 'failed: why'."""
     if not signature:
         return "failed: the chip refused INTERNAL AUTHENTICATE"

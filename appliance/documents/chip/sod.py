@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from asn1crypto import algos, cms, core
+from asn1crypto import algos, cms, core  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -16,7 +16,9 @@ from drivers.emrtd.tlv import TlvError, unwrap
 LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
 MAX_SOD_BYTES = 64 * 1024
 MAX_GROUPS = 16
-_HASHES = {
+_HASHES: dict[
+    str, type[hashes.SHA1 | hashes.SHA224 | hashes.SHA256 | hashes.SHA384 | hashes.SHA512]
+] = {
     "sha1": hashes.SHA1,
     "sha224": hashes.SHA224,
     "sha256": hashes.SHA256,
@@ -29,15 +31,15 @@ class SodError(ValueError):
     """EF.SOD is malformed or uses something we do not support."""
 
 
-class _DataGroupHash(core.Sequence):
+class _DataGroupHash(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     _fields = [("number", core.Integer), ("hash", core.OctetString)]  # noqa: RUF012
 
 
-class _DataGroupHashes(core.SequenceOf):
+class _DataGroupHashes(core.SequenceOf):  # type: ignore[misc]  # asn1crypto is untyped
     _child_spec = _DataGroupHash
 
 
-class LdsSecurityObject(core.Sequence):
+class LdsSecurityObject(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     _fields = [  # noqa: RUF012
         ("version", core.Integer),
         ("hash_algorithm", algos.DigestAlgorithm),
@@ -155,7 +157,8 @@ def signature_valid(sod: Sod) -> bool:
         if isinstance(key, ec.EllipticCurvePublicKey) and sod.signature_algorithm == "ecdsa":
             key.verify(sod.signature, sod.signed_bytes, ec.ECDSA(hash_cls()))
         elif isinstance(key, rsa.RSAPublicKey) and sod.signature_algorithm == "rsassa_pss":
-            pss = padding.PSS(padding.MGF1(hash_cls()), sod.pss_salt or hash_cls.digest_size)
+            salt = sod.pss_salt if sod.pss_salt is not None else hash_cls().digest_size
+            pss = padding.PSS(padding.MGF1(hash_cls()), salt)
             key.verify(sod.signature, sod.signed_bytes, pss, hash_cls())
         elif isinstance(key, rsa.RSAPublicKey) and sod.signature_algorithm == "rsassa_pkcs1v15":
             key.verify(sod.signature, sod.signed_bytes, padding.PKCS1v15(), hash_cls())

@@ -16,12 +16,13 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asn1crypto import cms, core
+from asn1crypto import cms, core  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
-from appliance.documents.chip.sod import SodError, _HASHES, signature_valid, Sod
+from appliance.documents.chip.sod import _HASHES, Sod, SodError, signature_valid
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +36,11 @@ class TrustStoreError(ValueError):
     """A trust source is missing, malformed or not authentic."""
 
 
-class _Certificates(core.SetOf):
+class _Certificates(core.SetOf):  # type: ignore[misc]  # asn1crypto is untyped
     _child_spec = asn1_x509.Certificate
 
 
-class _CscaMasterList(core.Sequence):
+class _CscaMasterList(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     _fields = [("version", core.Integer), ("certs", _Certificates)]  # noqa: RUF012
 
 
@@ -57,12 +58,8 @@ class CscaTrustStore:
         """CSCAs whose name and signature match ``cert``'s issuer."""
         found = []
         for csca in self.cscas:
-            try:
-                cert.verify_directly_issued_by(csca)
-            except (ValueError, TypeError, Exception) as exc:  # noqa: BLE001 - any mismatch
-                logger.debug("not issued by %s: %s", csca.subject.rfc4514_string(), exc)
-                continue
-            found.append(csca)
+            if _issued_by(cert, csca):
+                found.append(csca)
         return found
 
     def is_revoked(self, cert: x509.Certificate, issuer: x509.Certificate) -> bool:
@@ -116,7 +113,9 @@ def _files(folder: Path) -> list[Path]:
     return files
 
 
-def master_list_certificates(data: bytes, anchors: list[x509.Certificate]) -> list[x509.Certificate]:
+def master_list_certificates(
+    data: bytes, anchors: list[x509.Certificate]
+) -> list[x509.Certificate]:
     """The CSCAs of an authentic master list (signature and signer issuer checked)."""
     if len(data) > MAX_MASTER_LIST_BYTES:
         raise TrustStoreError(f"master list of {len(data)} bytes exceeds the limit")
@@ -128,8 +127,7 @@ def master_list_certificates(data: bytes, anchors: list[x509.Certificate]) -> li
             raise TrustStoreError("not a CSCA master list (content type)")
         content = encap["content"].contents
         listed = [
-            x509.load_der_x509_certificate(c.dump())
-            for c in _CscaMasterList.load(content)["certs"]
+            x509.load_der_x509_certificate(c.dump()) for c in _CscaMasterList.load(content)["certs"]
         ]
         signer_infos = list(signed["signer_infos"])
         if len(signer_infos) != 1:
@@ -160,21 +158,24 @@ def master_list_certificates(data: bytes, anchors: list[x509.Certificate]) -> li
     if signer is None:
         raise TrustStoreError("master list does not carry its signer certificate")
     algo = signer_info["signature_algorithm"]
-    sod = Sod("sha256", {}, signer, b"\x31" + attrs.dump()[1:], bytes(signer_info["signature"].native),
-              algo.signature_algo, digest, None, True)  # fmt: skip
+    signature = bytes(signer_info["signature"].native)
+    signed_attrs = b"\x31" + attrs.dump()[1:]
+    sod = Sod(
+        "sha256", {}, signer, signed_attrs, signature, algo.signature_algo, digest, None, True
+    )
     if not signature_valid(sod):
         raise TrustStoreError("master list signature does not verify")
-    pinned = {fingerprint(a) for a in anchors}
-    issuer_ok = False
-    for anchor in anchors:
-        try:
-            signer.verify_directly_issued_by(anchor)
-        except Exception:  # noqa: BLE001 - any mismatch means "not this anchor"
-            continue
-        issuer_ok = fingerprint(anchor) in pinned
-    if not issuer_ok:
+    if not any(_issued_by(signer, anchor) for anchor in anchors):
         raise TrustStoreError("master list signer is not issued by a pinned CSCA")
     return listed
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def load_trust_store(
@@ -201,9 +202,7 @@ def load_trust_store(
         except TrustStoreError:
             # the anchor may be inside the list itself (a country's own CSCA)
             inner = _list_without_check(data)
-            listed = master_list_certificates(
-                data, [c for c in inner if fingerprint(c) in wanted]
-            )
+            listed = master_list_certificates(data, [c for c in inner if fingerprint(c) in wanted])
         store.cscas += listed
         store.sources.append(f"master_list:{master_list}")
     if crl_dir is not None:
@@ -217,7 +216,9 @@ def load_trust_store(
 def _list_without_check(data: bytes) -> list[x509.Certificate]:
     try:
         content = cms.ContentInfo.load(data)["content"]["encap_content_info"]["content"].contents
-        return [x509.load_der_x509_certificate(c.dump()) for c in _CscaMasterList.load(content)["certs"]]
+        return [
+            x509.load_der_x509_certificate(c.dump()) for c in _CscaMasterList.load(content)["certs"]
+        ]
     except (ValueError, TypeError, KeyError) as exc:
         raise TrustStoreError(f"master list is malformed: {exc}") from exc
 

@@ -86,7 +86,12 @@ def _passive(
         return PaReason.SOD_MALFORMED, str(exc), "", ""
     subject = sod.signer.subject.rfc4514_string()
     if not sod.message_digest_ok:
-        return PaReason.SOD_DIGEST_MISMATCH, "signed attributes do not match the content", subject, ""
+        return (
+            PaReason.SOD_DIGEST_MISMATCH,
+            "signed attributes do not match the content",
+            subject,
+            "",
+        )
     if not signature_valid(sod):
         return PaReason.SOD_SIGNATURE_INVALID, "EF.SOD signature does not verify", subject, ""
     issuers = trust.issuers_of(sod.signer)
@@ -99,7 +104,12 @@ def _passive(
     if now > sod.signer.not_valid_after_utc:
         return PaReason.SIGNER_EXPIRED, "document signer certificate expired", subject, csca_fp
     if not is_valid_at(csca, now):
-        return PaReason.CSCA_EXPIRED, "the issuing CSCA certificate is not valid now", subject, csca_fp
+        return (
+            PaReason.CSCA_EXPIRED,
+            "the issuing CSCA certificate is not valid now",
+            subject,
+            csca_fp,
+        )
     if trust.is_revoked(sod.signer, csca):
         return PaReason.SIGNER_REVOKED, "document signer is on its CSCA's CRL", subject, csca_fp
     mismatched = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from asn1crypto import algos, cms, core, keys
+from asn1crypto import algos, cms, core, keys  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -38,15 +38,15 @@ def tlv(tag: int, value: bytes) -> bytes:
     return tag.to_bytes((tag.bit_length() + 7) // 8, "big") + length + value
 
 
-class _DataGroupHash(core.Sequence):
+class _DataGroupHash(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     _fields = [("number", core.Integer), ("hash", core.OctetString)]  # noqa: RUF012
 
 
-class _DataGroupHashes(core.SequenceOf):
+class _DataGroupHashes(core.SequenceOf):  # type: ignore[misc]  # asn1crypto is untyped
     _child_spec = _DataGroupHash
 
 
-class _LdsSecurityObject(core.Sequence):
+class _LdsSecurityObject(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     _fields = [  # noqa: RUF012
         ("version", core.Integer),
         ("hash_algorithm", algos.DigestAlgorithm),
@@ -54,15 +54,15 @@ class _LdsSecurityObject(core.Sequence):
     ]
 
 
-class _Certificates(core.SetOf):
+class _Certificates(core.SetOf):  # type: ignore[misc]  # asn1crypto is untyped
     _child_spec = asn1_x509.Certificate
 
 
-class _MasterList(core.Sequence):
+class _MasterList(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     _fields = [("version", core.Integer), ("certs", _Certificates)]  # noqa: RUF012
 
 
-class _AaInfo(core.Sequence):
+class _AaInfo(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     _fields = [  # noqa: RUF012
         ("protocol", core.ObjectIdentifier),
         ("version", core.Integer),
@@ -70,7 +70,7 @@ class _AaInfo(core.Sequence):
     ]
 
 
-class _PaceInfo(core.Sequence):
+class _PaceInfo(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     _fields = [  # noqa: RUF012
         ("protocol", core.ObjectIdentifier),
         ("version", core.Integer),
@@ -227,7 +227,8 @@ def sign_cms(content_type: str, content: bytes, signer: Issuer) -> bytes:
             "signer_infos": [signer_info],
         }
     )
-    return cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump()
+    encoded: bytes = cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump()
+    return encoded
 
 
 def sod(groups: dict[int, bytes], signer: Issuer) -> bytes:
