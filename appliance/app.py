@@ -26,22 +26,16 @@ from typing import TypeVar
 from cryptography import x509
 from fastapi import FastAPI
 
+from appliance import assembly
 from appliance.accounts import AccountStore, LoginSessions, Role
 from appliance.allowlist import DEFAULT_ALLOWLIST, allowlist_verdict, load_approved
-from appliance.capture.devices import DeviceAccess
-from appliance.capture.documents import DocumentCapture
-from appliance.capture.face import FaceCapture
-from appliance.capture.fingers import FingerprintCapture
-from appliance.capture.sealing import PacketSealer
 from appliance.capture.service import CaptureService
 from appliance.config import ApplianceConfig, Profile
-from appliance.devices import DeviceRole, DeviceSupervisor
+from appliance.devices import Device, DeviceRole, DeviceSupervisor
 from appliance.face.capture import FaceCaptureService
-from appliance.identity.pkcs11_key import PIN_CREDENTIAL, Pkcs11DeviceKey
-from appliance.identity.software_key import KeyStoreError, credential_secret
-from appliance.identity.store import IdentityFiles, LoadedIdentity, load_identity
+from appliance.identity.store import LoadedIdentity
 from appliance.logview import RingBufferHandler
-from appliance.metrics import ApplianceMetrics, certificate_days_left
+from appliance.metrics import ApplianceMetrics
 from appliance.models_check import StartupError, check_models
 from appliance.outbox import Outbox
 from appliance.retention import Retention
@@ -56,8 +50,8 @@ from appliance.workflow.engine import WorkflowEngine
 from appliance.workflow.persist import WorkflowFile
 from appliance.workflow.supervisor import supervisor_check
 from drivers.hotplug import UsbEvent, create_monitor
-from drivers.interfaces import Camera, DeviceInfo, DeviceState, FingerprintReader
-from drivers.registry import create_camera, create_reader
+from drivers.interfaces import DeviceInfo, DeviceState
+from drivers.registry import create_camera, create_document_reader, create_reader
 from packet.trust import TrustStore
 
 logger = logging.getLogger(__name__)
@@ -114,7 +108,7 @@ class Appliance:
         try:
             self._prepare_state_dir()
             self._check_models()
-            self._load_identity()
+            self.identity = assembly.device_identity(self.config)
             self._start_outbox()
             self._start_uplink()
             await self._start_devices()
@@ -126,7 +120,9 @@ class Appliance:
             self._start_retention()
             self.services = Services(
                 config=self.config,
-                metrics=self._metrics(),
+                metrics=assembly.scraped_metrics(
+                    self.metrics, self.supervisor, self.outbox, self.identity
+                ),
                 supervisor=self._require(self.supervisor),
                 outbox=self.outbox,
                 capture=capture,
@@ -196,29 +192,6 @@ class Appliance:
     def _check_models(self) -> None:
         """Production refuses to start with a missing or corrupted model file."""
         check_models(production=self.config.profile is Profile.PRODUCTION)
-
-    def _load_identity(self) -> None:
-        """The device identity; production fails closed without an acceptable key."""
-        files = IdentityFiles(self.config.storage.state_dir / "identity")
-        production = self.config.profile is Profile.PRODUCTION
-        if not files.provisioned():
-            if production:
-                raise KeyStoreError(f"not provisioned ({files.root}): run 'appliance provision'")
-            logger.warning("kiosk not provisioned: captures work, submitting does not")
-            return
-        security = self.config.security
-        hsm = None
-        if security.key_backend == "pkcs11":
-            pin = credential_secret(PIN_CREDENTIAL, minimum=4).decode()
-            hsm = Pkcs11DeviceKey(
-                security.pkcs11.module, security.pkcs11.token_label, security.pkcs11.key_label, pin
-            )
-        elif production and not security.allow_software_keys:
-            raise KeyStoreError(
-                "production needs a hardware-backed device key (TPM/HSM via PKCS#11: "
-                "security.key_backend: pkcs11), or security.allow_software_keys: true"
-            )
-        self.identity = load_identity(files, credential_secret(), hsm)
 
     def _start_outbox(self) -> None:
         storage = self.config.storage
@@ -291,12 +264,14 @@ class Appliance:
 
     async def _start_devices(self) -> None:
         cfg = self.config.devices
-        devices: dict[DeviceRole, Camera | FingerprintReader] = {
+        devices: dict[DeviceRole, Device] = {
             DeviceRole.FACE_CAMERA: create_camera(cfg.face_camera),
             DeviceRole.FINGERPRINT_READER: create_reader(cfg.fingerprint_reader),
         }
         if cfg.document_camera is not None:
             devices[DeviceRole.DOCUMENT_CAMERA] = create_camera(cfg.document_camera)
+        if cfg.document_reader is not None:
+            devices[DeviceRole.DOCUMENT_READER] = create_document_reader(cfg.document_reader)
         watchdog = self.watchdog
         supervisor = DeviceSupervisor(
             devices,
@@ -343,29 +318,14 @@ class Appliance:
         self._on_stop("face engine", close)
 
     def _build_capture(self) -> CaptureService:
-        supervisor = self._require(self.supervisor)
-        devices = DeviceAccess(supervisor, self.metrics)
-        quality = self.config.quality
-        sealer = None
-        if self.identity is not None and self.outbox is not None:
-            sealer = PacketSealer(
-                self.outbox,
-                self.identity.identity,
-                self.identity.central_keys[0],
-                self.config.site.claim_id,
-                self.metrics,
-                on_sealed=self.uplink.notify if self.uplink is not None else None,
-            )
-        capture = CaptureService(
-            devices,
-            FaceCapture(
-                self.face_engine,
-                self.metrics,
-                auto_capture_frames=quality.face.auto_capture_frames,
-            ),
-            FingerprintCapture(devices, quality.finger, self.metrics),
-            DocumentCapture(devices, self.metrics),
-            sealer,
+        capture = assembly.capture_service(
+            self.config,
+            self._require(self.supervisor),
+            self.metrics,
+            identity=self.identity,
+            outbox=self.outbox,
+            face_engine=self.face_engine,
+            on_sealed=self.uplink.notify if self.uplink is not None else None,
         )
 
         async def wipe() -> None:
@@ -429,27 +389,6 @@ class Appliance:
     def _certificate_expiry(self) -> datetime | None:
         identity = self.identity
         return identity.identity.chain[0].not_valid_after_utc if identity else None
-
-    def _metrics(self) -> ApplianceMetrics:
-        metrics = self.metrics
-        supervisor, outbox, identity = self.supervisor, self.outbox, self.identity
-
-        def refresh() -> None:
-            if outbox is not None:
-                status = outbox.status()
-                metrics.outbox_depth.set(status.depth)
-                metrics.outbox_oldest.set(status.oldest_age_s)
-                metrics.outbox_quarantined.set(status.quarantined)
-            if supervisor is not None:
-                for row in supervisor.statuses():
-                    ready = row.state in (DeviceState.READY, DeviceState.BUSY)
-                    metrics.devices_ready.labels(row.role.value).set(1 if ready else 0)
-            if identity is not None:
-                expiry = identity.identity.chain[0].not_valid_after_utc.timestamp()
-                metrics.certificate_days.set(certificate_days_left(expiry))
-
-        metrics.on_scrape(refresh)
-        return metrics
 
     async def _start_web(self, services: Services) -> None:
         self.web_app = create_app(services)

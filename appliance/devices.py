@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from appliance.tasks import cancel_and_wait
 from drivers.errors import DeviceError
 from drivers.hotplug import UsbEvent
-from drivers.interfaces import Camera, DeviceInfo, DeviceState, FingerprintReader
+from drivers.interfaces import Camera, DeviceInfo, DeviceState, DocumentReader, FingerprintReader
+
+Device = Camera | FingerprintReader | DocumentReader
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ class DeviceRole(enum.StrEnum):
     FACE_CAMERA = "face_camera"
     DOCUMENT_CAMERA = "document_camera"
     FINGERPRINT_READER = "fingerprint_reader"
+    DOCUMENT_READER = "document_reader"
 
 
 class DeviceUnavailable(Exception):
@@ -46,7 +49,7 @@ class DeviceUnavailable(Exception):
 @dataclass
 class _Slot:
     role: DeviceRole
-    device: Camera | FingerprintReader
+    device: Device
     restarts: collections.deque[float] = field(default_factory=collections.deque)
     last_error: str | None = None
     message_key: str | None = None
@@ -83,7 +86,7 @@ class DeviceSupervisor:
 
     def __init__(
         self,
-        devices: dict[DeviceRole, Camera | FingerprintReader],
+        devices: dict[DeviceRole, Device],
         *,
         restart_budget: int,
         restart_window_s: float,
@@ -145,6 +148,12 @@ class DeviceSupervisor:
         slot = self._usable(DeviceRole.FINGERPRINT_READER)
         if not isinstance(slot.device, FingerprintReader):
             raise TypeError("fingerprint_reader is not a reader")
+        return slot.device
+
+    def document_reader(self) -> DocumentReader:
+        slot = self._usable(DeviceRole.DOCUMENT_READER)
+        if not isinstance(slot.device, DocumentReader):
+            raise TypeError("document_reader is not a document reader")
         return slot.device
 
     def report_failure(self, role: DeviceRole, error: DeviceError) -> None:

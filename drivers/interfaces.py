@@ -1,4 +1,4 @@
-"""Typed device interfaces: what every camera and fingerprint reader offers.
+"""Typed device interfaces: what every camera, fingerprint and document reader offers.
 
 Real drivers (pyusb readers, OpenCV/V4L2 cameras, vendor SDKs, MOSIP SBI
 services) and the simulated devices in :mod:`drivers.sim` all implement these
@@ -26,6 +26,7 @@ ImageU8 = npt.NDArray[np.uint8]
 class DeviceKind(enum.StrEnum):
     CAMERA = "camera"
     FINGERPRINT = "fingerprint"
+    DOCUMENT_READER = "document_reader"
 
 
 class DeviceState(enum.StrEnum):
@@ -253,3 +254,54 @@ class DeviceDiscovery(Protocol):
     """Something that can enumerate attached devices (USB bus, SBI ports)."""
 
     def discover(self) -> AsyncIterator[DeviceInfo]: ...
+
+
+# ----------------------------------------------------------------- document reader
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """A contactless document (chip) present in a reader's field."""
+
+    reader: str  # the PC/SC reader name
+    atr: bytes  # answer to reset (ATS-derived for ISO 14443 cards)
+    #: Both the card and the reader take extended-length APDUs (Lc/Le > 255/256).
+    extended_length: bool = False
+
+
+@runtime_checkable
+class CardChannel(Protocol):
+    """A connection to one presented card: raw APDUs in, raw responses (with SW) out.
+
+    ``transmit`` blocks; callers run it in a worker thread. A card that leaves
+    the field raises :class:`drivers.errors.DeviceDisconnected` (the chip code
+    raises its subclass ``CardRemoved``).
+    """
+
+    @property
+    def card(self) -> CardInfo: ...
+
+    def transmit(self, apdu: bytes) -> bytes: ...
+
+    def close(self) -> None:
+        """Release the card. Safe to call twice."""
+
+
+@runtime_checkable
+class DocumentReader(Protocol):
+    """A contactless (ISO 14443) reader for passport and residence-permit chips."""
+
+    @property
+    def info(self) -> DeviceInfo: ...
+
+    @property
+    def state(self) -> DeviceState: ...
+
+    async def open(self) -> None:
+        """Find the reader; raise :class:`drivers.errors.DeviceError` when it is absent."""
+
+    async def close(self) -> None:
+        """Release the reader. Safe to call twice."""
+
+    async def wait_for_card(self, timeout_s: float = 10.0) -> CardChannel:
+        """Wait until a document is in the field and connect to it (``DeviceTimeout``)."""

@@ -15,8 +15,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from drivers.interfaces import Camera, FingerprintReader
+from drivers.interfaces import Camera, DocumentReader, FingerprintReader
 from drivers.opencv_camera import OpenCvCameraConfig
+from drivers.pcsc.config import PcscReaderConfig
 from drivers.sbi.config import SbiCameraConfig, SbiReaderConfig
 from drivers.sim.config import FileCameraConfig, SimCameraConfig, SimReaderConfig
 from drivers.usb.config import Uru4000Config
@@ -31,6 +32,9 @@ ReaderConfig = Annotated[
     SimReaderConfig | Uru4000Config | SbiReaderConfig | VendorSdkReaderConfig,
     Field(discriminator="type"),
 ]
+
+#: Contactless document (chip) readers; one driver today, a union when more arrive.
+DocumentReaderConfig = Annotated[PcscReaderConfig, Field(discriminator="type")]
 
 #: config class -> "module:Class" of the device it builds.
 CAMERA_DRIVERS: dict[type[BaseModel], str] = {
@@ -66,4 +70,15 @@ def create_camera(config: BaseModel) -> Camera:
 def create_reader(config: BaseModel) -> FingerprintReader:
     """Build the fingerprint reader a validated :data:`ReaderConfig` describes."""
     reader: FingerprintReader = _load(READER_DRIVERS, config)
+    return reader
+
+
+DOCUMENT_READER_DRIVERS: dict[type[BaseModel], str] = {
+    PcscReaderConfig: "drivers.pcsc.reader:PcscDocumentReader",
+}
+
+
+def create_document_reader(config: BaseModel) -> DocumentReader:
+    """Build the document reader a validated :data:`DocumentReaderConfig` describes."""
+    reader: DocumentReader = _load(DOCUMENT_READER_DRIVERS, config)
     return reader

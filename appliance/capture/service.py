@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from appliance.capture.captures import Capture, EnrolmentCaptures
+from appliance.capture.chip import ChipCapture, ChipResult
 from appliance.capture.device_test import DeviceTestResult, test_devices
 from appliance.capture.devices import DeviceAccess
 from appliance.capture.documents import DocumentCapture, DocumentResult
@@ -15,6 +16,7 @@ from appliance.capture.face import FaceCapture, FaceResult
 from appliance.capture.fingers import CapturedSlap, FingerprintCapture
 from appliance.capture.sealing import PacketSealer, SealRequest
 from appliance.finger.records import MissingFinger
+from drivers.emrtd.mrz_key import MrzKeyInput
 from drivers.interfaces import CaptureKind, FingerPosition, ImageU8, ReaderEventCallback
 
 logger = logging.getLogger(__name__)
@@ -35,8 +37,10 @@ class CaptureService:
         fingers: FingerprintCapture,
         documents: DocumentCapture,
         sealer: PacketSealer | None,
+        chip: ChipCapture | None = None,
     ) -> None:
         self.devices = devices
+        self.chip = chip
         self.face = face
         self.fingers = fingers
         self.documents = documents
@@ -103,6 +107,14 @@ class CaptureService:
     async def take_document(self, kind: str, number: int, timeout_s: float) -> DocumentResult:
         return await self.documents.take(self.current, kind, number, timeout_s)
 
+    async def read_chip(self, key: MrzKeyInput, printed_mrz: str | None) -> ChipResult:
+        """Read the document chip on the reader and match its portrait with the live face."""
+        if self.chip is None:
+            raise CaptureError("chip.no_reader", "this kiosk has no document reader")
+        faces = [c for c in self.current if c.item_type == "face"]
+        live = bytes(faces[-1].data) if faces else None
+        return await self.chip.read(self.current, key, printed_mrz, live)
+
     def add_record(self, name: str, data: bytes) -> Capture:
         """A non-image item of the enrolment (e.g. the consent record), JSON."""
         self.current.drop_where(names=frozenset({name}))
@@ -129,6 +141,8 @@ class CaptureService:
         """Load every engine and run it once, so the first enrolment is not the slow one."""
         await asyncio.to_thread(self.face.warm_up)
         await asyncio.to_thread(self.fingers.warm_up)
+        if self.chip is not None:
+            await asyncio.to_thread(self.chip.warm_up)
 
     # ------------------------------------------------------------- technicians
 

@@ -33,7 +33,14 @@ def run(args: argparse.Namespace) -> int:
             models.fetch(directory, args.wheel)
         except models.ModelError as exc:
             raise CliError(str(exc)) from exc
-    verdicts = models.verify(directory)
+    from appliance.facematch import models as match_models
+
+    if args.action == "fetch":
+        try:
+            match_models.fetch(directory)
+        except match_models.MatchModelError as exc:
+            raise CliError(str(exc)) from exc
+    verdicts = {**models.verify(directory), **match_models.verify(directory)}
     ok = all(v == "ok" for v in verdicts.values())
     print(json.dumps({"dir": str(directory), "ok": ok, "models": verdicts}))
     return 0 if ok else 1

@@ -17,8 +17,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from appliance.config.documents import DocumentsConfig
 from appliance.config.quality import QualityConfig
-from drivers.registry import CameraConfig, ReaderConfig
+from drivers.registry import CameraConfig, DocumentReaderConfig, ReaderConfig
 
 
 class Strict(BaseModel):
@@ -128,6 +129,11 @@ class DevicesConfig(Strict):
         default=None, description="Optional document camera; unset uses the face camera."
     )
     fingerprint_reader: ReaderConfig = Field(description="The ten-print reader.")
+    document_reader: DocumentReaderConfig | None = Field(
+        default=None,
+        description="Contactless reader for passport / residence-permit chips (PC/SC); "
+        "unset: the documents step offers no 'read chip'.",
+    )
     allowlist: Path | None = Field(
         default=None,
         description="Approved-device allow-list (YAML). Unset: the packaged firmware_config list.",
@@ -285,6 +291,10 @@ class ApplianceConfig(Strict):
         default_factory=UiConfig, description="Operator accounts, sessions and UI languages."
     )
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Logging.")
+    documents: DocumentsConfig = Field(
+        default_factory=DocumentsConfig,
+        description="Identity documents: chip trust store, DG2 sealing, face match.",
+    )
     security: SecurityConfig = Field(
         default_factory=SecurityConfig, description="Key handling policy (device keys)."
     )
@@ -301,4 +311,9 @@ class ApplianceConfig(Strict):
                 raise ValueError(
                     "production profile cannot use simulated devices: " + ", ".join(simulated)
                 )
+            if getattr(self.devices.document_reader, "allow_virtual", False):
+                raise ValueError("production profile cannot use virtual document readers")
+            chip = self.documents.chip
+            if self.devices.document_reader is not None and not (chip.csca_dir or chip.master_list):
+                raise ValueError("a document reader needs documents.chip.csca_dir or master_list")
         return self

@@ -1,5 +1,6 @@
-"""Document engines: pure functions on document images (no devices, no HTTP).
+"""Document engines: pure functions on documents (no devices, no HTTP).
 
-Perspective correction of a photographed document, the appointment QR code,
-and (see the modules beside this one) reading and checking identity documents.
+Perspective correction of a photographed document and the appointment QR code
+(``perspective``, ``qr``), the machine-readable zone, and the chip of a passport
+or residence permit (``chip/``: passive and active authentication).
 """
