@@ -15,6 +15,7 @@ by the face tests (a frontal view of a portrait whose subject lowered the chin).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +81,7 @@ def reconstruct(
     uv = np.column_stack([source[:, 0], -source[:, 1]])
     uv[: len(frontal)] = mesh[:, :2]
     strips = []
-    for inner, outer in zip(rings[:-1], rings[1:], strict=True):
+    for inner, outer in itertools.pairwise(rings):
         nxt = np.roll(np.arange(len(oval)), -1)
         strips.append(np.column_stack([inner, inner[nxt], outer[nxt]]))
         strips.append(np.column_stack([inner, outer[nxt], outer]))
@@ -122,9 +123,7 @@ def render(
     w2 = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
     w0 = 1.0 - w1 - w2
     uv = face.uv
-    source = (
-        w0[:, None] * uv[tri[:, 0]] + w1[:, None] * uv[tri[:, 1]] + w2[:, None] * uv[tri[:, 2]]
-    )
+    source = w0[:, None] * uv[tri[:, 0]] + w1[:, None] * uv[tri[:, 1]] + w2[:, None] * uv[tri[:, 2]]
     map_x = np.full((height, width), -1.0, np.float32)
     map_y = np.full((height, width), -1.0, np.float32)
     map_x[ys, xs] = source[:, 0]

@@ -76,6 +76,7 @@ class PoseEstimator:
     """Fits meshes to one canonical face; cheap (a 3x3 SVD per call)."""
 
     def __init__(self, canonical: CanonicalFace) -> None:
+        self.canonical = canonical
         self._index = canonical.basis
         weights = canonical.weights / canonical.weights.sum()
         self._weights = weights[:, None]
