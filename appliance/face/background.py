@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from appliance.face.landmarks import CHEEK_LEFT, CHEEK_RIGHT, FaceLandmarks, shrink
+from appliance.face.landmarks import CHEEK_LEFT, CHEEK_RIGHT, FaceLandmarks, Pyramid
 from appliance.face.photometry import luminance
 
 Array = npt.NDArray[Any]
@@ -65,7 +65,7 @@ class Background:
 
 
 def assess(
-    bgr: Array,
+    pyramid: Pyramid,
     landmarks: FaceLandmarks,
     person_mask: Callable[[Array], Array],
     limits: BackgroundLimits,
@@ -73,9 +73,9 @@ def assess(
     """Background measures; ``None`` when no background is visible."""
     ied = max(1.0, landmarks.inter_eye_distance)
     scale = min(1.0, WORKING_INTER_EYE / ied)
-    small = shrink(bgr, scale) if scale < 1.0 else bgr
+    small = pyramid.shrink(scale)
     coarse_scale = min(1.0, COLOUR_INTER_EYE / ied)
-    coarse = shrink(bgr, coarse_scale) if coarse_scale < 1.0 else bgr
+    coarse = pyramid.shrink(coarse_scale)
     gradient = _gradient(luminance(small))
     lab: Array = cv2.cvtColor(coarse.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_BGR2Lab)
     fast = _measures(

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from appliance.config.quality import FaceQualityThresholds
 from appliance.face import background, geometry, occlusion, photometry, sharpness
-from appliance.face.landmarks import FaceBox, FaceLandmarks, FaceModels
-from appliance.face.region import face_crop
+from appliance.face.landmarks import FaceBox, FaceLandmarks, FaceModels, Pyramid
+from appliance.face.region import face_crop, reduced
 
 Array = npt.NDArray[Any]
 
@@ -59,6 +60,9 @@ CHECK_NAMES: tuple[str, ...] = (
     "natural_colour",
 )
 MIN_FACE_FRACTION = 0.05  # faces smaller than 5 % of the image height are not counted
+# Colour, occlusion and exposure measures run on the face crop reduced to this
+# inter-eye distance; sharpness and JPEG blockiness keep the native pixels.
+APPEARANCE_INTER_EYE = 72.0
 
 
 @dataclass(frozen=True)
@@ -138,11 +142,13 @@ class PhotoQualityEngine:
 
     def assess(self, image: Array) -> PhotoReport:
         height = image.shape[0]
-        faces = [f for f in self.models.detect_all(image) if f.height >= MIN_FACE_FRACTION * height]
+        pyramid = Pyramid(image)
+        found = self.models.detect_all(image, pyramid)
+        faces = [f for f in found if f.height >= MIN_FACE_FRACTION * height]
         if not faces:
             return self._no_face()
         landmarks = self.models.landmarks(image, faces[0])
-        checks, extras = self._checks(image, landmarks, len(faces))
+        checks, extras = self._checks(image, landmarks, len(faces), pyramid)
         return PhotoReport(len(faces), checks, landmarks, faces[0], extras)
 
     def _no_face(self) -> PhotoReport:
@@ -153,19 +159,22 @@ class PhotoQualityEngine:
     # ----------------------------------------------------------------- the checks
 
     def _checks(
-        self, image: Array, lm: FaceLandmarks, faces: int
+        self, image: Array, lm: FaceLandmarks, faces: int, pyramid: Pyramid | None = None
     ) -> tuple[dict[str, CheckResult], dict[str, float]]:
         out: dict[str, CheckResult] = {}
         extras: dict[str, float] = {}
         out["single_face"] = CheckResult(faces, None, "exactly 1 face", faces == 1)
         self._geometry(image.shape, lm, out)
-        crop, local = face_crop(image, lm, align=8)
+        native, native_lm = face_crop(image, lm, align=8)
+        grey = cv2.cvtColor(native, cv2.COLOR_BGR2GRAY)
+        crop, local = reduced(native, native_lm, APPEARANCE_INTER_EYE)
         lab = occlusion.to_lab(crop)
         lum = photometry.luminance(crop)
         self._appearance(lab, lm, local, out)
-        self._background(image, lm, out, extras)
-        self._photometry(crop, lum, local, out, extras)
-        return out, extras
+        self._background(pyramid or Pyramid(image), lm, out, extras)
+        self._photometry(crop, lum, local, out)
+        self._detail(grey, native_lm, out, extras)
+        return {name: out[name] for name in CHECK_NAMES}, extras
 
     def _geometry(
         self, shape: tuple[int, ...], lm: FaceLandmarks, out: dict[str, CheckResult]
@@ -259,7 +268,11 @@ class PhotoQualityEngine:
             out[name] = CheckResult(value, None, f"<= {limit:g}", value <= limit)
 
     def _background(
-        self, image: Array, lm: FaceLandmarks, out: dict[str, CheckResult], extras: dict[str, float]
+        self,
+        pyramid: Pyramid,
+        lm: FaceLandmarks,
+        out: dict[str, CheckResult],
+        extras: dict[str, float],
     ) -> None:
         lim = self.limits
         limits = background.BackgroundLimits(
@@ -269,7 +282,7 @@ class PhotoQualityEngine:
             f"gradient <= {lim.background_gradient_max:g}, chroma <= "
             f"{lim.background_chroma_max:g}, spread <= {lim.background_spread_max:g}"
         )
-        found = background.assess(image, lm, self.models.person_mask, limits)
+        found = background.assess(pyramid, lm, self.models.person_mask, limits)
         if found is None:
             out["background_uniformity"] = CheckResult(None, None, "no background visible", False)
             return
@@ -286,12 +299,7 @@ class PhotoQualityEngine:
         )
 
     def _photometry(
-        self,
-        crop: Array,
-        lum: Array,
-        local: FaceLandmarks,
-        out: dict[str, CheckResult],
-        extras: dict[str, float],
+        self, crop: Array, lum: Array, local: FaceLandmarks, out: dict[str, CheckResult]
     ) -> None:
         lim = self.limits
         uniform = photometry.illumination_uniformity(lum, local)
@@ -347,18 +355,6 @@ class PhotoQualityEngine:
             f">= {lim.dynamic_range_min:g} bits",
             bits >= lim.dynamic_range_min,
         )
-        sharp = sharpness.measure(lum, local)
-        extras.update(sharpness_direction=sharp.direction, native_detail=sharp.native_detail)
-        out["sharpness"] = CheckResult(
-            sharp.detail,
-            None,
-            f"detail >= {lim.sharpness_min:g}, direction >= {lim.sharpness_direction_min:g}",
-            sharp.detail >= lim.sharpness_min and sharp.direction >= lim.sharpness_direction_min,
-        )
-        blocks = photometry.blockiness(lum)
-        out["compression_artifacts"] = CheckResult(
-            blocks, None, f"<= {lim.compression_max:g}", blocks <= lim.compression_max
-        )
         colour = photometry.natural_colour(crop, local)
         out["natural_colour"] = (
             CheckResult(None, None, f"<= {lim.natural_colour_max:g}", False)
@@ -369,6 +365,28 @@ class PhotoQualityEngine:
                 f"<= {lim.natural_colour_max:g}",
                 colour <= lim.natural_colour_max,
             )
+        )
+
+    def _detail(
+        self,
+        grey: Array,
+        local: FaceLandmarks,
+        out: dict[str, CheckResult],
+        extras: dict[str, float],
+    ) -> None:
+        """Sharpness and JPEG blockiness, on the native pixels."""
+        lim = self.limits
+        sharp = sharpness.measure(grey, local)
+        extras.update(sharpness_direction=sharp.direction, native_detail=sharp.native_detail)
+        out["sharpness"] = CheckResult(
+            sharp.detail,
+            None,
+            f"detail >= {lim.sharpness_min:g}, direction >= {lim.sharpness_direction_min:g}",
+            sharp.detail >= lim.sharpness_min and sharp.direction >= lim.sharpness_direction_min,
+        )
+        blocks = photometry.blockiness(grey)
+        out["compression_artifacts"] = CheckResult(
+            blocks, None, f"<= {lim.compression_max:g}", blocks <= lim.compression_max
         )
 
 

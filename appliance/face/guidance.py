@@ -18,14 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from appliance.config.quality import FaceQualityThresholds
 from appliance.face import geometry, occlusion, photometry, sharpness
-from appliance.face.engine import PhotoQualityEngine, PhotoReport
+from appliance.face.engine import APPEARANCE_INTER_EYE, PhotoQualityEngine, PhotoReport
 from appliance.face.landmarks import FaceLandmarks
-from appliance.face.region import face_crop
+from appliance.face.region import face_crop, reduced
 
 Array = npt.NDArray[Any]
 
@@ -156,8 +157,10 @@ class GuidanceEngine:
             prompts.append("face.look_straight")
         if abs(roll) > lim.roll_max_deg:
             prompts.append("face.straighten_head")
-        # Colour measures on the face's neighbourhood only: keeps the path fast.
-        crop, local = face_crop(frame, lm)
+        # Colour measures on the face's neighbourhood only, reduced as the full
+        # check reduces it; sharpness on its native pixels.
+        native, native_lm = face_crop(frame, lm)
+        crop, local = reduced(native, native_lm, APPEARANCE_INTER_EYE)
         lab = occlusion.to_lab(crop)
         reference = occlusion.skin_reference(lab, local)
         visible = occlusion.eyes_visible(lab, local, reference)
@@ -177,7 +180,7 @@ class GuidanceEngine:
             prompts.append("face.too_dark")
         elif mean > lim.luminance_mean_max:
             prompts.append("face.too_bright")
-        sharp = sharpness.measure(lum, local)
+        sharp = sharpness.measure(cv2.cvtColor(native, cv2.COLOR_BGR2GRAY), native_lm)
         motion = 0.0
         if self._last_mid is not None:
             motion = float(np.linalg.norm(mid - self._last_mid)) / max(lm.inter_eye_distance, 1)

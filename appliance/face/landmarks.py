@@ -21,6 +21,7 @@ of the frame), never a full-resolution copy.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -98,13 +99,17 @@ class FaceLandmarks:
     left_iris: tuple[float, float, float] | None
     pose: HeadPose | None = None
 
-    def shifted(self, dx: float, dy: float) -> FaceLandmarks:
-        """The same landmarks in a crop whose origin is (dx, dy) of this image."""
+    def shifted(self, dx: float, dy: float, scale: float = 1.0) -> FaceLandmarks:
+        """The same landmarks in a crop whose origin is (dx, dy) of this image,
+        resampled by ``scale``."""
         mesh = self.mesh.copy()
         mesh[:, 0] -= dx
         mesh[:, 1] -= dy
+        mesh *= scale
         irises = [
-            None if iris is None else (iris[0] - dx, iris[1] - dy, iris[2])
+            None
+            if iris is None
+            else ((iris[0] - dx) * scale, (iris[1] - dy) * scale, iris[2] * scale)
             for iris in (self.right_iris, self.left_iris)
         ]
         return FaceLandmarks(mesh, self.upright, irises[0], irises[1], self.pose)
@@ -112,23 +117,23 @@ class FaceLandmarks:
     def point(self, index: int) -> Array:
         return self.mesh[index, :2]
 
-    @property
+    @functools.cached_property
     def right_eye_centre(self) -> Array:
         return (self.point(RIGHT_EYE_CORNERS[0]) + self.point(RIGHT_EYE_CORNERS[1])) / 2
 
-    @property
+    @functools.cached_property
     def left_eye_centre(self) -> Array:
         return (self.point(LEFT_EYE_CORNERS[0]) + self.point(LEFT_EYE_CORNERS[1])) / 2
 
-    @property
+    @functools.cached_property
     def eye_midpoint(self) -> Array:
         return (self.right_eye_centre + self.left_eye_centre) / 2
 
-    @property
+    @functools.cached_property
     def inter_eye_distance(self) -> float:
         return float(np.linalg.norm(self.left_eye_centre - self.right_eye_centre))
 
-    @property
+    @functools.cached_property
     def t_metric(self) -> float:
         """OFIQ's T: distance from the eye midpoint to the chin."""
         return float(np.linalg.norm(self.point(CHIN) - self.eye_midpoint))
@@ -192,28 +197,26 @@ class FaceModels:
 
     # ------------------------------------------------------------------ detection
 
-    def detect(self, bgr: Array) -> list[FaceBox]:
+    def detect(self, bgr: Array, pyramid: Pyramid | None = None) -> list[FaceBox]:
         """Faces found by the short-range model (preview frames), largest first."""
-        return self._run_detector(self._detector, bgr, 0.0)
+        return self._run_detector(self._detector, bgr, pyramid)
 
-    def detect_all(self, bgr: Array) -> list[FaceBox]:
+    def detect_all(self, bgr: Array, pyramid: Pyramid | None = None) -> list[FaceBox]:
         """Faces found by the full-range model, small ones too; largest first."""
-        return self._run_detector(self._full_range, bgr, 0.0)
+        return self._run_detector(self._full_range, bgr, pyramid)
 
-    def _run_detector(self, task: Any, bgr: Array, min_score: float) -> list[FaceBox]:
+    def _run_detector(self, task: Any, bgr: Array, pyramid: Pyramid | None) -> list[FaceBox]:
         import mediapipe as mp
 
         height, width = bgr.shape[:2]
         scale = min(1.0, DETECT_MAX_SIDE / max(height, width))
-        small = bgr if scale >= 1.0 else shrink(bgr, scale)
+        small = bgr if scale >= 1.0 else (pyramid or Pyramid(bgr)).shrink(scale)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         with self._lock:
             result = task.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
         faces = []
         for detection in result.detections:
             score = float(detection.categories[0].score)
-            if score < min_score:
-                continue
             box = detection.bounding_box
             keypoints = detection.keypoints
             faces.append(
@@ -286,7 +289,7 @@ class FaceModels:
 
         height, width = bgr.shape[:2]
         scale = min(1.0, SEGMENT_MAX_SIDE / max(height, width))
-        small = bgr if scale >= 1.0 else shrink(bgr, scale)
+        small = bgr if scale >= 1.0 else Pyramid(bgr).shrink(scale)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         with self._lock:
             segmenter = self._segmenter_task()
@@ -321,21 +324,33 @@ class FaceModels:
         self.landmarks(grey, box, iris=True)
 
 
-def shrink(image: Array, scale: float) -> Array:
-    """``image`` reduced by ``scale`` (< 1) without aliasing, fast.
+class Pyramid:
+    """One frame and its ``pyrDown`` halvings, made on demand and shared by the
+    stages that each want a reduced copy (detection, background, segmentation)."""
 
-    Halves with ``pyrDown`` (Gaussian-filtered) while the target is at most half
-    the current size, then finishes with a bilinear resize (INTER_AREA at a
-    fractional factor is several times slower on large frames).
-    """
-    width = max(1, round(image.shape[1] * scale))
-    height = max(1, round(image.shape[0] * scale))
-    result: Array = image
-    while result.shape[1] >= 2 * width and result.shape[0] >= 2 * height:
-        result = cv2.pyrDown(result)
-    if result.shape[1] != width or result.shape[0] != height:
-        result = cv2.resize(result, (width, height), interpolation=cv2.INTER_LINEAR)
-    return result
+    def __init__(self, image: Array) -> None:
+        self.image = image
+        self._levels: list[Array] = [image]
+
+    def shrink(self, scale: float) -> Array:
+        """The frame reduced by ``scale`` (<= 1): the nearest halving, then bilinear."""
+        width = max(1, round(self.image.shape[1] * scale))
+        height = max(1, round(self.image.shape[0] * scale))
+        level = 0
+        while True:
+            current = self._level(level)
+            if current.shape[1] < 2 * width or current.shape[0] < 2 * height:
+                break
+            level += 1
+        if current.shape[1] == width and current.shape[0] == height:
+            return current
+        result: Array = cv2.resize(current, (width, height), interpolation=cv2.INTER_LINEAR)
+        return result
+
+    def _level(self, index: int) -> Array:
+        while len(self._levels) <= index:
+            self._levels.append(cv2.pyrDown(self._levels[-1]))
+        return self._levels[index]
 
 
 def _blob(bgr_crop: Array) -> Array:

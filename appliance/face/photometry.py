@@ -137,14 +137,23 @@ def halves_ratio(lum: Array, landmarks: FaceLandmarks, mask: Array | None = None
     if mask is None:
         mask = face_mask(lum.shape, landmarks)
     top, chin = landmarks.point(10), landmarks.point(152)
-    ys, xs = np.nonzero(mask)
-    if xs.size < 20:
-        return None
     direction = chin - top
-    side = (xs - top[0]) * direction[1] - (ys - top[1]) * direction[0]
-    values = lum[ys, xs].astype(np.float64)
-    left, right = values[side > 0], values[side < 0]
-    if left.size < 10 or right.size < 10:
+    length = float(np.hypot(direction[0], direction[1]))
+    if length < 2:
         return None
-    a, b = float(left.mean()), float(right.mean())
-    return min(a, b) / max(a, b, 1e-6)
+    # A polygon covering everything on one side of the line (far beyond the image).
+    far = 4.0 * float(max(lum.shape))
+    along = direction / length
+    normal = np.array([-along[1], along[0]])
+    start, end = top - far * along, top + far * along
+    side = np.round(np.array([start, end, end + far * normal, start + far * normal])).astype(
+        np.int32
+    )
+    half = np.zeros_like(mask)
+    cv2.fillConvexPoly(half, side, 255)
+    one = cv2.bitwise_and(mask, half)
+    other = cv2.bitwise_and(mask, cv2.bitwise_not(half))
+    if cv2.countNonZero(one) < 10 or cv2.countNonZero(other) < 10:
+        return None
+    a, b = cv2.mean(lum, one)[0], cv2.mean(lum, other)[0]
+    return float(min(a, b) / max(a, b, 1e-6))

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from appliance.face.landmarks import FaceLandmarks
+from appliance.face.landmarks import FaceLandmarks, Pyramid
 
 Array = npt.NDArray[Any]
 
@@ -30,3 +30,17 @@ def face_crop(
     y1 = min(frame.shape[0], int(ys.max() + pad) + 1)
     crop = np.ascontiguousarray(frame[y0 : max(y0 + 1, y1), x0 : max(x0 + 1, x1)])
     return crop, landmarks.shifted(x0, y0)
+
+
+def reduced(crop: Array, local: FaceLandmarks, inter_eye: float) -> tuple[Array, FaceLandmarks]:
+    """``crop`` resampled so that the inter-eye distance is at most ``inter_eye`` pixels.
+
+    Colour, occlusion and exposure measures are fractions and statistics of
+    regions: they need no more pixels than that, and cost in proportion to them.
+    """
+    scale = min(1.0, inter_eye / max(local.inter_eye_distance, 1.0))
+    if scale >= 1.0:
+        return crop, local
+    small = Pyramid(crop).shrink(scale)
+    factor = small.shape[1] / crop.shape[1]
+    return small, local.shifted(0.0, 0.0, factor)

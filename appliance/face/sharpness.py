@@ -91,11 +91,13 @@ def measure(lum: Array, landmarks: FaceLandmarks) -> Sharpness:
 
 
 def _power_spectrum(crop: Array) -> Array:
+    """Power spectrum of the Hann-windowed crop, zero-padded to a fast DFT size."""
     height, width = crop.shape
     window = _window(height, width)
-    centred = (crop - crop.mean()) * window
-    spectrum = cv2.dft(centred, flags=cv2.DFT_COMPLEX_OUTPUT)
-    power: Array = spectrum[:, :, 0] ** 2 + spectrum[:, :, 1] ** 2
+    padded = np.zeros((cv2.getOptimalDFTSize(height), cv2.getOptimalDFTSize(width)), np.float32)
+    padded[:height, :width] = (crop - crop.mean()) * window
+    spectrum = cv2.dft(padded, flags=cv2.DFT_COMPLEX_OUTPUT)
+    power: Array = cv2.magnitude(spectrum[:, :, 0], spectrum[:, :, 1]) ** 2
     return power
 
 
