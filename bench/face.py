@@ -76,7 +76,7 @@ def stages(engine: PhotoQualityEngine, portraits: list[np.ndarray]) -> dict[str,
         "iris": round(with_iris - mesh_only, 2),
         "segmentation_when_run": round(median_ms(models.person_mask, [small] * 5, 3), 2),
         "checks": round(
-            median_ms(lambda im: engine._checks(im, landmarks, 1), portraits, 3),  # noqa: SLF001
+            median_ms(lambda im: engine._checks(im, landmarks, 1), portraits, 3),
             2,
         ),
     }
@@ -117,11 +117,11 @@ def main() -> int:
     first_ms = (time.perf_counter() - started) * 1000
     guidance = GuidanceEngine(engine)
     guidance.analyse(frames[0])
-    rounds = [one_round(engine, guidance, portraits, frames, args.frames) for _ in range(args.repeat)]
+    rounds = [
+        one_round(engine, guidance, portraits, frames, args.frames) for _ in range(args.repeat)
+    ]
     best = {key: min(r[key] for r in rounds) for key in rounds[0]}
-    segmented = sum(
-        engine.assess(p).extras.get("background_segmented", 0.0) > 0 for p in portraits
-    )
+    segmented = sum(engine.assess(p).extras.get("background_segmented", 0.0) > 0 for p in portraits)
     breakdown = stages(engine, portraits)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     engine.close()

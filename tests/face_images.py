@@ -147,8 +147,8 @@ def turned(
     from bench.face_render import reconstruct, render
 
     landmarks = models.landmarks(image, models.detect(image)[0], iris=False)
-    source = landmarks.pose.angles
-    head = reconstruct(image, landmarks.mesh, models.pose.canonical.triangles, rotation(*source))
+    source = models.pose.rotation_3d(landmarks.mesh)
+    head = reconstruct(image, landmarks.mesh, models.pose.canonical.triangles, source)
     centre = landmarks.mesh[:, :2].mean(axis=0)
     out, _ = render(
         head, rotation(yaw, pitch, roll), (image.shape[1], image.shape[0]),

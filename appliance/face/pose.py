@@ -87,6 +87,17 @@ class PoseEstimator:
 
     def estimate(self, mesh: Array) -> HeadPose:
         """Pose of one mesh, (468, 3) in image pixels as the landmark model gives it."""
+        matrix, scale, residual, centred = self._procrustes(mesh)
+        _, pitch, roll = angles(matrix)
+        yaw = self._yaw_2d(centred[:, :2])
+        return HeadPose(yaw, pitch, roll, scale, residual)
+
+    def rotation_3d(self, mesh: Array) -> Array:
+        """The rotation of the 3-D fit alone (camera frame): the frame the mesh's
+        own shape defines, used to turn a reconstructed head to frontal."""
+        return self._procrustes(mesh)[0]
+
+    def _procrustes(self, mesh: Array) -> tuple[Array, float, float, Array]:
         points = mesh[self._index, :3] * _TO_CAMERA
         mean = (points * self._weights).sum(axis=0)
         centred = points - mean
@@ -99,9 +110,7 @@ class PoseEstimator:
         fitted = scale * self._ref @ matrix.T
         error = ((centred - fitted) ** 2).sum(axis=1)
         residual = math.sqrt(float((self._weights[:, 0] * error).sum())) / max(scale, 1e-9)
-        _, pitch, roll = angles(matrix)
-        yaw = self._yaw_2d(centred[:, :2])
-        return HeadPose(yaw, pitch, roll, scale, residual)
+        return matrix, scale, residual, centred
 
     def _yaw_2d(self, centred_xy: Array) -> float:
         """Yaw of the nearest scaled rotation to the weighted affine camera fit."""
