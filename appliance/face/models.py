@@ -80,12 +80,6 @@ MODELS: tuple[ModelFile, ...] = (
         "468-point 3-D face mesh",
     ),
     ModelFile(
-        "iris_landmark.tflite",
-        "mediapipe/modules/iris_landmark/iris_landmark.tflite",
-        "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
-        "iris centre and radius per eye",
-    ),
-    ModelFile(
         "selfie_segmentation.tflite",
         "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
         "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",

@@ -185,7 +185,7 @@ def iris_darkness(lab: Array, landmarks: FaceLandmarks, reference: Array) -> flo
         if iris is None:
             return None
         x, y, radius = iris
-        r = max(1, int(radius * 0.6))
+        r = max(1, round(radius * 0.6))
         patch = lab[max(0, int(y) - r) : int(y) + r + 1, max(0, int(x) - r) : int(x) + r + 1, 0]
         if patch.size == 0:
             return None
