@@ -4,10 +4,11 @@ Only portraits of public figures released with the package are used, each
 pinned by package, version, member path and SHA-256:
 
 - ``astronaut``: Eileen Collins, NASA portrait (public domain), scikit-image
-  (PyPI ``scikit-image``, installed): ``skimage/data/astronaut.png``;
+  0.26.0 (PyPI ``scikit-image``, installed): ``skimage/data/astronaut.png``
+  (SHA-256 88431cd9...cb5);
 - ``hopper``: Grace Hopper, US Navy portrait (public domain), matplotlib
-  (PyPI ``matplotlib``, installed with mediapipe):
-  ``matplotlib/mpl-data/sample_data/grace_hopper.jpg``;
+  3.11.2 (PyPI ``matplotlib``, installed with mediapipe):
+  ``matplotlib/mpl-data/sample_data/grace_hopper.jpg`` (SHA-256 a8ca6d73...130);
 - ``obama`` and ``biden``: official White House portraits (US government
   works, public domain) in the source distribution of ``face-recognition``
   1.3.0 on PyPI (MIT): ``tests/test_images/obama.jpg``, ``biden.jpg``. The
@@ -44,8 +45,8 @@ SDIST_MEMBERS = {
 }
 NAMES = ("astronaut", "hopper", "obama", "biden")
 SOURCES = {
-    "astronaut": "scikit-image (PyPI), skimage/data/astronaut.png",
-    "hopper": "matplotlib (PyPI), mpl-data/sample_data/grace_hopper.jpg",
+    "astronaut": "scikit-image 0.26.0 (PyPI), skimage/data/astronaut.png",
+    "hopper": "matplotlib 3.11.2 (PyPI), matplotlib/mpl-data/sample_data/grace_hopper.jpg",
     "obama": f"face-recognition 1.3.0 sdist (PyPI), {SDIST_MEMBERS['obama'][0]}",
     "biden": f"face-recognition 1.3.0 sdist (PyPI), {SDIST_MEMBERS['biden'][0]}",
 }
