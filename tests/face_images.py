@@ -86,3 +86,72 @@ def close_eyes(image: np.ndarray, contours: list[np.ndarray]) -> np.ndarray:
 
 def second_face(image: np.ndarray) -> np.ndarray:
     return scene(second_face=True)
+
+
+def motion_blur(image: np.ndarray, length: int = 21, angle_deg: float = 0.0) -> np.ndarray:
+    """A linear motion streak of ``length`` pixels at ``angle_deg``."""
+    kernel = np.zeros((length, length), np.float32)
+    kernel[length // 2, :] = 1.0
+    centre = ((length - 1) / 2, (length - 1) / 2)
+    rotate = cv2.getRotationMatrix2D(centre, angle_deg, 1.0)
+    kernel = cv2.warpAffine(kernel, rotate, (length, length))
+    return cv2.filter2D(image, -1, kernel / kernel.sum())
+
+
+def upscaled(image: np.ndarray, factor: int) -> np.ndarray:
+    """The photo reduced ``factor`` times and enlarged back (bicubic): no native detail."""
+    height, width = image.shape[:2]
+    small = cv2.resize(image, (width // factor, height // factor), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def icao_crop(
+    image: np.ndarray, landmarks: Any, inter_eye: float, head: float = 0.75
+) -> np.ndarray:
+    """A 35x45 mm-proportioned crop as a passport office cuts it.
+
+    Chin to crown (about 2.05 T, T = eye midpoint to chin) fills ``head`` of the
+    height, the eyes sit at 45 % of the height from the top, the face is
+    centred, and the photo is resampled so that the inter-eye distance is
+    ``inter_eye`` pixels.
+    """
+    mid, t = landmarks.eye_midpoint, landmarks.t_metric
+    scale = inter_eye / landmarks.inter_eye_distance
+    height = 2.05 * t / head
+    width = height * 35 / 45
+    x0, y0 = mid[0] - width / 2, mid[1] - 0.45 * height
+    matrix = np.float32([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]])
+    size = (round(width * scale), round(height * scale))
+    flags = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return cv2.warpAffine(image, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+
+def backdrop_gradient(image: np.ndarray, person: np.ndarray, low: float = 0.45) -> np.ndarray:
+    """The backdrop relit from one side: brightness falls from 100 % to ``low`` across it.
+
+    ``person`` is the segmenter's person probability (any size).
+    """
+    height, width = image.shape[:2]
+    weight = cv2.resize(person, (width, height), interpolation=cv2.INTER_LINEAR)[..., None]
+    ramp = np.linspace(1.0, low, width, dtype=np.float32)[None, :, None]
+    relit = image.astype(np.float32) * ramp
+    out = image.astype(np.float32) * weight + relit * (1 - weight)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def turned(
+    image: np.ndarray, models: Any, yaw: float, pitch: float, roll: float = 0.0
+) -> np.ndarray:
+    """The portrait's head re-rendered in 3-D at a known pose (bench/face_render.py)."""
+    from appliance.face.pose import rotation
+    from bench.face_render import reconstruct, render
+
+    landmarks = models.landmarks(image, models.detect(image)[0], iris=False)
+    source = models.pose.rotation_3d(landmarks.mesh)
+    head = reconstruct(image, landmarks.mesh, models.pose.canonical.triangles, source)
+    centre = landmarks.mesh[:, :2].mean(axis=0)
+    out, _ = render(
+        head, rotation(yaw, pitch, roll), (image.shape[1], image.shape[0]),
+        (float(centre[0]), float(centre[1])), background=image,
+    )  # fmt: skip
+    return out

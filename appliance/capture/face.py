@@ -67,17 +67,9 @@ class FaceCapture:
         return result
 
     def warm_up(self) -> None:
-        """Models loaded and one synthetic portrait through guidance, full check and token."""
-        if self._service is None:
-            return
-        from drivers.sim.portrait import PortraitScene, render_portrait
-
-        portrait = render_portrait(PortraitScene(), 640, 800, seed=0)
-        self.analyse(portrait)
-        try:
-            self._service.item_from_frame(portrait)
-        except NoFaceFound:  # pragma: no cover - the synthetic portrait has a face
-            logger.warning("face warm-up found no face in the synthetic portrait")
+        """Every model loaded and run once, every check and the token encoder exercised."""
+        if self._service is not None:
+            self._service.warm_up()
 
     def auto_gate(self) -> AutoCapture:
         """A fresh auto-capture gate: the best of N consecutive good preview frames."""

@@ -29,9 +29,22 @@ class FaceQualityThresholds(BaseModel):
         90, "Minimum distance between eye centres, pixels (yaw-corrected, as OFIQ).", 10
     )
     head_size_min: float = _limit(
-        0.20, "Minimum OFIQ head size (eye-midpoint-to-chin / image height).", 0, 1
+        0.20,
+        "Minimum OFIQ head size (T = eye-midpoint-to-chin, over image height). A kiosk "
+        "frame may show more than the portrait: the stored ISO/IEC 19794-5 token is cut "
+        "from it at the standard's geometry, so this bound only asks for a usable face.",
+        0,
+        1,
     )
-    head_size_max: float = _limit(0.32, "Maximum OFIQ head size.", 0, 1)
+    head_size_max: float = _limit(
+        0.45,
+        "Maximum OFIQ head size (T / image height). ICAO 9303-3 / ISO/IEC 39794-5 put "
+        "chin-to-crown at 70-80 % of the height and the eyes at about mid-head, so T is "
+        "0.33-0.42 of the height on compliant photos; 0.45 is OFIQ's optimum. Above it the "
+        "crown or chin leaves the frame.",
+        0,
+        1,
+    )
     centring_max: float = _limit(
         0.05,
         "Maximum horizontal offset of the face centre line from the image centre, "
@@ -49,14 +62,20 @@ class FaceQualityThresholds(BaseModel):
         10,
     )
     crop_top_min: float = _limit(
-        1.4,
-        "Minimum distance from the eye line to the top border, in OFIQ T units (OFIQ MarginAbove).",
+        1.1,
+        "Minimum distance from the eye line to the top border, in OFIQ T units (OFIQ "
+        "MarginAbove raw). The crown lies about 1.0 T above the eye line; ICAO 35x45 mm "
+        "crops (head 70-80 % of the height, eyes 50-70 % up from the bottom, ISO/IEC "
+        "19794-5 full frontal) give 1.1-1.5. OFIQ's 1.4 is its score-50 point, not a "
+        "compliance limit.",
         0,
         10,
     )
     crop_bottom_min: float = _limit(
-        1.8,
-        "Minimum distance from the eye line to the bottom border, in T units (OFIQ MarginBelow).",
+        1.2,
+        "Minimum distance from the eye line to the bottom border, in T units (OFIQ "
+        "MarginBelow raw): the chin (1.0 T) plus some neck. ICAO crops give 1.25-2.0; "
+        "OFIQ's 1.8 is its score-50 point, not a compliance limit.",
         0,
         10,
     )
@@ -97,6 +116,14 @@ class FaceQualityThresholds(BaseModel):
     background_chroma_max: float = _limit(
         25.0, "Maximum mean CIELAB chroma of the background (plain, neutral).", 0, 200
     )
+    background_spread_max: float = _limit(
+        20.0,
+        "Maximum CIELAB difference across the smoothed background (3rd to 97th "
+        "percentile of L*, a*, b*): a light-to-dark ramp or a shadow on the backdrop. An "
+        "evenly lit backdrop stays within a few units; 20 is a plainly visible gradient.",
+        0,
+        200,
+    )
     illumination_min: float = _limit(
         0.35, "Minimum histogram intersection of the two cheek regions (OFIQ raw).", 0, 1
     )
@@ -134,7 +161,21 @@ class FaceQualityThresholds(BaseModel):
         5.0, "Minimum entropy of face luminance, bits (OFIQ raw).", 0, 8
     )
     sharpness_min: float = _limit(
-        0.25, "Minimum sharpness: fine-detail energy relative to coarse, face region.", 0, 10
+        0.14,
+        "Minimum face detail at native resolution: spectral amplitude at 0.15-0.3 "
+        "cycles/pixel over 0.075-0.15, eyes-to-mouth region (faces reduced to an inter-eye "
+        "distance of 180 px at most). Sharp photos give 0.18-0.35; focus blur and "
+        "enlarged (upscaled) photos give 0.03-0.11.",
+        0,
+        10,
+    )
+    sharpness_direction_min: float = _limit(
+        0.35,
+        "Minimum ratio of the weakest to the strongest direction of face detail "
+        "(0.1-0.35 cycles/pixel, eight orientations; amplitude). Sharp faces give 0.5-0.7, "
+        "motion blur of 7-21 px 0.06-0.23.",
+        0,
+        1,
     )
     compression_max: float = _limit(
         2.0, "Maximum JPEG blockiness (8x8 boundary vs interior gradient ratio).", 0, 10

@@ -21,7 +21,7 @@ from appliance.config.quality import FaceQualityThresholds
 from appliance.face.engine import PhotoQualityEngine, PhotoReport
 from appliance.face.guidance import prompts_for
 from appliance.face.models import ModelError
-from appliance.face.token import encode, make_token
+from appliance.face.token import encode, make_token, warm_up_token
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,18 @@ class FaceCaptureService:
                 logger.error("face engine unavailable: %s", exc)
                 self._available = False
         return self._available
+
+    def warm_up(self) -> None:
+        """Load the models and run every path once (detection, mesh, iris,
+        segmentation, each check, the token cut and its JPEG 2000 encoding) so
+        that the first applicant does not wait. Call before signalling READY;
+        raises :class:`ModelError` when a model is missing.
+        """
+        engine = self.engine
+        with self._lock:
+            engine.warm_up()
+        warm_up_token()
+        self._available = True
 
     def close(self) -> None:
         with self._lock:

@@ -3,6 +3,12 @@
 For each check it reports the raw value, OFIQ's 0-100 score where OFIQ defines
 a mapping (``None`` otherwise), the limit as text and pass/fail. The portrait
 is compliant when exactly one face is found and every check passes.
+
+One pass per image: the full-range detector, the mesh (with its head pose)
+and the iris model run once; every per-face measure runs on one crop of the
+face's neighbourhood (luminance and CIELAB computed once, shared by the
+checks); the background is judged on a reduced frame and the person segmenter
+runs only when the background is not clearly uniform without it.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from appliance.config.quality import FaceQualityThresholds
-from appliance.face import geometry, occlusion, photometry
-from appliance.face.landmarks import FaceBox, FaceLandmarks, FaceModels
+from appliance.face import background, geometry, occlusion, photometry, sharpness
+from appliance.face.landmarks import FaceBox, FaceLandmarks, FaceModels, Pyramid
+from appliance.face.region import face_crop, reduced
 
 Array = npt.NDArray[Any]
 
@@ -52,6 +60,9 @@ CHECK_NAMES: tuple[str, ...] = (
     "natural_colour",
 )
 MIN_FACE_FRACTION = 0.05  # faces smaller than 5 % of the image height are not counted
+# Colour, occlusion and exposure measures run on the face crop reduced to this
+# inter-eye distance; sharpness and JPEG blockiness keep the native pixels.
+APPEARANCE_INTER_EYE = 72.0
 
 
 @dataclass(frozen=True)
@@ -124,16 +135,21 @@ class PhotoQualityEngine:
     def close(self) -> None:
         self.models.close()
 
+    def warm_up(self) -> None:
+        """Every model loaded and run once, and every check once on a synthetic frame."""
+        self.models.warm_up()
+        self._checks(*_synthetic_face(self.models), faces=1)
+
     def assess(self, image: Array) -> PhotoReport:
         height = image.shape[0]
-        faces = [f for f in self.models.detect_all(image) if f.height >= MIN_FACE_FRACTION * height]
+        pyramid = Pyramid(image)
+        found = self.models.detect_all(image, pyramid)
+        faces = [f for f in found if f.height >= MIN_FACE_FRACTION * height]
         if not faces:
             return self._no_face()
-        face = faces[0]
-        landmarks = self.models.landmarks(image, face)
-        person = self.models.person_mask(image)
-        checks = self._checks(image, landmarks, person, len(faces))
-        return PhotoReport(len(faces), checks, landmarks, face)
+        landmarks = self.models.landmarks(image, faces[0])
+        checks, extras = self._checks(image, landmarks, len(faces), pyramid)
+        return PhotoReport(len(faces), checks, landmarks, faces[0], extras)
 
     def _no_face(self) -> PhotoReport:
         checks = {name: CheckResult(None, None, None, False) for name in CHECK_NAMES}
@@ -143,18 +159,29 @@ class PhotoQualityEngine:
     # ----------------------------------------------------------------- the checks
 
     def _checks(
-        self,
-        image: Array,
-        lm: FaceLandmarks,
-        person: np.ndarray[Any, np.dtype[np.float32]],
-        faces: int,
-    ) -> dict[str, CheckResult]:
-        lim = self.limits
-        height, width = image.shape[:2]
+        self, image: Array, lm: FaceLandmarks, faces: int, pyramid: Pyramid | None = None
+    ) -> tuple[dict[str, CheckResult], dict[str, float]]:
         out: dict[str, CheckResult] = {}
+        extras: dict[str, float] = {}
         out["single_face"] = CheckResult(faces, None, "exactly 1 face", faces == 1)
+        self._geometry(image.shape, lm, out)
+        native, native_lm = face_crop(image, lm, align=8)
+        grey = cv2.cvtColor(native, cv2.COLOR_BGR2GRAY)
+        crop, local = reduced(native, native_lm, APPEARANCE_INTER_EYE)
+        lab = occlusion.to_lab(crop)
+        lum = photometry.luminance(crop)
+        self._appearance(lab, lm, local, out)
+        self._background(pyramid or Pyramid(image), lm, out, extras)
+        self._photometry(crop, lum, local, out)
+        self._detail(grey, native_lm, out, extras)
+        return {name: out[name] for name in CHECK_NAMES}, extras
 
-        yaw, pitch, roll = geometry.pose(lm)
+    def _geometry(
+        self, shape: tuple[int, ...], lm: FaceLandmarks, out: dict[str, CheckResult]
+    ) -> None:
+        lim = self.limits
+        height, width = shape[:2]
+        yaw, pitch, roll = lm.pose.angles if lm.pose is not None else (0.0, 0.0, 0.0)
         cos_yaw = max(0.2, math.cos(math.radians(yaw)))
         ied = lm.inter_eye_distance / cos_yaw
         out["inter_eye_distance"] = CheckResult(
@@ -182,15 +209,11 @@ class PhotoQualityEngine:
             offset <= lim.centring_max and lim.eye_line_min <= eye_line <= lim.eye_line_max,
         )
         ied_px = max(lm.inter_eye_distance, 1e-6)
-        left = lm.right_eye_centre[0] / ied_px
-        right = (width - lm.left_eye_centre[0]) / ied_px
-        top = mid[1] / t
-        bottom = (height - mid[1]) / t
         for name, value, x0, limit in (
-            ("crop_left", left, 0.9, lim.crop_side_min),
-            ("crop_right", right, 0.9, lim.crop_side_min),
-            ("crop_top", top, 1.4, lim.crop_top_min),
-            ("crop_bottom", bottom, 1.8, lim.crop_bottom_min),
+            ("crop_left", lm.right_eye_centre[0] / ied_px, 0.9, lim.crop_side_min),
+            ("crop_right", (width - lm.left_eye_centre[0]) / ied_px, 0.9, lim.crop_side_min),
+            ("crop_top", mid[1] / t, 1.4, lim.crop_top_min),
+            ("crop_bottom", (height - mid[1]) / t, 1.8, lim.crop_bottom_min),
         ):
             out[name] = CheckResult(
                 float(value),
@@ -207,17 +230,20 @@ class PhotoQualityEngine:
                 angle, _pose_score(angle), f"|angle| <= {limit:g} deg", abs(angle) <= limit
             )
 
+    def _appearance(
+        self, lab: Array, lm: FaceLandmarks, local: FaceLandmarks, out: dict[str, CheckResult]
+    ) -> None:
+        lim = self.limits
         eyes = geometry.eyes_open(lm)
-        lab = occlusion.to_lab(image)
-        reference = occlusion.skin_reference(lab, lm)
-        iris = occlusion.iris_darkness(lab, lm, reference)
+        reference = occlusion.skin_reference(lab, local)
+        iris = occlusion.iris_darkness(lab, local, reference)
         out["eyes_open"] = CheckResult(
             eyes,
             ofiq_score(eyes, 100, 0.02, 0.01),
             f">= {lim.eyes_open_min:g} T, pupils darker than {lim.iris_darkness_max:g} x skin",
             eyes >= lim.eyes_open_min and (iris is None or iris <= lim.iris_darkness_max),
         )
-        visible = occlusion.eyes_visible(lab, lm, reference)
+        visible = occlusion.eyes_visible(lab, local, reference)
         out["eyes_visible"] = CheckResult(
             visible, 100 * visible, f">= {lim.eyes_visible_min:g}", visible >= lim.eyes_visible_min
         )
@@ -228,36 +254,57 @@ class PhotoQualityEngine:
             f"<= {lim.mouth_closed_max:g}",
             mouth <= lim.mouth_closed_max,
         )
+        skin = occlusion.skin_like(lab, reference)
         for name, value, limit in (
             (
                 "mouth_occlusion",
-                occlusion.mouth_occlusion(lab, lm, reference),
+                occlusion.mouth_occlusion(lab, local, reference, skin),
                 lim.mouth_occlusion_max,
             ),
-            (
-                "face_occlusion",
-                occlusion.face_occlusion(lab, lm, reference),
-                lim.face_occlusion_max,
-            ),
+            ("face_occlusion", occlusion.face_occlusion(lab, local, skin), lim.face_occlusion_max),
             ("expression_neutrality", geometry.expression(lm), lim.expression_max),
-            ("head_covering", occlusion.head_covering(lab, lm, reference), lim.head_covering_max),
+            ("head_covering", occlusion.head_covering(lab, local, skin), lim.head_covering_max),
         ):
             out[name] = CheckResult(value, None, f"<= {limit:g}", value <= limit)
 
-        lum = photometry.luminance(image)
-        gradient, chroma = photometry.background_measures(image, lum, person, lm.inter_eye_distance)
-        if gradient is None or chroma is None:
+    def _background(
+        self,
+        pyramid: Pyramid,
+        lm: FaceLandmarks,
+        out: dict[str, CheckResult],
+        extras: dict[str, float],
+    ) -> None:
+        lim = self.limits
+        limits = background.BackgroundLimits(
+            lim.background_gradient_max, lim.background_chroma_max, lim.background_spread_max
+        )
+        text = (
+            f"gradient <= {lim.background_gradient_max:g}, chroma <= "
+            f"{lim.background_chroma_max:g}, spread <= {lim.background_spread_max:g}"
+        )
+        found = background.assess(pyramid, lm, self.models.person_mask, limits)
+        if found is None:
             out["background_uniformity"] = CheckResult(None, None, "no background visible", False)
-        else:
-            out["background_uniformity"] = CheckResult(
-                gradient,
-                ofiq_score(gradient, 190, 10, 100, a=1, s=-1),
-                f"gradient <= {lim.background_gradient_max:g}, "
-                f"chroma <= {lim.background_chroma_max:g}",
-                gradient <= lim.background_gradient_max and chroma <= lim.background_chroma_max,
-            )
-        uniform = photometry.illumination_uniformity(lum, lm)
-        halves = photometry.halves_ratio(lum, lm)
+            return
+        extras.update(
+            background_chroma=found.chroma,
+            background_spread=found.spread,
+            background_segmented=float(found.segmented),
+        )
+        out["background_uniformity"] = CheckResult(
+            found.gradient,
+            ofiq_score(found.gradient, 190, 10, 100, a=1, s=-1),
+            text,
+            found.passes(limits),
+        )
+
+    def _photometry(
+        self, crop: Array, lum: Array, local: FaceLandmarks, out: dict[str, CheckResult]
+    ) -> None:
+        lim = self.limits
+        uniform = photometry.illumination_uniformity(lum, local)
+        face = photometry.face_mask(lum.shape, local)
+        halves = photometry.halves_ratio(lum, local, face)
         light_limit = (
             f"cheek histogram intersection >= {lim.illumination_min:g}, "
             f"darker/lighter face half >= {lim.illumination_halves_min:g}"
@@ -273,7 +320,6 @@ class PhotoQualityEngine:
                 and (halves is None or halves >= lim.illumination_halves_min),
             )
         )
-        face = photometry.face_mask(image.shape, lm)
         hist = photometry.histogram(lum, face)
         mean, variance = photometry.luminance_stats(hist)
         out["luminance_mean"] = CheckResult(
@@ -309,15 +355,7 @@ class PhotoQualityEngine:
             f">= {lim.dynamic_range_min:g} bits",
             bits >= lim.dynamic_range_min,
         )
-        sharp = photometry.sharpness(lum, lm)
-        out["sharpness"] = CheckResult(
-            sharp, None, f">= {lim.sharpness_min:g}", sharp >= lim.sharpness_min
-        )
-        blocks = photometry.blockiness(lum)
-        out["compression_artifacts"] = CheckResult(
-            blocks, None, f"<= {lim.compression_max:g}", blocks <= lim.compression_max
-        )
-        colour = photometry.natural_colour(image, lm)
+        colour = photometry.natural_colour(crop, local)
         out["natural_colour"] = (
             CheckResult(None, None, f"<= {lim.natural_colour_max:g}", False)
             if colour is None
@@ -328,4 +366,32 @@ class PhotoQualityEngine:
                 colour <= lim.natural_colour_max,
             )
         )
-        return out
+
+    def _detail(
+        self,
+        grey: Array,
+        local: FaceLandmarks,
+        out: dict[str, CheckResult],
+        extras: dict[str, float],
+    ) -> None:
+        """Sharpness and JPEG blockiness, on the native pixels."""
+        lim = self.limits
+        sharp = sharpness.measure(grey, local)
+        extras.update(sharpness_direction=sharp.direction, native_detail=sharp.native_detail)
+        out["sharpness"] = CheckResult(
+            sharp.detail,
+            None,
+            f"detail >= {lim.sharpness_min:g}, direction >= {lim.sharpness_direction_min:g}",
+            sharp.detail >= lim.sharpness_min and sharp.direction >= lim.sharpness_direction_min,
+        )
+        blocks = photometry.blockiness(grey)
+        out["compression_artifacts"] = CheckResult(
+            blocks, None, f"<= {lim.compression_max:g}", blocks <= lim.compression_max
+        )
+
+
+def _synthetic_face(models: FaceModels) -> tuple[Array, FaceLandmarks]:
+    """A grey frame and the mesh the model finds in it: enough to run every check once."""
+    frame = np.full((480, 400, 3), 170, np.uint8)
+    box = FaceBox(120.0, 140.0, 160.0, 160.0, 1.0, (165.0, 190.0), (235.0, 190.0))
+    return frame, models.landmarks(frame, box)

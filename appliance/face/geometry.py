@@ -1,16 +1,13 @@
-"""Geometric component measures from the face mesh: pose, eyes, mouth, expression."""
+"""Geometric component measures from the face mesh: eyes, mouth, expression.
+
+Head pose is :mod:`appliance.face.pose` (carried by each landmark set).
+"""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from appliance.face.landmarks import (
-    CHEEK_LEFT,
-    CHEEK_RIGHT,
-    CHIN,
-    FOREHEAD,
     INNER_LIP_PAIRS,
     LEFT_EYE_CORNERS,
     LEFT_EYE_LIDS,
@@ -19,28 +16,6 @@ from appliance.face.landmarks import (
     RIGHT_EYE_LIDS,
     FaceLandmarks,
 )
-
-# The mesh's chin-to-forehead axis leans this much (degrees, about the x axis)
-# on a frontal face; measured on frontal renders (see tests/test_face_engine.py).
-PITCH_OFFSET_DEG = 12.3
-
-
-def pose(landmarks: FaceLandmarks) -> tuple[float, float, float]:
-    """(yaw, pitch, roll) in degrees.
-
-    Roll is the angle of the eye line in the image. Yaw and pitch come from the
-    mesh's 3-D points in the roll-corrected crop frame: yaw from the depth
-    difference across the two cheeks, pitch from the depth difference along
-    the forehead-to-chin axis.
-    """
-    right, left = landmarks.right_eye_centre, landmarks.left_eye_centre
-    roll = math.degrees(math.atan2(left[1] - right[1], left[0] - right[0]))
-    up = landmarks.upright
-    across = up[CHEEK_LEFT] - up[CHEEK_RIGHT]
-    yaw = math.degrees(math.atan2(across[2], across[0]))
-    down = up[CHIN] - up[FOREHEAD]
-    pitch = math.degrees(math.atan2(down[2], down[1])) - PITCH_OFFSET_DEG
-    return yaw, pitch, roll
 
 
 def _pair_max(landmarks: FaceLandmarks, pairs: tuple[tuple[int, int], ...]) -> float:

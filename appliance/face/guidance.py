@@ -17,13 +17,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from appliance.config.quality import FaceQualityThresholds
-from appliance.face import geometry, occlusion, photometry
-from appliance.face.engine import PhotoQualityEngine, PhotoReport
+from appliance.face import geometry, occlusion, photometry, sharpness
+from appliance.face.engine import APPEARANCE_INTER_EYE, PhotoQualityEngine, PhotoReport
 from appliance.face.landmarks import FaceLandmarks
+from appliance.face.region import face_crop, reduced
 
 Array = npt.NDArray[Any]
 
@@ -133,7 +135,7 @@ class GuidanceEngine:
         prompts: list[str] = []
         if faces > 1:
             prompts.append("face.one_person_only")
-        yaw, pitch, roll = geometry.pose(lm)
+        yaw, pitch, roll = lm.pose.angles if lm.pose is not None else (0.0, 0.0, 0.0)
         ied = lm.inter_eye_distance / max(0.2, math.cos(math.radians(yaw)))
         head = lm.t_metric / height
         if ied < lim.inter_eye_distance_min_px or head < lim.head_size_min:
@@ -155,8 +157,10 @@ class GuidanceEngine:
             prompts.append("face.look_straight")
         if abs(roll) > lim.roll_max_deg:
             prompts.append("face.straighten_head")
-        # Colour measures on the face's neighbourhood only: keeps the path fast.
-        crop, local = _face_crop(frame, lm)
+        # Colour measures on the face's neighbourhood only, reduced as the full
+        # check reduces it; sharpness on its native pixels.
+        native, native_lm = face_crop(frame, lm)
+        crop, local = reduced(native, native_lm, APPEARANCE_INTER_EYE)
         lab = occlusion.to_lab(crop)
         reference = occlusion.skin_reference(lab, local)
         visible = occlusion.eyes_visible(lab, local, reference)
@@ -166,7 +170,7 @@ class GuidanceEngine:
             prompts.append("face.open_eyes")
         if geometry.mouth_opening(lm) > lim.mouth_closed_max:
             prompts.append("face.close_mouth")
-        covered = occlusion.face_occlusion(lab, local, reference)
+        covered = occlusion.face_occlusion(lab, local, occlusion.skin_like(lab, reference))
         if covered > lim.face_occlusion_max:
             prompts.append("face.uncover_face")
         lum = photometry.luminance(crop)
@@ -176,12 +180,13 @@ class GuidanceEngine:
             prompts.append("face.too_dark")
         elif mean > lim.luminance_mean_max:
             prompts.append("face.too_bright")
-        sharp = photometry.sharpness(lum, local)
+        sharp = sharpness.measure(cv2.cvtColor(native, cv2.COLOR_BGR2GRAY), native_lm)
         motion = 0.0
         if self._last_mid is not None:
             motion = float(np.linalg.norm(mid - self._last_mid)) / max(lm.inter_eye_distance, 1)
         self._last_mid = mid.copy()
-        if sharp < lim.sharpness_min or motion > 0.05:
+        blurred = sharp.detail < lim.sharpness_min or sharp.direction < lim.sharpness_direction_min
+        if blurred or motion > 0.05:
             prompts.append("face.keep_still")
         measures = {
             "inter_eye_distance": ied,
@@ -191,25 +196,11 @@ class GuidanceEngine:
             "eyes_visible": visible,
             "face_occlusion": covered,
             "luminance_mean": mean,
-            "sharpness": sharp,
+            "sharpness": sharp.detail,
+            "sharpness_direction": sharp.direction,
             "motion": motion,
         }
         return [p for p in PROMPTS if p in prompts], measures
-
-
-def _face_crop(frame: Array, lm: FaceLandmarks) -> tuple[Array, FaceLandmarks]:
-    """The face's bounding box plus a margin, and the landmarks moved into it."""
-    xs, ys = lm.mesh[:, 0], lm.mesh[:, 1]
-    margin = 0.15 * (xs.max() - xs.min())
-    x0 = max(0, int(xs.min() - margin))
-    y0 = max(0, int(ys.min() - margin))
-    x1 = min(frame.shape[1], int(xs.max() + margin) + 1)
-    y1 = min(frame.shape[0], int(ys.max() + margin) + 1)
-    shifted = lm.mesh.copy()
-    shifted[:, 0] -= x0
-    shifted[:, 1] -= y0
-    local = FaceLandmarks(shifted, lm.upright, None, None)
-    return np.ascontiguousarray(frame[y0:y1, x0:x1]), local
 
 
 def prompts_for(report: PhotoReport) -> list[str]:

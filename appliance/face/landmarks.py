@@ -1,19 +1,37 @@
-"""Face detection, the 468-point face mesh and iris landmarks.
+"""Face detection, the 468-point face mesh, the irises and the head pose.
 
-Detection runs mediapipe's ``FaceDetector`` (Tasks API) on the BlazeFace
-short-range model. mediapipe 1.x's ``FaceLandmarker`` only accepts the newer
-``.task`` bundle, which no registry package ships, so the mesh and iris models
-(mediapipe's own legacy ``face_landmark.tflite`` / ``iris_landmark.tflite``)
-run through OpenCV's TFLite importer, fed the same region of interest that
+Detection runs mediapipe's ``FaceDetector`` (Tasks API): the BlazeFace
+short-range model on preview frames (fast), the full-range model once per full
+check (it also finds small faces in the background, which the short-range
+model misses). mediapipe 1.x's ``FaceLandmarker`` only accepts the newer
+``.task`` bundle, which no registry package ships, so the mesh model
+(mediapipe's own legacy ``face_landmark.tflite``) runs through OpenCV's
+TFLite importer, fed the same region of interest that
 mediapipe's face-landmark graph computes: the detection box, squared, scaled
 by 1.5 and rotated so that the eyes lie level.
 
 All coordinates returned are pixels of the input image; mesh ``z`` is in the
-same unit (mediapipe: "roughly the same scale as x").
+same unit (mediapipe: "roughly the same scale as x"). Every landmark set
+carries its head pose (:mod:`appliance.face.pose`).
+
+The iris of each eye is placed from the mesh: the centre of the eye opening's
+contour, radius a fifth of the eye's corner-to-corner width (iris diameter
+about 11.7 mm, eye opening about 29 mm). A separate iris model (mediapipe's
+``iris_landmark.tflite``) would cost two more network runs, more than the
+whole budget of the checks, for the one measure that uses the iris (the pupil
+darkness that tells a closed eye from an open one); on the test portraits the
+mesh's disc separates them as well (open 0.17-0.30 x skin lightness, closed
+0.94; limit 0.7). ICAO photos look at the camera, so the iris sits in the
+middle of the opening.
+
+Speed: colour conversion and resampling touch only what a model sees (the
+192-px mesh crop, a detector- or segmenter-sized copy
+of the frame), never a full-resolution copy.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -26,7 +44,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from appliance.face.canonical import load_canonical
 from appliance.face.models import model_path
+from appliance.face.pose import HeadPose, PoseEstimator
 
 Array = npt.NDArray[Any]
 
@@ -34,9 +54,8 @@ Array = npt.NDArray[Any]
 logger = logging.getLogger(__name__)
 
 MESH_INPUT = 192
-# Tiles see fragments of the main face and clothing; only confident extra faces count.
-TILE_MIN_SCORE = 0.75
-IRIS_INPUT = 64
+DETECT_MAX_SIDE = 320  # frames are reduced to this before detection (models see 128/192)
+SEGMENT_MAX_SIDE = 256  # the selfie segmenter sees 256 x 256
 # Mesh indices (mediapipe canonical face mesh). "right" is the subject's right,
 # on the viewer's left.
 RIGHT_EYE_CORNERS = (33, 133)
@@ -87,27 +106,43 @@ class FaceLandmarks:
     upright: Array  # (468, 3) in the roll-corrected crop frame (crop pixels)
     right_iris: tuple[float, float, float] | None  # x, y, radius
     left_iris: tuple[float, float, float] | None
+    pose: HeadPose | None = None
+
+    def shifted(self, dx: float, dy: float, scale: float = 1.0) -> FaceLandmarks:
+        """The same landmarks in a crop whose origin is (dx, dy) of this image,
+        resampled by ``scale``."""
+        mesh = self.mesh.copy()
+        mesh[:, 0] -= dx
+        mesh[:, 1] -= dy
+        mesh *= scale
+        irises = [
+            None
+            if iris is None
+            else ((iris[0] - dx) * scale, (iris[1] - dy) * scale, iris[2] * scale)
+            for iris in (self.right_iris, self.left_iris)
+        ]
+        return FaceLandmarks(mesh, self.upright, irises[0], irises[1], self.pose)
 
     def point(self, index: int) -> Array:
         return self.mesh[index, :2]
 
-    @property
+    @functools.cached_property
     def right_eye_centre(self) -> Array:
         return (self.point(RIGHT_EYE_CORNERS[0]) + self.point(RIGHT_EYE_CORNERS[1])) / 2
 
-    @property
+    @functools.cached_property
     def left_eye_centre(self) -> Array:
         return (self.point(LEFT_EYE_CORNERS[0]) + self.point(LEFT_EYE_CORNERS[1])) / 2
 
-    @property
+    @functools.cached_property
     def eye_midpoint(self) -> Array:
         return (self.right_eye_centre + self.left_eye_centre) / 2
 
-    @property
+    @functools.cached_property
     def inter_eye_distance(self) -> float:
         return float(np.linalg.norm(self.left_eye_centre - self.right_eye_centre))
 
-    @property
+    @functools.cached_property
     def t_metric(self) -> float:
         """OFIQ's T: distance from the eye midpoint to the chin."""
         return float(np.linalg.norm(self.point(CHIN) - self.eye_midpoint))
@@ -145,156 +180,175 @@ class FaceModels:
     def __init__(self, directory: Path | None = None, *, min_confidence: float = 0.5) -> None:
         from mediapipe.tasks.python import BaseOptions, vision
 
-        options = vision.FaceDetectorOptions(
-            base_options=BaseOptions(
-                model_asset_path=str(model_path("face_detection_short_range.tflite", directory))
-            ),
-            min_detection_confidence=min_confidence,
-        )
-        self._detector = vision.FaceDetector.create_from_options(options)
+        def detector(name: str) -> Any:
+            options = vision.FaceDetectorOptions(
+                base_options=BaseOptions(model_asset_path=str(model_path(name, directory))),
+                min_detection_confidence=min_confidence,
+            )
+            return vision.FaceDetector.create_from_options(options)
+
+        self.pose = PoseEstimator(load_canonical(directory))
+        self._detector = detector("face_detection_short_range.tflite")
+        self._tasks: list[Any] = [self._detector]
+        # mediapipe's own __del__ fails at interpreter exit (its C bindings are
+        # gone by then); release the tasks while the interpreter is still whole.
+        self._finalizer = weakref.finalize(self, _release, self._tasks)
+        self._full_range = detector("face_detection_full_range_sparse.tflite")
+        self._tasks.append(self._full_range)
         self._mesh = cv2.dnn.readNetFromTFLite(str(model_path("face_landmark.tflite", directory)))
-        self._iris = cv2.dnn.readNetFromTFLite(str(model_path("iris_landmark.tflite", directory)))
         self._directory = directory
         self._segmenter: Any = None
         self._lock = threading.Lock()
-        # mediapipe's own __del__ fails at interpreter exit (its C bindings are
-        # gone by then); release the tasks while the interpreter is still whole.
-        self._tasks: list[Any] = [self._detector]
-        self._finalizer = weakref.finalize(self, _release, self._tasks)
 
     def close(self) -> None:
         self._finalizer()
 
     # ------------------------------------------------------------------ detection
 
-    def detect(self, bgr: Array) -> list[FaceBox]:
+    def detect(self, bgr: Array, pyramid: Pyramid | None = None) -> list[FaceBox]:
+        """Faces found by the short-range model (preview frames), largest first."""
+        return self._run_detector(self._detector, bgr, pyramid)
+
+    def detect_all(self, bgr: Array, pyramid: Pyramid | None = None) -> list[FaceBox]:
+        """Faces found by the full-range model, small ones too; largest first."""
+        return self._run_detector(self._full_range, bgr, pyramid)
+
+    def _run_detector(self, task: Any, bgr: Array, pyramid: Pyramid | None) -> list[FaceBox]:
         import mediapipe as mp
 
-        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
-        with self._lock:
-            result = self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
         height, width = bgr.shape[:2]
+        scale = min(1.0, DETECT_MAX_SIDE / max(height, width))
+        small = bgr if scale >= 1.0 else (pyramid or Pyramid(bgr)).shrink(scale)
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        with self._lock:
+            result = task.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
         faces = []
         for detection in result.detections:
+            score = float(detection.categories[0].score)
             box = detection.bounding_box
             keypoints = detection.keypoints
             faces.append(
                 FaceBox(
-                    float(box.origin_x),
-                    float(box.origin_y),
-                    float(box.width),
-                    float(box.height),
-                    float(detection.categories[0].score),
+                    float(box.origin_x) / scale,
+                    float(box.origin_y) / scale,
+                    float(box.width) / scale,
+                    float(box.height) / scale,
+                    score,
                     (keypoints[0].x * width, keypoints[0].y * height),
                     (keypoints[1].x * width, keypoints[1].y * height),
                 )
             )
         return sorted(faces, key=lambda face: face.area, reverse=True)
 
-    def detect_all(self, bgr: Array) -> list[FaceBox]:
-        """Whole image plus overlapping tiles, so that small extra faces are found too.
-
-        Whole-image detections come first and win; a tile adds only faces that
-        overlap none of them.
-        """
-        faces = self.detect(bgr)
-        height, width = bgr.shape[:2]
-        tile_w, tile_h = int(width * 0.6), int(height * 0.6)
-        if min(tile_w, tile_h) < 160:
-            return faces
-        extra: list[FaceBox] = []
-        for ty in (0, height - tile_h):
-            for tx in (0, width - tile_w):
-                tile = np.ascontiguousarray(bgr[ty : ty + tile_h, tx : tx + tile_w])
-                for face in self.detect(tile):
-                    if face.score < TILE_MIN_SCORE:
-                        continue
-                    extra.append(
-                        FaceBox(
-                            face.x + tx,
-                            face.y + ty,
-                            face.width,
-                            face.height,
-                            face.score,
-                            (face.right_eye[0] + tx, face.right_eye[1] + ty),
-                            (face.left_eye[0] + tx, face.left_eye[1] + ty),
-                        )
-                    )
-        return _merge(faces, extra)
-
     # ------------------------------------------------------------------ landmarks
 
     def landmarks(self, bgr: Array, face: FaceBox, *, iris: bool = True) -> FaceLandmarks:
-        rgb = bgr[:, :, ::-1]
         (rx, ry), (lx, ly) = face.right_eye, face.left_eye
         rotation = -math.atan2(-(ly - ry), lx - rx)
         cx, cy = face.x + face.width / 2, face.y + face.height / 2
         size = max(face.width, face.height) * 1.5
         matrix = _roi_transform(cx, cy, size, rotation, MESH_INPUT)
-        crop = cv2.warpAffine(rgb, matrix, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_LINEAR)
-        blob = (crop.astype(np.float32) / 255.0).transpose(2, 0, 1)[None].copy()
+        blob = _blob(cv2.warpAffine(bgr, matrix, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_LINEAR))
         with self._lock:
             self._mesh.setInput(blob)
             raw = np.asarray(self._mesh.forward(), dtype=np.float64).reshape(468, 3)
         mesh = _to_image(raw, matrix)
         right = left = None
         if iris:
-            right = self._iris_of(rgb, mesh, RIGHT_EYE_CORNERS, flip=False)
-            left = self._iris_of(rgb, mesh, LEFT_EYE_CORNERS, flip=True)
-        return FaceLandmarks(mesh, raw, right, left)
-
-    def _iris_of(
-        self, rgb: Array, mesh: Array, corners: tuple[int, int], *, flip: bool
-    ) -> tuple[float, float, float] | None:
-        a, b = mesh[corners[0], :2], mesh[corners[1], :2]
-        width = float(np.linalg.norm(b - a))
-        if width < 4:
-            return None
-        if flip:  # the model is trained on the subject's right eye; mirror the left one
-            a, b = b, a
-        rotation = math.atan2(b[1] - a[1], b[0] - a[0])
-        centre = (a + b) / 2
-        matrix = _roi_transform(float(centre[0]), float(centre[1]), width * 2.3, rotation, 64)
-        crop = cv2.warpAffine(rgb, matrix, (IRIS_INPUT, IRIS_INPUT), flags=cv2.INTER_LINEAR)
-        if flip:
-            crop = crop[:, ::-1]
-        blob = (crop.astype(np.float32) / 255.0).transpose(2, 0, 1)[None].copy()
-        with self._lock:
-            self._iris.setInput(blob)
-            raw = np.asarray(self._iris.forward(), dtype=np.float64).reshape(5, 3)
-        if flip:
-            raw[:, 0] = IRIS_INPUT - raw[:, 0]
-        points = _to_image(raw, matrix)
-        centre_xy = points[0, :2]
-        radius = float(np.mean(np.linalg.norm(points[1:, :2] - centre_xy, axis=1)))
-        return float(centre_xy[0]), float(centre_xy[1]), radius
+            right = _iris_from_mesh(mesh, RIGHT_EYE_CONTOUR, RIGHT_EYE_CORNERS)
+            left = _iris_from_mesh(mesh, LEFT_EYE_CONTOUR, LEFT_EYE_CORNERS)
+        return FaceLandmarks(mesh, raw, right, left, self.pose.estimate(mesh))
 
     # --------------------------------------------------------------- segmentation
 
     def person_mask(self, bgr: Array) -> Array:
-        """Probability (0..1) that each pixel belongs to the person."""
-        import mediapipe as mp
-        from mediapipe.tasks.python import BaseOptions, vision
+        """Probability (0..1) that each pixel belongs to the person.
 
+        The segmenter sees a copy of at most 256 px a side; the mask returned
+        has that copy's size (callers resample it to the scale they work at).
+        """
+        import mediapipe as mp
+
+        height, width = bgr.shape[:2]
+        scale = min(1.0, SEGMENT_MAX_SIDE / max(height, width))
+        small = bgr if scale >= 1.0 else Pyramid(bgr).shrink(scale)
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         with self._lock:
-            if self._segmenter is None:
-                options = vision.ImageSegmenterOptions(
-                    base_options=BaseOptions(
-                        model_asset_path=str(
-                            model_path("selfie_segmentation.tflite", self._directory)
-                        )
-                    ),
-                    output_confidence_masks=True,
-                    output_category_mask=False,
-                )
-                self._segmenter = vision.ImageSegmenter.create_from_options(options)
-                self._tasks.append(self._segmenter)
-            rgb = np.ascontiguousarray(bgr[:, :, ::-1])
-            result = self._segmenter.segment(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
+            segmenter = self._segmenter_task()
+            result = segmenter.segment(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
         mask = np.asarray(result.confidence_masks[-1].numpy_view(), dtype=np.float32)
         if mask.ndim == 3:
             mask = mask[:, :, 0]
         return mask
+
+    def _segmenter_task(self) -> Any:
+        if self._segmenter is None:
+            from mediapipe.tasks.python import BaseOptions, vision
+
+            options = vision.ImageSegmenterOptions(
+                base_options=BaseOptions(
+                    model_asset_path=str(model_path("selfie_segmentation.tflite", self._directory))
+                ),
+                output_confidence_masks=True,
+                output_category_mask=False,
+            )
+            self._segmenter = vision.ImageSegmenter.create_from_options(options)
+            self._tasks.append(self._segmenter)
+        return self._segmenter
+
+    def warm_up(self) -> None:
+        """Load every model and run each once on a synthetic input."""
+        grey = np.full((240, 320, 3), 128, np.uint8)
+        self.detect(grey)
+        self.detect_all(grey)
+        self.person_mask(grey)
+        box = FaceBox(110.0, 70.0, 100.0, 100.0, 1.0, (140.0, 100.0), (180.0, 100.0))
+        self.landmarks(grey, box, iris=True)
+
+
+class Pyramid:
+    """One frame and its ``pyrDown`` halvings, made on demand and shared by the
+    stages that each want a reduced copy (detection, background, segmentation)."""
+
+    def __init__(self, image: Array) -> None:
+        self.image = image
+        self._levels: list[Array] = [image]
+
+    def shrink(self, scale: float) -> Array:
+        """The frame reduced by ``scale`` (<= 1): the nearest halving, then bilinear."""
+        width = max(1, round(self.image.shape[1] * scale))
+        height = max(1, round(self.image.shape[0] * scale))
+        level = 0
+        while True:
+            current = self._level(level)
+            if current.shape[1] < 2 * width or current.shape[0] < 2 * height:
+                break
+            level += 1
+        if current.shape[1] == width and current.shape[0] == height:
+            return current
+        result: Array = cv2.resize(current, (width, height), interpolation=cv2.INTER_LINEAR)
+        return result
+
+    def _level(self, index: int) -> Array:
+        while len(self._levels) <= index:
+            self._levels.append(cv2.pyrDown(self._levels[-1]))
+        return self._levels[index]
+
+
+def _iris_from_mesh(
+    mesh: Array, contour: tuple[int, ...], corners: tuple[int, int]
+) -> tuple[float, float, float]:
+    """(x, y, radius) of the iris: the eye opening's centre, a fifth of its width."""
+    centre = mesh[list(contour), :2].mean(axis=0)
+    width = float(np.linalg.norm(mesh[corners[0], :2] - mesh[corners[1], :2]))
+    return float(centre[0]), float(centre[1]), 0.2 * width
+
+
+def _blob(bgr_crop: Array) -> Array:
+    """A model input: RGB, 0..1, NCHW."""
+    rgb = cv2.cvtColor(bgr_crop, cv2.COLOR_BGR2RGB)
+    result: Array = (rgb.astype(np.float32) * (1.0 / 255.0)).transpose(2, 0, 1)[None].copy()
+    return result
 
 
 def _release(tasks: list[Any]) -> None:
@@ -306,19 +360,3 @@ def _release(tasks: list[Any]) -> None:
             # Without a handle its __del__ returns at once instead of failing again.
             task._handle = None
     tasks.clear()
-
-
-def _merge(primary: list[FaceBox], extra: list[FaceBox]) -> list[FaceBox]:
-    """Keep ``primary``; add boxes of ``extra`` that overlap nothing kept so far."""
-    kept = list(primary)
-    for face in sorted(extra, key=lambda f: f.score, reverse=True):
-        if all(_overlap(face, other) < 0.3 for other in kept):
-            kept.append(face)
-    return sorted(kept, key=lambda f: f.area, reverse=True)
-
-
-def _overlap(a: FaceBox, b: FaceBox) -> float:
-    """Intersection over the smaller box's area."""
-    ix = max(0.0, min(a.x + a.width, b.x + b.width) - max(a.x, b.x))
-    iy = max(0.0, min(a.y + a.height, b.y + b.height) - max(a.y, b.y))
-    return ix * iy / max(1e-6, min(a.area, b.area))

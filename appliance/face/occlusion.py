@@ -67,14 +67,6 @@ def skin_like(lab: Array, reference: Array) -> Array:
     return result
 
 
-def lip_like(lab: Array, reference: Array) -> Array:
-    l_ok = (lab[:, :, 0] > reference[0] - 50) & (lab[:, :, 0] < reference[0] + 25)
-    a_ok = (lab[:, :, 1] > reference[1] - 6) & (lab[:, :, 1] < reference[1] + 35)
-    b_ok = np.abs(lab[:, :, 2] - reference[2]) < 20
-    result: Array = l_ok & a_ok & b_ok
-    return result
-
-
 def _mask(shape: tuple[int, ...], *polygons: Array) -> Array:
     mask = np.zeros(shape[:2], np.uint8)
     for polygon in polygons:
@@ -111,19 +103,38 @@ def eyes_visible(lab: Array, landmarks: FaceLandmarks, reference: Array) -> floa
     return min(scores)
 
 
-def mouth_occlusion(lab: Array, landmarks: FaceLandmarks, reference: Array) -> float:
-    """Fraction of the mouth region that is neither skin- nor lip-coloured."""
+def mouth_occlusion(
+    lab: Array, landmarks: FaceLandmarks, reference: Array, skin: Array | None = None
+) -> float:
+    """Fraction of the mouth region that is neither skin- nor lip-coloured.
+
+    ``skin`` is :func:`skin_like` of ``lab`` when the caller already has it.
+    """
     grow = max(1, int(landmarks.inter_eye_distance * 0.08))
     region = _grow(_mask(lab.shape, landmarks.polygon(OUTER_LIPS)), grow)
     if not region.any():
         return 1.0
-    ok = skin_like(lab, reference) | lip_like(lab, reference)
+    if skin is None:
+        skin = skin_like(lab, reference)
+    pixels = lab[region]
+    ok = skin[region] | _lip_like_pixels(pixels, reference)
     # The inside of an open mouth (teeth, shadow) is neither; mouth_closed covers it.
-    return float(1.0 - ok[region].mean())
+    return float(1.0 - ok.mean())
 
 
-def face_occlusion(lab: Array, landmarks: FaceLandmarks, reference: Array) -> float:
-    """Fraction of the face (oval minus eyes, brows and mouth) that is not skin-like."""
+def _lip_like_pixels(pixels: Array, reference: Array) -> Array:
+    l_ok = (pixels[:, 0] > reference[0] - 50) & (pixels[:, 0] < reference[0] + 25)
+    a_ok = (pixels[:, 1] > reference[1] - 6) & (pixels[:, 1] < reference[1] + 35)
+    b_ok = np.abs(pixels[:, 2] - reference[2]) < 20
+    result: Array = l_ok & a_ok & b_ok
+    return result
+
+
+def face_occlusion(lab: Array, landmarks: FaceLandmarks, skin: Array) -> float:
+    """Fraction of the face (oval minus eyes, brows and mouth) that is not skin-like.
+
+    ``skin`` is :func:`skin_like` of ``lab``.
+    """
     grow = max(1, int(landmarks.inter_eye_distance * 0.06))
     face = _mask(lab.shape, landmarks.polygon(FACE_OVAL))
     features = _grow(
@@ -140,11 +151,14 @@ def face_occlusion(lab: Array, landmarks: FaceLandmarks, reference: Array) -> fl
     region = face & ~features
     if not region.any():
         return 1.0
-    return float(1.0 - skin_like(lab, reference)[region].mean())
+    return float(1.0 - skin[region].mean())
 
 
-def head_covering(lab: Array, landmarks: FaceLandmarks, reference: Array) -> float:
-    """Fraction of the forehead band (face oval above the brows) that is covered."""
+def head_covering(lab: Array, landmarks: FaceLandmarks, skin: Array) -> float:
+    """Fraction of the forehead band (face oval above the brows) that is covered.
+
+    ``skin`` is :func:`skin_like` of ``lab``.
+    """
     outline = np.concatenate(
         [
             landmarks.polygon(_FOREHEAD_RIM),
@@ -157,7 +171,7 @@ def head_covering(lab: Array, landmarks: FaceLandmarks, reference: Array) -> flo
     band &= (lab[:, :, 0] > 4) & (lab[:, :, 0] < 96)
     if not band.any():
         return 0.0
-    return float(1.0 - skin_like(lab, reference)[band].mean())
+    return float(1.0 - skin[band].mean())
 
 
 def iris_darkness(lab: Array, landmarks: FaceLandmarks, reference: Array) -> float | None:
@@ -171,10 +185,11 @@ def iris_darkness(lab: Array, landmarks: FaceLandmarks, reference: Array) -> flo
         if iris is None:
             return None
         x, y, radius = iris
-        r = max(1, int(radius * 0.6))
+        r = max(1, round(radius * 0.6))
         patch = lab[max(0, int(y) - r) : int(y) + r + 1, max(0, int(x) - r) : int(x) + r + 1, 0]
         if patch.size == 0:
             return None
-        # The pupil is dark in every eye colour: look at the darker part of the disk.
-        ratios.append(float(np.percentile(patch, 20)) / max(1.0, float(reference[0])))
+        # The pupil is dark in every eye colour and fills about 40 % of the central disk;
+        # a closed lid shows skin there, its lash line too thin to reach the 35th percentile.
+        ratios.append(float(np.percentile(patch, 35)) / max(1.0, float(reference[0])))
     return max(ratios)

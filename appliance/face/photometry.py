@@ -25,12 +25,15 @@ _LINEAR = np.array(
     ],
     dtype=np.float32,
 )
+_LINEAR_LUT = _LINEAR.reshape(1, 256)
+_Y_WEIGHTS = np.array([[0.0722, 0.7152, 0.2126]], dtype=np.float32)  # B, G, R
 
 
 def luminance(bgr: Array) -> Array:
-    linear = _LINEAR[bgr]
-    y = 0.0722 * linear[:, :, 0] + 0.7152 * linear[:, :, 1] + 0.2126 * linear[:, :, 2]
-    result: Array = np.floor(y * 255 + 0.5).astype(np.uint8)
+    """OFIQ luminance, 8-bit: linear-light Y of sRGB."""
+    linear = cv2.LUT(bgr, _LINEAR_LUT)
+    y = cv2.transform(linear, _Y_WEIGHTS)
+    result: Array = cv2.convertScaleAbs(y, alpha=255.0, beta=0.0)
     return result
 
 
@@ -106,32 +109,6 @@ def natural_colour(bgr: Array, landmarks: FaceLandmarks) -> float | None:
     return math.hypot(da, db)
 
 
-def sharpness(lum: Array, landmarks: FaceLandmarks) -> float:
-    """Fine-detail energy over coarse-detail energy inside the face, at a fixed scale.
-
-    The face is resampled so that the inter-eye distance is 64 px; the measure
-    is the mean absolute band-pass response at 1 px over the one at 4 px. Focus
-    blur removes the first band long before the second, contrast cancels out.
-    """
-    scale = 64.0 / max(1.0, landmarks.inter_eye_distance)
-    x, y, w, h = cv2.boundingRect(landmarks.polygon(FACE_OVAL))
-    x, y = max(0, x), max(0, y)
-    region = lum[y : y + h, x : x + w].astype(np.float32)
-    if region.size == 0:
-        return 0.0
-    crop: Array = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    mask: Array = np.zeros(crop.shape, np.uint8)
-    poly = np.round((landmarks.mesh[list(FACE_OVAL), :2] - (x, y)) * scale).astype(np.int32)
-    cv2.fillPoly(mask, [poly], 1)
-    mask = cv2.erode(mask, np.ones((5, 5), np.uint8))
-    g1 = cv2.GaussianBlur(crop, (0, 0), 1.0)
-    g2 = cv2.GaussianBlur(crop, (0, 0), 2.0)
-    g4 = cv2.GaussianBlur(crop, (0, 0), 4.0)
-    fine = np.abs(crop - g1)[mask > 0].mean() if mask.any() else 0.0
-    coarse = np.abs(g2 - g4)[mask > 0].mean() if mask.any() else 1.0
-    return float(fine / max(coarse, 1e-3))
-
-
 def blockiness(lum: Array) -> float:
     """JPEG 8x8 blockiness: mean gradient across block borders over the interior mean.
 
@@ -151,47 +128,32 @@ def blockiness(lum: Array) -> float:
     return float(max(ratios)) if ratios else 1.0
 
 
-def background_measures(
-    bgr: Array, lum: Array, person: Array, inter_eye: float
-) -> tuple[float | None, float | None]:
-    """Mean Scharr gradient (OFIQ raw) and mean CIELAB chroma of the background.
-
-    Measured at a fixed scale (inter-eye distance 60 px) on background pixels
-    (person probability < 0.2), eroded away from the silhouette.
-    """
-    scale = min(1.0, 60.0 / max(1.0, inter_eye))
-    small_lum = cv2.resize(lum, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    small_bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    small_person = cv2.resize(person, (small_lum.shape[1], small_lum.shape[0]))
-    background: Array = (small_person < 0.2).astype(np.uint8)
-    background = cv2.erode(background, np.ones((7, 7), np.uint8))
-    if background.sum() < 50:
-        return None, None
-    gx = cv2.Scharr(small_lum, cv2.CV_32F, 1, 0)
-    gy = cv2.Scharr(small_lum, cv2.CV_32F, 0, 1)
-    gradient = float(np.sqrt(gx * gx + gy * gy)[background > 0].mean())
-    lab = cv2.cvtColor(small_bgr.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab)
-    a, b = lab[:, :, 1][background > 0], lab[:, :, 2][background > 0]
-    chroma = float(math.hypot(float(a.mean()), float(b.mean())))
-    return gradient, chroma
-
-
-def halves_ratio(lum: Array, landmarks: FaceLandmarks) -> float | None:
+def halves_ratio(lum: Array, landmarks: FaceLandmarks, mask: Array | None = None) -> float | None:
     """Mean luminance of the darker half of the face over the lighter half.
 
     The face oval is split by the line through the forehead top and the chin;
     side lighting darkens one half. 1.0 means evenly lit.
     """
-    mask = face_mask(lum.shape, landmarks)
+    if mask is None:
+        mask = face_mask(lum.shape, landmarks)
     top, chin = landmarks.point(10), landmarks.point(152)
-    ys, xs = np.nonzero(mask)
-    if xs.size < 20:
-        return None
     direction = chin - top
-    side = (xs - top[0]) * direction[1] - (ys - top[1]) * direction[0]
-    values = lum[ys, xs].astype(np.float64)
-    left, right = values[side > 0], values[side < 0]
-    if left.size < 10 or right.size < 10:
+    length = float(np.hypot(direction[0], direction[1]))
+    if length < 2:
         return None
-    a, b = float(left.mean()), float(right.mean())
-    return min(a, b) / max(a, b, 1e-6)
+    # A polygon covering everything on one side of the line (far beyond the image).
+    far = 4.0 * float(max(lum.shape))
+    along = direction / length
+    normal = np.array([-along[1], along[0]])
+    start, end = top - far * along, top + far * along
+    side = np.round(np.array([start, end, end + far * normal, start + far * normal])).astype(
+        np.int32
+    )
+    half = np.zeros_like(mask)
+    cv2.fillConvexPoly(half, side, 255)
+    one = cv2.bitwise_and(mask, half)
+    other = cv2.bitwise_and(mask, cv2.bitwise_not(half))
+    if cv2.countNonZero(one) < 10 or cv2.countNonZero(other) < 10:
+        return None
+    a, b = cv2.mean(lum, one)[0], cv2.mean(lum, other)[0]
+    return float(min(a, b) / max(a, b, 1e-6))

@@ -65,3 +65,10 @@ def encode(image: Array, *, prefer_jpeg2000: bool = True) -> tuple[bytes, str]:
     if not ok:
         raise ValueError("JPEG encoding failed")
     return data.tobytes(), "image/jpeg"
+
+
+def warm_up_token() -> None:
+    """Cut and encode one synthetic token: loads OpenCV's JPEG 2000 codec."""
+    frame = np.full((MIN_WIDTH * 2, MIN_WIDTH * 2, 3), 128, np.uint8)
+    cv2.circle(frame, (MIN_WIDTH, MIN_WIDTH), MIN_WIDTH // 3, (90, 110, 160), -1)
+    encode(frame[: round(MIN_WIDTH / 0.75), :MIN_WIDTH])
