@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,central]'
 	$(BIN)/appliance models fetch
+	$(PY) -m tests.public_portraits >/dev/null  # test/bench portraits (pinned), never at test time
 	touch $(STAMP)
 
 install: $(STAMP)

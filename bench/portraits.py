@@ -20,41 +20,19 @@ Nothing here runs in the appliance; the kiosk never downloads.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import subprocess
-import sys
-import tarfile
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-SDIST = "face_recognition-1.3.0.tar.gz"
-SDIST_SHA256 = "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec"
-SDIST_MEMBERS = {
-    "obama": (
-        "face_recognition-1.3.0/tests/test_images/obama.jpg",
-        "0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6",
-    ),
-    "biden": (
-        "face_recognition-1.3.0/tests/test_images/biden.jpg",
-        "3c17508bb91554c637a2eabddfae790e5bb1caba93130814fc2ac50be9760c4c",
-    ),
-}
 NAMES = ("astronaut", "hopper", "obama", "biden")
 SOURCES = {
     "astronaut": "scikit-image 0.26.0 (PyPI), skimage/data/astronaut.png",
     "hopper": "matplotlib 3.11.2 (PyPI), matplotlib/mpl-data/sample_data/grace_hopper.jpg",
-    "obama": f"face-recognition 1.3.0 sdist (PyPI), {SDIST_MEMBERS['obama'][0]}",
-    "biden": f"face-recognition 1.3.0 sdist (PyPI), {SDIST_MEMBERS['biden'][0]}",
+    "obama": "face-recognition 1.3.0 sdist (PyPI), tests/test_images/obama.jpg",
+    "biden": "face-recognition 1.3.0 sdist (PyPI), tests/test_images/biden.jpg",
 }
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "claim-appliance" / "portraits"
 
 
 def load(name: str) -> Any:
@@ -68,8 +46,10 @@ def load(name: str) -> Any:
 
         path = Path(matplotlib.__file__).parent / "mpl-data" / "sample_data" / "grace_hopper.jpg"
         return _read(path)
-    if name in SDIST_MEMBERS:
-        return _read(_sdist_member(name))
+    if name in ("obama", "biden"):
+        from tests.public_portraits import path
+
+        return _read(path(f"{name}.jpg"))
     raise KeyError(name)
 
 
@@ -78,33 +58,3 @@ def _read(path: Path) -> Any:
     if image is None:
         raise FileNotFoundError(path)
     return image
-
-
-def _sdist_member(name: str) -> Path:
-    member, digest = SDIST_MEMBERS[name]
-    target = cache_dir() / Path(member).name
-    if target.is_file() and _sha256(target.read_bytes()) == digest:
-        return target
-    sdist = cache_dir() / SDIST
-    if not sdist.is_file() or _sha256(sdist.read_bytes()) != SDIST_SHA256:
-        cache_dir().mkdir(parents=True, exist_ok=True)
-        command = [
-            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-            "--no-binary", ":all:", "--dest", str(cache_dir()), "face-recognition==1.3.0",
-        ]  # fmt: skip
-        subprocess.run(command, check=True, capture_output=True)
-        if _sha256(sdist.read_bytes()) != SDIST_SHA256:
-            raise RuntimeError(f"{SDIST}: SHA-256 does not match the pin")
-    with tarfile.open(sdist, "r:gz") as archive:
-        handle = archive.extractfile(member)
-        if handle is None:
-            raise FileNotFoundError(member)
-        data = handle.read(8 << 20)
-    if _sha256(data) != digest:
-        raise RuntimeError(f"{member}: SHA-256 does not match the pin")
-    target.write_bytes(data)
-    return target
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

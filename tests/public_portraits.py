@@ -5,8 +5,10 @@
   distribution's tests (Barack Obama, three photos; Joe Biden, one): works of the
   US federal government, public domain.
 
-The sdist is fetched with pip from the package registry the first time (pinned by
-SHA-256) and the four JPEGs are kept under ``<models dir>/../portraits``.
+``make install`` fetches the sdist with pip from the package registry (pinned by
+SHA-256; ``python -m tests.public_portraits``) and keeps the four JPEGs, each
+pinned by SHA-256 too, under ``<models dir>/../portraits``; tests and benches read
+them from there (a missing file is fetched once, the same way).
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ SOURCE = "face_recognition==1.3.0"
 SDIST = "face_recognition-1.3.0.tar.gz"
 SDIST_SHA256 = "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec"
 FILES = {"obama": ("obama.jpg", "obama2.jpg", "obama3.jpg"), "biden": ("biden.jpg",)}
+MEMBER_SHA256 = {
+    "obama.jpg": "0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6",
+    "obama2.jpg": "a7efcc907375274796f39646510704aa86672d59f6d5469d69af3c85590976a6",
+    "obama3.jpg": "76ac6bf97c36dc2da0ad16a537d6a5ac1b10f48d49aac29a0cca9a17cdbc3ca3",
+    "biden.jpg": "3c17508bb91554c637a2eabddfae790e5bb1caba93130814fc2ac50be9760c4c",
+}
 
 
 def portraits_dir() -> Path:
@@ -36,7 +44,7 @@ def portraits_dir() -> Path:
 def ensure() -> Path:
     target = portraits_dir()
     names = [n for group in FILES.values() for n in group]
-    if all((target / n).is_file() for n in names):
+    if all(_pinned(target / n) for n in names):
         return target
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -52,8 +60,22 @@ def ensure() -> Path:
             for name in names:
                 member = archive.extractfile(f"face_recognition-1.3.0/tests/test_images/{name}")
                 assert member is not None
-                (target / name).write_bytes(member.read())
+                data = member.read(8 << 20)
+                if hashlib.sha256(data).hexdigest() != MEMBER_SHA256[name]:
+                    raise RuntimeError(f"{name}: SHA-256 does not match the pin")
+                (target / name).write_bytes(data)
     return target
+
+
+def path(name: str) -> Path:
+    """One of the pinned photos (``obama.jpg``, ...), fetched if missing."""
+    return ensure() / name
+
+
+def _pinned(file: Path) -> bool:
+    return file.is_file() and hashlib.sha256(file.read_bytes()).hexdigest() == MEMBER_SHA256[
+        file.name
+    ]
 
 
 def load(name: str) -> np.ndarray:
@@ -97,3 +119,7 @@ def live_variants(image: np.ndarray) -> dict[str, np.ndarray]:
         "noisy": np.clip(image + noise, 0, 255).astype(np.uint8),
         "blurred": cv2.GaussianBlur(image, (0, 0), 2.0),
     }
+
+
+if __name__ == "__main__":  # make install: fetch once, so no test downloads anything
+    print(ensure())
