@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from appliance.capture.captures import EnrolmentCaptures
 from appliance.capture.devices import DeviceAccess
 from appliance.config.quality import FingerQualityThresholds
 from appliance.devices import DeviceRole
-from appliance.finger.flow import SlapResult, TenPrintFlow, sequence_problems
+from appliance.finger.flow import SlapResult, TenPrintFlow, sequence_problems, slap_minutiae
 from appliance.finger.items import encode_slap, tenprint_items
 from appliance.finger.records import FingerCapture, MissingFinger
 from appliance.metrics import ApplianceMetrics
@@ -33,10 +34,11 @@ FINGER_ITEM_TYPES = frozenset({"slap", "finger"})
 
 @dataclass(frozen=True)
 class CapturedSlap:
-    """An accepted or best-effort slap with its images already WSQ-encoded."""
+    """A slap with what its later steps need done ahead: WSQ encodings and minutiae."""
 
     result: SlapResult
     encoded: tuple[FingerCapture, ...]
+    minutiae: tuple[Any, ...] = ()
 
 
 class FingerprintCapture:
@@ -66,8 +68,10 @@ class FingerprintCapture:
             for _, _, assessment in result.fingers:
                 if not assessment.accepted:
                     self._metrics.quality_rejects.labels("nfiq2").inc()
-        encoded = await asyncio.to_thread(encode_slap, result) if result.accepted else ()
-        return CapturedSlap(result, tuple(encoded))
+        if not result.accepted:
+            return CapturedSlap(result, ())
+        encoded, minutiae = await asyncio.to_thread(_prepare, result)
+        return CapturedSlap(result, tuple(encoded), tuple(minutiae))
 
     def warm_up(self) -> None:
         """NFIQ 2's model, the minutiae extractor and the WSQ codec, loaded once."""
@@ -82,9 +86,13 @@ class FingerprintCapture:
         warm_up_matcher(ridges)
 
     @staticmethod
-    async def sequence_problems(slaps: dict[CaptureKind, SlapResult]) -> list[str]:
+    async def sequence_problems(slaps: dict[CaptureKind, CapturedSlap]) -> list[str]:
         """Wrong hand or the same hand twice (message keys), across the captured slaps."""
-        return await asyncio.to_thread(sequence_problems, slaps)
+        return await asyncio.to_thread(
+            sequence_problems,
+            {kind: slap.result for kind, slap in slaps.items()},
+            {kind: list(slap.minutiae) for kind, slap in slaps.items() if slap.minutiae},
+        )
 
     @staticmethod
     async def add_records(
@@ -98,3 +106,8 @@ class FingerprintCapture:
         captures.drop_where(item_types=FINGER_ITEM_TYPES, names=RECORD_NAMES)
         for name, item_type, media_type, data, quality in items:
             captures.add(item_type, media_type, name, data, **quality)
+
+
+def _prepare(result: SlapResult) -> tuple[list[FingerCapture], list[Any]]:
+    """Done as soon as a slap is in: WSQ for the records, minutiae for the sequence check."""
+    return encode_slap(result), slap_minutiae(result)

@@ -158,7 +158,7 @@ class FingerStep:
             self._ctx.tasks.start(SEQUENCE_TASK, self._check_sequence())
 
     async def _check_sequence(self) -> None:
-        slaps = {k: p.captured.result for k, p in self.slaps.items() if p.captured is not None}
+        slaps = {k: p.captured for k, p in self.slaps.items() if p.captured is not None}
         self.problems = await self._ctx.capture.fingers.sequence_problems(slaps)
 
     # ------------------------------------------------------- missing fingers

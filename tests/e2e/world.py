@@ -31,6 +31,7 @@ from appliance.app import Appliance
 from appliance.config.model import ApplianceConfig
 from appliance.identity.store import IdentityFiles, provision
 from central.server import Receiver, load_or_create_state
+from central.state import ReceiverState
 from drivers.sim.documents import counter_scene
 from drivers.sim.portrait import PortraitScene, render_portrait
 
@@ -84,11 +85,37 @@ def _config(
                 },
             },
             "storage": {"state_dir": str(root / "state"), "quota_mb": 64},
-            "web": {"port": 0},
+            "web": {"port": int(ui.pop("web_port", 0))},
             "ui": ui,
             "logging": {"level": "INFO", "json_logs": False},
         }
     )
+
+
+async def prepare_kiosk(
+    root: Path, receiver: Receiver, central: ReceiverState, **ui: Any
+) -> ApplianceConfig:
+    """Provision the kiosk against ``receiver`` and render its camera scenes; its config."""
+    token = secrets.token_hex(8)
+    central.store.add_token(token)
+    files = IdentityFiles(root / "state" / "identity")
+    if not files.provisioned():  # a second boot on the same state keeps its identity
+        await provision(
+            files,
+            central=f"127.0.0.1:{receiver.enrol_port}",
+            token=token,
+            site_id="CLAIM-E2E-001",
+            kiosk_name="k-e2e",
+            secret=SECRET,
+            central_ca_pem=central.ca.certificate.public_bytes(serialization.Encoding.PEM),
+        )
+    scenes = [root / "scene-counter.png"]
+    cv2.imwrite(str(scenes[0]), counter_scene(f"AIMA:CASE={CASE_REFERENCE}"))
+    faces = [root / f"portrait-{seed}.jpg" for seed in range(4)]
+    for seed, path in enumerate(faces):
+        portrait = render_portrait(PortraitScene(), 1024, 768, seed=seed)
+        cv2.imwrite(str(path), portrait, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    return _config(root, receiver.port, faces, scenes, **ui)
 
 
 @contextlib.asynccontextmanager
@@ -100,35 +127,17 @@ async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> Asyn
     """
     central = load_or_create_state(root / "central", hosts=["127.0.0.1"])
     receiver = Receiver(central)
-    port = await receiver.start("127.0.0.1:0")
+    await receiver.start("127.0.0.1:0")
     try:
-        token = secrets.token_hex(8)
-        central.store.add_token(token)
         credentials = root / "credentials"
         credentials.mkdir(parents=True, exist_ok=True, mode=0o700)
         (credentials / "device-key-passphrase").write_bytes(SECRET)
         previous = os.environ.get("CREDENTIALS_DIRECTORY")
         os.environ["CREDENTIALS_DIRECTORY"] = str(credentials)  # read once, at start
-        files = IdentityFiles(root / "state" / "identity")
-        if not files.provisioned():  # a second boot on the same state keeps its identity
-            await provision(
-                files,
-                central=f"127.0.0.1:{receiver.enrol_port}",
-                token=token,
-                site_id="CLAIM-E2E-001",
-                kiosk_name="k-e2e",
-                secret=SECRET,
-                central_ca_pem=central.ca.certificate.public_bytes(serialization.Encoding.PEM),
-            )
+        config = await prepare_kiosk(root, receiver, central, **ui)
         if not central_up:
             await receiver.stop(grace=0)
-        scenes = [root / "scene-counter.png"]
-        cv2.imwrite(str(scenes[0]), counter_scene(f"AIMA:CASE={CASE_REFERENCE}"))
-        faces = [root / f"portrait-{seed}.jpg" for seed in range(4)]
-        for seed, path in enumerate(faces):
-            portrait = render_portrait(PortraitScene(), 1024, 768, seed=seed)
-            cv2.imwrite(str(path), portrait, [cv2.IMWRITE_JPEG_QUALITY, 95])
-        app = Appliance(_config(root, port, faces, scenes, **ui))
+        app = Appliance(config)
         try:
             await app.start()
         finally:
