@@ -40,6 +40,7 @@ from drivers.interfaces import (
     CaptureKind,
     CaptureRequest,
     CaptureState,
+    DeviceInfo,
     DeviceState,
     ImageU8,
     ReaderEvent,
@@ -169,3 +170,26 @@ class ReaderCore:
         finally:
             self.machine.listen(None)
         self.state = DeviceState.READY
+
+
+class CoreReader:
+    """The accessors every reader driver offers, read from its :class:`ReaderCore`.
+
+    A driver subclasses it, sets ``self._core`` and ``self._info``, and adds
+    ``supported_kinds`` and the device-specific capture steps.
+    """
+
+    _core: ReaderCore
+    _info: DeviceInfo
+
+    @property
+    def info(self) -> DeviceInfo:
+        return self._info
+
+    @property
+    def state(self) -> DeviceState:
+        return self._core.state
+
+    @property
+    def capture_state(self) -> CaptureState:
+        return self._core.capture_state

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from drivers.capture_state import ReaderCore
+from drivers.capture_state import CoreReader, ReaderCore
 from drivers.errors import CaptureCancelled, DeviceDisconnected, DeviceError
 from drivers.interfaces import (
     SLAP_LAYOUT,
@@ -110,7 +110,7 @@ def lay_out_slap(fingers: list[SegmentedFinger], order: tuple[FingerPosition, ..
 MAX_CHAINS = 8
 
 
-class SbiFingerprintReader:
+class SbiFingerprintReader(CoreReader):
     """Implements :class:`drivers.interfaces.FingerprintReader` over a MOSIP SBI service."""
 
     def __init__(self, config: SbiReaderConfig, *, clock: Clock = utc_now) -> None:
@@ -131,18 +131,6 @@ class SbiFingerprintReader:
         self._chains: collections.OrderedDict[str, protocol.CaptureChain] = (
             collections.OrderedDict()
         )
-
-    @property
-    def info(self) -> DeviceInfo:
-        return self._info
-
-    @property
-    def state(self) -> DeviceState:
-        return self._core.state
-
-    @property
-    def capture_state(self) -> CaptureState:
-        return self._core.capture_state
 
     @property
     def supported_kinds(self) -> frozenset[CaptureKind]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from drivers.capture_state import ReaderCore
+from drivers.capture_state import CoreReader, ReaderCore
 from drivers.errors import CaptureCancelled, DeviceDisconnected, DeviceTimeout
 from drivers.interfaces import (
     CaptureKind,
@@ -59,7 +59,7 @@ class SimPresentation:
     unsteady: bool = False
 
 
-class SimFingerprintReader:
+class SimFingerprintReader(CoreReader):
     """Implements :class:`drivers.interfaces.FingerprintReader` with synthetic prints."""
 
     def __init__(self, config: SimReaderConfig) -> None:
@@ -81,18 +81,6 @@ class SimFingerprintReader:
             collections.Counter()
         )
         self._cancel = asyncio.Event()
-
-    @property
-    def info(self) -> DeviceInfo:
-        return self._info
-
-    @property
-    def state(self) -> DeviceState:
-        return self._core.state
-
-    @property
-    def capture_state(self) -> CaptureState:
-        return self._core.capture_state
 
     @property
     def supported_kinds(self) -> frozenset[CaptureKind]:

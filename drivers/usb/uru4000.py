@@ -25,7 +25,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
-from drivers.capture_state import ReaderCore
+from drivers.capture_state import CoreReader, ReaderCore
 from drivers.errors import (
     CaptureCancelled,
     DeviceAccessDenied,
@@ -63,7 +63,7 @@ logger = logging.getLogger(__name__)
 _KINDS = frozenset({CaptureKind.FLAT_SINGLE})
 
 
-class Uru4000Reader:
+class Uru4000Reader(CoreReader):
     """A U.are.U 4000/4000B/4500 reader (single flat finger, 512 ppi native)."""
 
     def __init__(
@@ -108,18 +108,6 @@ class Uru4000Reader:
         return EmulatedUsbBackend(self.emulator)
 
     # ------------------------------------------------------------ properties
-
-    @property
-    def info(self) -> DeviceInfo:
-        return self._info
-
-    @property
-    def state(self) -> DeviceState:
-        return self._core.state
-
-    @property
-    def capture_state(self) -> CaptureState:
-        return self._core.capture_state
 
     @property
     def supported_kinds(self) -> frozenset[CaptureKind]:

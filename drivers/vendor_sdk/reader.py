@@ -25,7 +25,7 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
-from drivers.capture_state import ReaderCore
+from drivers.capture_state import CoreReader, ReaderCore
 from drivers.errors import CaptureCancelled, DeviceCorruptData, DeviceDisconnected, DeviceError
 from drivers.interfaces import (
     SLAP_LAYOUT,
@@ -71,7 +71,7 @@ def finger_mask(request: CaptureRequest) -> int:
     return functools.reduce(lambda mask, p: mask | (1 << int(p)), fingers, 0)
 
 
-class VendorSdkReader:
+class VendorSdkReader(CoreReader):
     """Implements :class:`drivers.interfaces.FingerprintReader` over a vsdk library."""
 
     def __init__(self, config: VendorSdkReaderConfig) -> None:
@@ -93,18 +93,6 @@ class VendorSdkReader:
         self._capture_done = asyncio.Event()
         self._capture_done.set()
         self._cancel_requested = False
-
-    @property
-    def info(self) -> DeviceInfo:
-        return self._info
-
-    @property
-    def state(self) -> DeviceState:
-        return self._core.state
-
-    @property
-    def capture_state(self) -> CaptureState:
-        return self._core.capture_state
 
     @property
     def supported_kinds(self) -> frozenset[CaptureKind]:
