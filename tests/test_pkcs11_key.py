@@ -84,7 +84,7 @@ async def test_hsm_kiosk_provisions_uploads_and_runs_in_production(
 ) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    from appliance.app import Appliance
+    from appliance.assembly import device_identity
     from appliance.config.model import ApplianceConfig
     from appliance.identity.pkcs11_key import Pkcs11DeviceKey
     from appliance.identity.software_key import KeyStoreError
@@ -143,7 +143,7 @@ async def test_hsm_kiosk_provisions_uploads_and_runs_in_production(
         }
         software = ApplianceConfig.model_validate(base)
         with pytest.raises(KeyStoreError, match="hardware-backed"):
-            Appliance(software)._load_identity()
+            device_identity(software)
         hardware = ApplianceConfig.model_validate(
             {
                 **base,
@@ -153,9 +153,8 @@ async def test_hsm_kiosk_provisions_uploads_and_runs_in_production(
                 },
             }
         )
-        app = Appliance(hardware)
-        app._load_identity()
-        assert app.identity is not None and app.identity.identity.key.hardware_backed
+        identity = device_identity(hardware)
+        assert identity is not None and identity.identity.key.hardware_backed
     finally:
         await receiver.stop(grace=0)
         state.store.close()

@@ -352,26 +352,29 @@ def _receipt_signer(world: World, eku: list[x509.ObjectIdentifier]) -> tuple[obj
 
 def test_receipts_need_the_receipt_signer_profile(world: World) -> None:
     fields = {"packet_id": "p-1", "device_id": "dev-0001", "sha256_hex": "ab" * 32, "size": 10}
+    # The receipt's time, taken now: certificates issued below start 5 minutes back, and a
+    # module-level time could be older than that when the suite runs long.
+    now = dt.datetime.now(dt.UTC)
     trust = TrustStore([world.ca.certificate])
     key, cert = world.ca.issue_receipt_signer()
-    receipt = sign_receipt(key, cert, accepted_at=NOW, **fields)  # type: ignore[arg-type]
+    receipt = sign_receipt(key, cert, accepted_at=now, **fields)  # type: ignore[arg-type]
     checked = verify_receipt(
         receipt, cert, packet_id="p-1", sha256_hex="ab" * 32, size=10, trust=trust
     )
     assert str(checked["accepted_at"]).endswith("Z") and len(str(checked["accepted_at"])) == 24
     # The reference receiver's TLS certificate carries the receipt purpose too.
     key, cert = world.ca.issue_server(["127.0.0.1"])
-    receipt = sign_receipt(key, cert, accepted_at=NOW.isoformat(), **fields)  # type: ignore[arg-type]
+    receipt = sign_receipt(key, cert, accepted_at=now.isoformat(), **fields)  # type: ignore[arg-type]
     verify_receipt(receipt, cert, packet_id="p-1", sha256_hex="ab" * 32, size=10, trust=trust)
     # A TLS-only certificate may not sign receipts.
     key, cert = _receipt_signer(world, [ExtendedKeyUsageOID.SERVER_AUTH])
-    receipt = sign_receipt(key, cert, accepted_at=NOW, **fields)  # type: ignore[arg-type]
+    receipt = sign_receipt(key, cert, accepted_at=now, **fields)  # type: ignore[arg-type]
     with pytest.raises(ReceiptInvalid, match="eku_invalid"):
         verify_receipt(receipt, cert, packet_id="p-1", sha256_hex="ab" * 32, size=10)
     # A receipt signer from a foreign CA does not chain.
     stranger = DeviceCA.create()
     key, cert = stranger.issue_receipt_signer()
-    receipt = sign_receipt(key, cert, accepted_at=NOW, **fields)  # type: ignore[arg-type]
+    receipt = sign_receipt(key, cert, accepted_at=now, **fields)  # type: ignore[arg-type]
     with pytest.raises(ReceiptInvalid, match="chain_untrusted"):
         verify_receipt(receipt, cert, packet_id="p-1", sha256_hex="ab" * 32, size=10, trust=trust)
     assert RECEIPT_SIGNING in list(
