@@ -21,6 +21,7 @@ dark merged ridges ``finger.too_wet``.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,22 @@ class FingerAssessment:
     reason: str | None = None
     actionable: dict[str, float] = field(default_factory=dict)
     ms: float = 0.0
+
+
+#: NBIS (mindtct, bozorth3, NFIQ 2) keeps global state in C: one call at a time, process-wide.
+_NBIS_LOCK = threading.RLock()
+
+
+def extract_minutiae(png: bytes) -> Any:
+    """NBIS minutiae (and NFIQ 2) of one PNG-encoded finger image, serialised."""
+    with _NBIS_LOCK:
+        return _extractor().extract_minutiae(png)
+
+
+def compare_minutiae(a: Any, b: Any) -> int:
+    """bozorth3 score between two minutiae sets, serialised like every NBIS call."""
+    with _NBIS_LOCK:
+        return int(a.compare(b))
 
 
 def _extractor() -> Any:
@@ -156,7 +173,8 @@ def assess_finger(image: ImageU8, thresholds: FingerQualityThresholds) -> Finger
     import nbis
 
     try:
-        result = _extractor().extract_minutiae(bytes(png)).quality()
+        with _NBIS_LOCK:
+            result = extract_minutiae(bytes(png)).quality()
     except nbis.NbisError as exc:
         return FingerAssessment(
             None,
