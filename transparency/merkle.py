@@ -192,6 +192,10 @@ class CompactRange:
             _, left = self._blocks.pop()
             self._blocks.append((count * 2, node_hash(left, right)))
 
+    def hashes(self) -> list[bytes]:
+        """The subtree hashes, largest first (those of :func:`frontier_ranges` (size))."""
+        return [value for _, value in self._blocks]
+
     def root(self) -> bytes:
         if not self._blocks:
             return EMPTY_ROOT

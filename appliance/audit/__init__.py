@@ -39,7 +39,7 @@ from appliance.audit.events import EVENTS
 from appliance.audit.inspect import case_history, inclusion_proof, read_entries
 from appliance.audit.log import AuditLog
 from appliance.audit.pseudonym import CaseKey
-from appliance.audit.service import AuditService, AuditSettings
+from appliance.audit.service import AuditService, AuditSettings, open_audit
 from appliance.audit.verify import Report, verify_log
 
 #: The operations hook: (event, fields) -> None; must not raise.
@@ -55,6 +55,7 @@ __all__ = [
     "Report",
     "case_history",
     "inclusion_proof",
+    "open_audit",
     "read_entries",
     "verify_log",
 ]

@@ -47,7 +47,8 @@ _ENDS_ENROLMENT = frozenset(
 class CheckpointSigner(Protocol):
     """What signs checkpoints: :class:`appliance.identity.device.DeviceIdentity`."""
 
-    chain: tuple[x509.Certificate, ...]
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]: ...
 
     @property
     def device_id(self) -> str: ...

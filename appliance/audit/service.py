@@ -37,6 +37,7 @@ from appliance.audit.ledgers import LedgerStore
 from appliance.audit.log import AuditLog, CheckpointSigner
 from appliance.audit.pseudonym import CaseKey
 from appliance.audit.uplink import AuditUplink, SyncResult
+from appliance.config import ApplianceConfig
 from appliance.tasks import cancel_and_wait
 from packet.canonical import canonical_json
 from packet.timestamps import format_timestamp
@@ -54,6 +55,22 @@ class AuditSettings:
     retention_days: int
     time_zone: str
     site_id: str
+
+
+def open_audit(config: ApplianceConfig, signer: CheckpointSigner | None) -> AuditService:
+    """The record of operations of a kiosk, opened (the composition root calls this)."""
+    audit = AuditService(
+        config.storage.state_dir,
+        AuditSettings(
+            checkpoint_interval_s=config.audit.checkpoint_interval_s,
+            retention_days=config.audit.retention_days,
+            time_zone=config.audit.time_zone,
+            site_id=config.site.claim_id,
+        ),
+        signer=signer,
+    )
+    audit.open(config.profile.value, config.model_dump(mode="json"))
+    return audit
 
 
 class AuditService:
