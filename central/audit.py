@@ -29,7 +29,12 @@ from central.state import ReceiverState
 from central.storage.audit import MAX_APPEND, AuditFlag, AuditLogState, StoredLedger
 from packet.receipts import SignedReceipt
 from packet.timestamps import TimestampFormatError, parse_timestamp
-from transparency.checkpoint import CheckpointError, open_checkpoint, parse_checkpoint_text
+from transparency.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    open_checkpoint,
+    parse_checkpoint_text,
+)
 from transparency.entries import EntryError, parse_entry
 from transparency.ledger import LedgerError, open_ledger, read_ledger, reconcile
 from transparency.merkle import HASH_SIZE, leaf_hash, root_of, verify_consistency
@@ -82,11 +87,14 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             except EntryError as exc:
                 await abort(context, "INVALID_AUDIT", f"entry {first + n}: {exc}")
             leaves.append(leaf_hash(raw))
+        head = None
+        if request.checkpoint:  # a contradicting history is refused before its entries are kept
+            head = await self._precheck(device_id, current, request, context)
         current = await self._append(
             device_id, current, first, list(request.entries), leaves, context
         )
-        if request.checkpoint:
-            current = await self._checkpoint(device_id, current, request, context)
+        if head is not None and head.size != current.checkpoint_size:
+            current = await self._accept(device_id, current, head, request, context)
         return state_message(current)
 
     async def _append(
@@ -126,9 +134,10 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         self._state.metrics.audit_entries.inc(max(0, held_after - current.entries_held))
         return await audit.state(device_id)
 
-    async def _checkpoint(
+    async def _precheck(
         self, device_id: str, current: AuditLogState, request: Any, context: Any
-    ) -> AuditLogState:
+    ) -> Checkpoint:
+        """Format, signature, and agreement with the accepted checkpoint (flags on failure)."""
         try:
             head = parse_checkpoint_text(parse_note(request.checkpoint).text)
         except (NoteError, CheckpointError) as exc:
@@ -148,24 +157,31 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                 AuditFlag(device_id, "bad_signature", head.size, str(exc)),
                 "AUDIT_SIGNATURE_INVALID",
             )
-        accepted = current.checkpoint_size
+        accepted, root = current.checkpoint_size, current.checkpoint_root
         flag = None
         if head.size < accepted:
             flag = ("truncated", f"a tree of {head.size} after one of {accepted} was accepted")
-        elif head.size == accepted and accepted and head.root != current.checkpoint_root:
+        elif head.size == accepted and accepted and head.root != root:
             flag = ("rewritten", f"another root for the accepted tree of {accepted}")
         elif accepted and head.size > accepted:
-            if not verify_consistency(
-                accepted, head.size, current.checkpoint_root, head.root, proof
-            ):
+            if not verify_consistency(accepted, head.size, root, head.root, proof):
                 flag = ("inconsistent", f"no valid consistency proof from {accepted}")
         if flag is not None:
             kind, detail = flag
             await flag_and_refuse(
                 self._state, context, AuditFlag(device_id, kind, head.size, detail)
             )
-        if head.size == accepted:
-            return current  # the accepted checkpoint, sent again
+        return head
+
+    async def _accept(
+        self,
+        device_id: str,
+        current: AuditLogState,
+        head: Checkpoint,
+        request: Any,
+        context: Any,
+    ) -> AuditLogState:
+        """The checkpoint's root must be the tree head of the entries central holds."""
         if head.size > current.entries_held:
             await abort(
                 context,
@@ -182,7 +198,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             )
         audit = self._state.storage.audit
         if await audit.accept_checkpoint(
-            device_id, accepted, head.size, head.root, head.time, request.checkpoint
+            device_id, current.checkpoint_size, head.size, head.root, head.time, request.checkpoint
         ):
             self._state.metrics.audit_checkpoints.labels(result="accepted").inc()
         return await audit.state(device_id)

@@ -291,13 +291,14 @@ class AuditLog:
         return last
 
 
-def _plain(value: Any) -> Any:
-    """A field value as the entry format takes it (scalars and flat lists)."""
-    if isinstance(value, tuple | list | set | frozenset):
+def _plain(value: Any, nested: bool = False) -> Any:
+    """A field value as the entry format takes it: scalars (floats rounded) and flat lists
+    of them. Bytes, mappings and objects are refused: no image or record can slip in."""
+    if isinstance(value, tuple | list | set | frozenset) and not nested:
         items = sorted(value) if isinstance(value, set | frozenset) else value
-        return [_plain(v) for v in items]
+        return [_plain(v, nested=True) for v in items]
     if isinstance(value, float):
         return round(value)
     if value is None or isinstance(value, str | int | bool):
         return value
-    return str(value)
+    raise EntryError(f"a field holds a {type(value).__name__}: only text, numbers and lists")

@@ -41,6 +41,7 @@ class CaseKey:
         except FileNotFoundError:
             pass
         key = secrets.token_bytes(KEY_BYTES)
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
