@@ -133,7 +133,7 @@ class Appliance:
             accounts, logins = self._start_accounts()
             workflow = self._start_workflow(capture, accounts)
             await capture.warm_up()
-            self._start_retention()
+            self._start_retention(workflow)
             self.services = Services(
                 config=self.config,
                 metrics=self._metrics(),
@@ -440,10 +440,9 @@ class Appliance:
         self._on_stop("workflow", workflow.close)
         return workflow
 
-    def _start_retention(self) -> None:
-        if self.outbox is None:
-            return
-        retention = Retention(self.outbox, self.config.retention)
+    def _start_retention(self, workflow: WorkflowEngine) -> None:
+        state_dir = self.config.storage.state_dir
+        retention = Retention(self.outbox, self.config.retention, workflow, state_dir / "workflow")
         retention.start()
         self._on_stop("retention", retention.stop)
 

@@ -171,6 +171,13 @@ class RetentionConfig(Strict):
         le=3650,
         description="Days a delivered packet's id and receipt are kept (proof of delivery).",
     )
+    enrolment_hours: int = Field(
+        default=12,
+        ge=1,
+        le=72,
+        description="An enrolment left untouched this long is ended (cancelled, or cleared once "
+        "sealed) and its workflow file, which holds the case reference, deleted.",
+    )
 
 
 class AuditConfig(Strict):
