@@ -27,10 +27,12 @@ from packet.canonical import CanonicalJsonError, canonical_json
 from packet.timestamps import TimestampFormatError, parse_timestamp
 
 ENTRY_VERSION = 1
-MAX_ENTRY_BYTES = 8 << 10
+#: A day's appointment list (``appointments.listed``) carries one 64-hex digest per
+#: appointment: the limits leave room for a thousand.
+MAX_ENTRY_BYTES = 72 << 10
 MAX_ENTRY_DEPTH = 3
 MAX_FIELDS = 32
-MAX_LIST = 64
+MAX_LIST = 1024
 _EVENT = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+$")
 _FIELD = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _KEYS = frozenset({"event", "fields", "index", "time", "v"})

@@ -99,7 +99,7 @@ class AuditServiceServicer:
         Idempotent: entries central already holds are compared byte for byte and
         skipped; a checkpoint equal to the accepted one is accepted again.
         Status codes: OK (the new state); INVALID_ARGUMENT (MALFORMED_REQUEST;
-        INVALID_AUDIT: an entry over 8 KiB, not canonical or at the wrong index, more
+        INVALID_AUDIT: an entry over 72 KiB, not canonical or at the wrong index, more
         than 512 entries, a malformed checkpoint or proof); UNAUTHENTICATED
         (CERTIFICATE_REQUIRED); PERMISSION_DENIED (CERTIFICATE_INVALID: the mTLS or the
         signing certificate is invalid, or the signing certificate names another
