@@ -186,3 +186,21 @@ def test_show_lists_one_case_and_prove_gives_a_checkable_inclusion_proof(
     proved = _cli("prove", "--index", "4", "--state-dir", str(signed_log), "--json")
     assert proved.returncode == 0 and json.loads(proved.stdout)["leaf_hash"] == leaf.hex()
     assert _cli("prove", "--index", "99", "--state-dir", str(signed_log)).returncode == 2
+
+
+def test_a_deleted_segment_stops_the_start_and_is_named_by_verify(tmp_path: Path) -> None:
+    from appliance.models_check import StartupError
+
+    now = [1_780_000_000.0]
+    log = open_log(tmp_path, clock=lambda: now[0])
+    for day in range(3):
+        now[0] = 1_780_000_000.0 + day * 86400
+        log.append("auth.login", user="op", role="operator")
+        log.append("auth.logout", user="op", reason="logout")
+    segments = sorted((tmp_path / "audit").glob("segment-*.log"))
+    assert len(segments) == 3
+    segments[1].unlink()
+    report = verify_log(tmp_path / "audit")
+    assert not report.ok and report.first_bad_entry == 4
+    with pytest.raises(StartupError, match=r"entries 2\.\.3 are missing"):
+        open_log(tmp_path)

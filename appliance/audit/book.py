@@ -177,6 +177,12 @@ class LedgerBook:
             day = self._days[name] = _Day()
         return day
 
+    def take_changed(self) -> set[str]:
+        """The days touched since the last call (and forget them)."""
+        with self._lock:
+            changed, self.changed = self.changed, set()
+            return changed
+
     def days(self) -> list[str]:
         with self._lock:
             return sorted(self._days)

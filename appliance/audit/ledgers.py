@@ -68,8 +68,7 @@ class LedgerStore:
     ) -> list[str]:
         """Sign a new revision of every day whose content changed; returns those days."""
         with self._lock:
-            days = set(book.changed) | (set(book.days()) - set(self.days()))
-            book.changed.clear()
+            days = book.take_changed() | (set(book.days()) - set(self.days()))
             signed = []
             key = signer.chain[0].public_key()
             assert isinstance(key, ec.EllipticCurvePublicKey)

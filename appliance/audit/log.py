@@ -31,6 +31,7 @@ from appliance.audit.checkpoints import CheckpointStore, StoredCheckpoint
 from appliance.audit.events import CONTEXT_FIELDS, ENROLMENT_EVENTS, EVENTS
 from appliance.audit.pseudonym import CaseKey
 from appliance.audit.store import Line, SegmentStore
+from appliance.models_check import StartupError
 from packet.timestamps import format_timestamp
 from transparency.checkpoint import Checkpoint, sign_checkpoint
 from transparency.entries import Entry, EntryError, parse_entry
@@ -120,7 +121,12 @@ class AuditLog:
     def _take(self, line: Line) -> None:
         """Add a stored line to the tree (and tell the listeners its entry)."""
         if line.index != self.tree.size:
-            raise RuntimeError(f"audit log: line {line.index} out of order")
+            raise StartupError(
+                f"the record of operations in {self.directory} is damaged: entries "
+                f"{self.tree.size}..{line.index - 1} are missing (a segment was deleted?). "
+                "Run 'appliance audit verify'; to start a new record, move the directory aside "
+                "(central will flag this kiosk: its history no longer extends what it signed)"
+            )
         try:
             leaf = bytes.fromhex(line.leaf_hex) if line.problem is None else None
         except ValueError:
