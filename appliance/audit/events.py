@@ -10,7 +10,7 @@ stored (the record exists to say who did what).
 ========================== =========================================================
 event                      fields
 ========================== =========================================================
-``audit.opened``           software_version, torn_entries (entries set aside at open)
+``audit.opened``           software_version, damaged_entries (found at open; see verify)
 ``audit.torn_tail``        index, bytes, sha256, kept_as (a torn last line set aside)
 ``audit.pruned``           below (first index kept), segments
 ``config.loaded``          profile, sha256, changed (top-level keys changed since the
@@ -60,7 +60,7 @@ from __future__ import annotations
 EVENTS: dict[str, frozenset[str]] = {
     name: frozenset(fields.split())
     for name, fields in {
-        "audit.opened": "software_version torn_entries",
+        "audit.opened": "software_version damaged_entries",
         "audit.torn_tail": "index bytes sha256 kept_as",
         "audit.pruned": "below segments",
         "config.loaded": "profile sha256 changed",

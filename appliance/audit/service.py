@@ -115,7 +115,7 @@ class AuditService:
             )
         self.record(
             "audit.opened",
-            {"software_version": __version__, "torn_entries": len(self.log.problems)},
+            {"software_version": __version__, "damaged_entries": len(self.log.problems)},
         )
         self._note_config(profile, config)
 

@@ -70,8 +70,7 @@ class AuditUplink:
         result.entries_held = state.entries_held
         result.checkpoint_size = state.checkpoint_size
         result.flagged = state.flagged
-        if result.problem is None:
-            await self._send_ledgers(result)
+        await self._send_ledgers(result)  # a refused log does not hold the ledgers back
         self.last = result
         return result
 
@@ -125,7 +124,7 @@ class AuditUplink:
             try:
                 answer = await self._stub.UploadLedger(request, timeout=RPC_TIMEOUT_S)
             except grpc.aio.AioRpcError as exc:
-                result.problem = _reason(exc) or exc.code().name
+                result.problem = result.problem or _reason(exc) or exc.code().name
                 logger.warning("central refused the ledger of %s: %s", day, result.problem)
                 return
             await asyncio.to_thread(self._ledgers.mark_uploaded, day, revision)
