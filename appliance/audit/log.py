@@ -308,3 +308,18 @@ def _plain(value: Any, nested: bool = False) -> Any:
     if value is None or isinstance(value, str | int | bool):
         return value
     raise EntryError(f"a field holds a {type(value).__name__}: only text, numbers and lists")
+
+
+def record_technician_action(state_dir: Path, action: str, target: str) -> str | None:
+    """Append a technician's command-line action (``tech.action``, user ``system:<login>``)
+    to the kiosk's record of operations, beside a running daemon; returns an error text
+    when it could not be recorded (the caller says so loudly)."""
+    import getpass
+
+    try:
+        log = AuditLog(state_dir / "audit")
+        log.open()
+        log.append("tech.action", user=f"system:{getpass.getuser()}", action=action, target=target)
+    except Exception as exc:
+        return str(exc)
+    return None

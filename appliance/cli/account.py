@@ -74,14 +74,11 @@ def _store(args: argparse.Namespace) -> AccountStore:
 
 def _record(args: argparse.Namespace, action: str, target: str) -> None:
     """The technician's action, in the kiosk's record of operations (as the system user)."""
-    from appliance.audit import AuditLog
+    from appliance.audit.log import record_technician_action
 
-    try:
-        log = AuditLog(args.state_dir / "audit")
-        log.open()
-        log.append("tech.action", user=f"system:{getpass.getuser()}", action=action, target=target)
-    except Exception as exc:  # the action is done; say loudly that it is not recorded
-        print(f"warning: not in the record of operations: {exc}", file=sys.stderr)
+    problem = record_technician_action(args.state_dir, action, target)
+    if problem is not None:  # the action is done; say loudly that it is not recorded
+        print(f"warning: not in the record of operations: {problem}", file=sys.stderr)
 
 
 def _secret(args: argparse.Namespace, what: str) -> str:
