@@ -17,6 +17,7 @@ caller does not know it, and never raises in production (a failure is logged;
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -320,6 +321,19 @@ def record_technician_action(state_dir: Path, action: str, target: str) -> str |
         log = AuditLog(state_dir / "audit")
         log.open()
         log.append("tech.action", user=f"system:{getpass.getuser()}", action=action, target=target)
+        _give_back(state_dir)
     except Exception as exc:
         return str(exc)
     return None
+
+
+def _give_back(state_dir: Path) -> None:
+    """Run as root beside the daemon: files root created go to the state dir's owner."""
+    if os.geteuid() != 0:
+        return
+    owner = state_dir.stat()
+    if owner.st_uid == 0:
+        return
+    for path in [state_dir / "audit", *(state_dir / "audit").rglob("*")]:
+        if path.stat().st_uid == 0:
+            os.chown(path, owner.st_uid, owner.st_gid)
