@@ -61,6 +61,7 @@ class CheckpointStore:
         self.path = directory / "checkpoints.log"
         self.certs = directory / "certs"
         self.base_path = directory / "base.json"
+        self._latest: StoredCheckpoint | None = None  # the writer's cache (one writer signs)
 
     # ------------------------------------------------------------ certificates
 
@@ -92,6 +93,8 @@ class CheckpointStore:
             os.fsync(fd)
         finally:
             os.close(fd)
+        stored = _parse(-1, line)
+        self._latest = stored if stored.checkpoint is not None else None
 
     def all(self) -> list[StoredCheckpoint]:
         try:
@@ -106,8 +109,11 @@ class CheckpointStore:
         return found
 
     def latest(self) -> StoredCheckpoint | None:
-        good = [c for c in self.all() if c.checkpoint is not None]
-        return good[-1] if good else None
+        """The newest readable checkpoint (read once, then kept up to date by append)."""
+        if self._latest is None:
+            good = [c for c in self.all() if c.checkpoint is not None]
+            self._latest = good[-1] if good else None
+        return self._latest
 
     def keep_from(self, size: int) -> int:
         """Drop checkpoints of trees smaller than ``size`` (pruning); returns how many."""
@@ -123,6 +129,7 @@ class CheckpointStore:
             for c in kept
         )
         atomic_write(self.path, lines)
+        self._latest = None
         return len(stored) - len(kept)
 
     # ------------------------------------------------------------------- base
