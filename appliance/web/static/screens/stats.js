@@ -5,14 +5,14 @@
 
 import { get } from "../api.js";
 import { h, mount } from "../dom.js";
-import { has, t } from "../i18n.js";
+import { has, operatorLanguage, t } from "../i18n.js";
 
 const PERIODS = ["day", "week", "month"];
 const COUNTS = ["started", "completed", "delivered", "cancelled", "consent_refused", "exceptions", "check_ins"];
 
 function number(value, digits = 1) {
   if (value === null || value === undefined) return "—";
-  return Number(value).toLocaleString(undefined, { maximumFractionDigits: digits });
+  return Number(value).toLocaleString(operatorLanguage(), { maximumFractionDigits: digits });
 }
 
 function percent(value) {
