@@ -28,11 +28,11 @@ run: install
 	bash scripts/run-demo.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check appliance drivers packet central tests scripts $(wildcard bench)
-	$(BIN)/ruff format --check appliance drivers packet central
+	$(BIN)/ruff check appliance drivers packet transparency central tests scripts $(wildcard bench)
+	$(BIN)/ruff format --check appliance drivers packet transparency central
 
 typecheck: $(STAMP)
-	$(BIN)/mypy appliance drivers packet central
+	$(BIN)/mypy appliance drivers packet transparency central
 
 unit: install
 	$(PY) -m pytest -q -m "not e2e"

@@ -2,10 +2,14 @@
 
 Nothing else in the appliance constructs long-lived services. The start order:
 
-    config -> state directory -> models check -> identity -> outbox -> uplink +
-    heartbeat -> devices (drivers, supervisor, hotplug) -> face engine -> capture
+    config -> state directory -> models check -> identity -> outbox -> record of
+    operations (opened) -> uplink + heartbeat -> record of operations (checkpoints
+    and upload) -> devices (drivers, supervisor, hotplug) -> face engine -> capture
     service -> accounts + login sessions -> workflow (resumed from disk) ->
     warm-up -> retention -> web
+
+The record of operations (:mod:`appliance.audit`) is the operations hook given
+to the workflow, the capture service, the login sessions and the uplink.
 
 ``stop`` runs the same list backwards. One stop signal (SIGTERM/SIGINT, or
 :meth:`Appliance.request_stop`) ends the process cleanly. READY is signalled to
@@ -23,12 +27,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
+import grpc
 from cryptography import x509
 from fastapi import FastAPI
 
 from appliance import assembly
 from appliance.accounts import AccountStore, LoginSessions, Role
 from appliance.allowlist import DEFAULT_ALLOWLIST, allowlist_verdict, load_approved
+from appliance.audit import AuditService, open_audit
 from appliance.capture.service import CaptureService
 from appliance.config import ApplianceConfig, Profile
 from appliance.devices import Device, DeviceRole, DeviceSupervisor
@@ -87,6 +93,8 @@ class Appliance:
         self._stoppers: list[tuple[str, Stopper]] = []
         self.identity: LoadedIdentity | None = None
         self.outbox: Outbox | None = None
+        self.audit: AuditService | None = None
+        self._channel: grpc.aio.Channel | None = None
         self.uplink: Uplink | None = None
         self.supervisor: DeviceSupervisor | None = None
         self.face_engine: FaceCaptureService | None = None
@@ -110,14 +118,16 @@ class Appliance:
             self._check_models()
             self.identity = assembly.device_identity(self.config)
             self._start_outbox()
+            self._open_audit()
             self._start_uplink()
+            self._start_audit()
             await self._start_devices()
             self._start_face_engine()
             capture = self._build_capture()
             accounts, logins = self._start_accounts()
             workflow = self._start_workflow(capture, accounts)
             await capture.warm_up()
-            self._start_retention()
+            self._start_retention(workflow)
             self.services = Services(
                 config=self.config,
                 metrics=assembly.scraped_metrics(
@@ -131,6 +141,7 @@ class Appliance:
                 workflow=workflow,
                 logs=self._start_log_view(),
                 certificate_expiry=self._certificate_expiry,
+                audit=self.audit,
             )
             if self.serve_web:
                 await self._start_web(self.services)
@@ -207,6 +218,17 @@ class Appliance:
 
         self._on_stop("outbox", close)
 
+    def _open_audit(self) -> None:
+        """The record of operations, opened before anything can report to it."""
+        signer = self.identity.identity if self.identity is not None else None
+        self.audit = open_audit(self.config, signer)
+
+    def _start_audit(self) -> None:
+        """Checkpoints, ledgers and their upload (over the uplink's channel, if any)."""
+        audit = self._require(self.audit)
+        audit.start(self._channel)
+        self._on_stop("record of operations", audit.stop)
+
     def _start_uplink(self) -> None:
         if self.identity is None or self.outbox is None:
             return
@@ -228,12 +250,14 @@ class Appliance:
         )
         central = self.config.central
         channel = secure_channel(central.addresses(), tls, health_check=central.health_check)
+        self._channel = channel
         uplink = Uplink(
             self.outbox,
             channel,
             identity.receipt_signer,
             on_delivered=self.metrics.upload_latency.observe,
             receipt_trust=TrustStore(x509.load_pem_x509_certificates(anchors)),
+            on_operation=self._require(self.audit).record,
         )
         uplink.start()
         self.uplink = uplink
@@ -326,6 +350,7 @@ class Appliance:
             outbox=self.outbox,
             face_engine=self.face_engine,
             on_sealed=self.uplink.notify if self.uplink is not None else None,
+            on_operation=self._require(self.audit).record,
         )
 
         async def wipe() -> None:
@@ -344,7 +369,10 @@ class Appliance:
         if accounts.count(Role.TECHNICIAN) == 0:
             logger.warning("no technician account yet: create one with 'appliance account add'")
         logins = LoginSessions(
-            idle_lock_s=ui.idle_lock_s, max_age_s=ui.session_max_s, clock=self.clock
+            idle_lock_s=ui.idle_lock_s,
+            max_age_s=ui.session_max_s,
+            clock=self.clock,
+            on_operation=self._require(self.audit).record,
         )
 
         async def close() -> None:
@@ -364,15 +392,17 @@ class Appliance:
             municipality=self.config.site.municipality,
             kiosk_name=self.config.site.kiosk_name,
             default_language=self.config.ui.applicant_language,
+            on_operation=self._require(self.audit).record,
         )
         workflow.recover()
+        if self.audit is not None and workflow.record is not None:
+            self.audit.log.set_context(workflow.record.workflow_id)  # resumed enrolment
         self._on_stop("workflow", workflow.close)
         return workflow
 
-    def _start_retention(self) -> None:
-        if self.outbox is None:
-            return
-        retention = Retention(self.outbox, self.config.retention)
+    def _start_retention(self, workflow: WorkflowEngine) -> None:
+        state_dir = self.config.storage.state_dir
+        retention = Retention(self.outbox, self.config.retention, workflow, state_dir / "workflow")
         retention.start()
         self._on_stop("retention", retention.stop)
 

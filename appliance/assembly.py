@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from appliance.capture.chip import ChipCapture
 from appliance.capture.devices import DeviceAccess
@@ -68,6 +69,7 @@ def capture_service(
     outbox: Outbox | None,
     face_engine: FaceCaptureService | None,
     on_sealed: Callable[[], None] | None,
+    on_operation: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> CaptureService:
     """The one capture service over the supervised devices and the engines."""
     devices = DeviceAccess(supervisor, metrics)
@@ -89,6 +91,7 @@ def capture_service(
         DocumentCapture(devices, metrics),
         sealer,
         chip_capture(config, devices, metrics),
+        on_operation=on_operation,
     )
 
 

@@ -12,6 +12,14 @@ is the number of the demo's packets central holds, ``duplicates`` the number of
 enrolments (case references) it holds more than once, ``lost`` the enrolments
 it lacks, and ``with_quality`` the packets whose manifest carries the ICAO
 figures of the face and an NFIQ 2 score for every finger.
+
+The record of operations is checked on both sides: ``audit_verified`` is
+``appliance audit verify`` on the kiosk's log after the run (every entry hash,
+every checkpoint signature and consistency) together with central having
+accepted the kiosk's last checkpoint without flagging it (central checks the
+consistency proof of every checkpoint it accepts); ``ledger_matches_receipts``
+says every daily ledger the kiosk signed matches the receipts central issued and
+counts every delivered enrolment.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from typing import Any
 import cv2
 
 from appliance.app import Appliance
+from appliance.audit import verify_log
 from appliance.config import ApplianceConfig
 from appliance.identity.store import IdentityFiles, provision
 from appliance.local_central import local_central
@@ -61,6 +70,8 @@ class DemoResult:
     duplicates: int
     with_quality: int
     seconds: float
+    audit_verified: bool = False
+    ledger_matches_receipts: bool = False
 
     def to_json(self) -> str:
         return json.dumps(
@@ -70,6 +81,8 @@ class DemoResult:
                 "lost": self.lost,
                 "duplicates": self.duplicates,
                 "with_quality": self.with_quality,
+                "audit_verified": self.audit_verified,
+                "ledger_matches_receipts": self.ledger_matches_receipts,
                 "seconds": round(self.seconds, 2),
             }
         )
@@ -192,7 +205,11 @@ async def run_demo(
                 await _wait_until_drained(app.outbox, drain_timeout_s)
             finally:
                 await app.stop()
-            held = (await central.report())["packets"]
+            report = await central.report()
+            held = report["packets"]
+            assert app.identity is not None
+            device_id = app.identity.identity.device_id
+            audit = await asyncio.to_thread(verify_log, config.storage.state_dir / "audit")
     delivered, duplicates = count_at_receiver(
         [(row["packet_id"], row["case_reference"]) for row in held], packet_ids, enrolments
     )
@@ -204,6 +221,30 @@ async def run_demo(
         duplicates,
         sum(1 for row in ours if has_quality_figures(row["items"])),
         time.monotonic() - started,
+        audit_verified=audit.ok and central_accepted(report, device_id, audit.head_size),
+        ledger_matches_receipts=ledgers_match(report, device_id, delivered),
+    )
+
+
+def central_accepted(report: dict[str, Any], device_id: str, size: int) -> bool:
+    """Central holds the kiosk's log up to its last checkpoint and flagged nothing."""
+    devices = [d for d in report["audit"]["devices"] if d["device_id"] == device_id]
+    flags = [f for f in report["audit"]["flags"] if f["device_id"] == device_id]
+    return (
+        len(devices) == 1
+        and not devices[0]["flagged"]
+        and not flags
+        and devices[0]["checkpoint_size"] == size
+    )
+
+
+def ledgers_match(report: dict[str, Any], device_id: str, delivered: int) -> bool:
+    """Every day's ledger matches central's receipts and they count every delivery."""
+    days = [d for d in report["ledgers"]["days"] if d["device_id"] == device_id]
+    return (
+        bool(days)
+        and all(d["matches_receipts"] for d in days)
+        and sum(d["delivered"] for d in days) == delivered
     )
 
 

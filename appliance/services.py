@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from appliance.accounts import AccountStore, LoginSessions
+from appliance.audit import AuditService
 from appliance.capture.service import CaptureService
 from appliance.config import ApplianceConfig
 from appliance.devices import DeviceSupervisor
@@ -32,3 +33,5 @@ class Services:
     workflow: WorkflowEngine
     logs: RingBufferHandler
     certificate_expiry: Callable[[], datetime | None]
+    #: The record of operations and the service ledger (the operations hook is its record).
+    audit: AuditService | None = None

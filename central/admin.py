@@ -1,4 +1,4 @@
-"""Administrative sub-commands of ``appliance-receiver``: init, report, revoke.
+"""Administrative sub-commands of ``appliance-receiver``: init, report, revoke, statistics.
 
 They talk to the same storage as the replicas (``--database``/``--objects``, or the
 embedded store under ``--dir``), so they work while replicas keep serving.
@@ -70,10 +70,12 @@ def report(argv: Sequence[str]) -> int:
         print(f"appliance-receiver report: no receiver state in {args.dir}", file=sys.stderr)
         return 2
 
-    async def run() -> list[dict[str, Any]]:
+    async def run() -> dict[str, Any]:
+        from central.audit_report import audit_report
+
         storage = await open_from_args(args)
         try:
-            return [
+            packets = [
                 {
                     "packet_id": stored.packet_id,
                     "device_id": stored.device_id,
@@ -90,10 +92,11 @@ def report(argv: Sequence[str]) -> int:
                 }
                 for stored, manifest in await storage.packets_with_manifests()
             ]
+            return {"packets": packets, **await audit_report(storage)}
         finally:
             await storage.close()
 
-    print(json.dumps({"packets": asyncio.run(run())}))
+    print(json.dumps(asyncio.run(run())))
     return 0
 
 
@@ -118,8 +121,15 @@ def revoke(argv: Sequence[str]) -> int:
     return 0 if count else 3
 
 
+def statistics(argv: Sequence[str]) -> int:
+    from central.audit_report import statistics as run
+
+    return run(argv)
+
+
 ADMIN_COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "init": init,
     "report": report,
     "revoke": revoke,
+    "statistics": statistics,
 }

@@ -8,6 +8,8 @@ national scale as stateless replicas on PostgreSQL + S3).
     appliance-receiver init --dir DIR [--host NAME ...] [--suite ...]
     appliance-receiver report --dir DIR [--database URL --objects URL] --json
     appliance-receiver revoke --dir DIR [--database URL --objects URL] (--serial HEX | --device ID)
+    appliance-receiver statistics --dir DIR [--database URL --objects URL] [--from DAY]
+                       [--to DAY] [--csv]
 
 Without ``--database``/``--objects`` the receiver keeps everything under DIR
 (SQLite + files; one process). With both, DIR holds only the shared identity
@@ -21,8 +23,13 @@ With ``--ready-json`` the first line on stdout, once both ports listen, is
 "backend": "embedded"|"distributed", "metrics": "HOST:PORT"|null}`` with the
 ports actually bound (so ``:0`` can be used). ``report`` prints what central holds
 as one JSON object, ``{"packets": [{"packet_id", "device_id", "case_reference",
-"commits", "items": [{"type", "name", "quality": [keys]}]}, ...]}``, the same for both
-back ends (a running receiver may keep serving).
+"commits", "items": [{"type", "name", "quality": [keys]}]}, ...], "audit": {"devices",
+"flags"}, "ledgers": {"days", "mismatches", "statistics", "by_site"}}``, the same for
+both back ends (a running receiver may keep serving); ``audit`` lists each kiosk's
+record of operations as central holds it and every flag (a rewritten or truncated
+history), ``ledgers`` each day's signed ledger reconciled with the receipts central
+issued. ``statistics`` aggregates the ledgers across sites for a period (JSON, or
+one CSV row per kiosk and day).
 
 ``DIR/ca/ca.pem`` is what technicians pass to ``appliance provision --ca``.
 """

@@ -7,7 +7,14 @@
 - ``central_commits_total{result}``: ``accepted`` (new packet) or ``repeat`` (receipt re-sent);
 - ``central_storage_up{component}``: 1 when the database / object store answered the
   last health probe;
-- ``receiver_packets_accepted``: packets this replica accepted since it started.
+- ``receiver_packets_accepted``: packets this replica accepted since it started;
+- ``central_audit_entries_total``: record-of-operations entries stored;
+- ``central_audit_checkpoints_total{result}``: kiosk checkpoints ``accepted``;
+- ``central_audit_flags_total{kind}``: kiosks caught rewriting or truncating their
+  log (``rewritten``, ``truncated``, ``inconsistent``, ``root_mismatch``,
+  ``bad_signature``); every flag is also stored (``appliance-receiver report``);
+- ``central_ledgers_total{result}``: daily ledgers received that ``matches`` /
+  ``mismatch`` the receipts central issued.
 """
 
 from __future__ import annotations
@@ -41,6 +48,21 @@ class ReceiverMetrics:
         )
         self.accepted = Gauge(
             "receiver_packets_accepted", "Packets accepted by this replica since start", registry=r
+        )
+        self.audit_entries = Counter(
+            "central_audit_entries", "Record-of-operations entries stored", registry=r
+        )
+        self.audit_checkpoints = Counter(
+            "central_audit_checkpoints", "Kiosk checkpoints by result", ["result"], registry=r
+        )
+        self.audit_flags = Counter(
+            "central_audit_flags",
+            "Kiosk logs flagged as rewritten or truncated",
+            ["kind"],
+            registry=r,
+        )
+        self.ledgers = Counter(
+            "central_ledgers", "Daily ledgers by reconciliation result", ["result"], registry=r
         )
 
     def observe(self, method: str, code: str, seconds: float) -> None:

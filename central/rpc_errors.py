@@ -60,6 +60,27 @@ REASONS: dict[str, tuple[grpc.StatusCode, str]] = {
         "the sealed packet fails verification (metadata packet_error): quarantine, do not retry",
     ),
     "NO_MANAGED_CONFIG": (grpc.StatusCode.NOT_FOUND, "central manages no config for the device"),
+    "INVALID_AUDIT": (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "an audit entry, checkpoint, proof or certificate is malformed or over its limit",
+    ),
+    "INVALID_LEDGER": (grpc.StatusCode.INVALID_ARGUMENT, "not a signed ledger of the format"),
+    "AUDIT_SIGNATURE_INVALID": (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "a checkpoint or ledger signature does not verify, or names another device",
+    ),
+    "AUDIT_ENTRIES_GAP": (
+        grpc.StatusCode.OUT_OF_RANGE,
+        "first_index is beyond the entries held (metadata entries_held): resend from there",
+    ),
+    "AUDIT_ENTRIES_MISSING": (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "the checkpoint covers entries central does not hold yet: send them first",
+    ),
+    "AUDIT_INCONSISTENT": (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "the log was rewritten or truncated (metadata flag): the device is flagged",
+    ),
     "STORAGE_UNAVAILABLE": (
         grpc.StatusCode.UNAVAILABLE,
         "central's database or object store is unreachable (metadata component): retry",

@@ -27,7 +27,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from aima.enrolment.v1 import device_enrolment_pb2, device_status_pb2, packet_upload_pb2
+from aima.enrolment.v1 import (
+    audit_pb2,
+    device_enrolment_pb2,
+    device_status_pb2,
+    packet_upload_pb2,
+)
+from central.audit import AuditServicer
 from central.device_ca import DeviceCA
 from central.enrolment import EnrolmentServicer
 from central.rpc_handlers import service_handler
@@ -161,6 +167,7 @@ class Receiver:
             (device_enrolment_pb2, "DeviceEnrolmentService", EnrolmentServicer(self.state)),
             (packet_upload_pb2, "PacketUploadService", UploadServicer(self.state)),
             (device_status_pb2, "DeviceStatusService", self.status_servicer),
+            (audit_pb2, "AuditService", AuditServicer(self.state)),
         ]
         names = []
         for module, name, servicer in services:

@@ -36,6 +36,7 @@ METHODS = {
         "GetApprovedDevices",
     ],
     "aima.enrolment.v1.DeviceEnrolmentService": ["EnrolDevice"],
+    "aima.enrolment.v1.AuditService": ["GetAuditState", "UploadAudit", "UploadLedger"],
 }
 
 

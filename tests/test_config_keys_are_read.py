@@ -43,7 +43,7 @@ def _types(annotation: object) -> list[object]:
 
 def _reads() -> set[str]:
     names: set[str] = set()
-    for package in ("appliance", "drivers", "packet", "central"):
+    for package in ("appliance", "drivers", "packet", "transparency", "central"):
         for path in (ROOT / package).rglob("*.py"):
             relative = path.relative_to(ROOT).as_posix()
             if relative.startswith(DEFINITIONS):

@@ -36,8 +36,13 @@ def test_demo_delivers_exactly_once_and_logs_no_personal_data() -> None:
     assert summary["enrolments"] == 3
     assert (summary["delivered"], summary["lost"], summary["duplicates"]) == (3, 0, 0)
     assert summary["with_quality"] == 3  # ICAO figures and NFIQ 2 scores in every manifest
+    # The record of operations verified on the kiosk and accepted by central; every
+    # daily ledger matches the receipts central issued.
+    assert summary["audit_verified"] is True
+    assert summary["ledger_matches_receipts"] is True
     assert set(summary) == {
-        "enrolments", "delivered", "lost", "duplicates", "with_quality", "seconds"
+        "enrolments", "delivered", "lost", "duplicates", "with_quality", "seconds",
+        "audit_verified", "ledger_matches_receipts",
     }  # fmt: skip
     logs = result.stdout + result.stderr
     for personal in ("DEMO-00000", "DEMO-00001", "DEMO-00002", "demo-op"):

@@ -3,8 +3,10 @@
 - ``drivers`` imports nothing of ours;
 - ``packet`` (the sealed-packet format, used by both sides) imports neither the kiosk
   nor central;
+- ``transparency`` (the record of operations' Merkle tree, checkpoints and ledger
+  formats, used by both sides) imports the packet format only;
 - the kiosk (``appliance``) never imports the reference central service;
-- ``central`` depends on the packet format and the generated contract only.
+- ``central`` depends on the packet and transparency formats and the generated contract only.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = ("appliance", "drivers", "packet", "central")
+OURS = ("appliance", "drivers", "packet", "transparency", "central")
 
 #: package -> the packages of ours it may import (besides itself and the generated ``aima``).
 ALLOWED: dict[str, set[str]] = {
     "drivers": set(),
     "packet": set(),
-    "appliance": {"drivers", "packet"},
-    "central": {"packet"},
+    "transparency": {"packet"},
+    "appliance": {"drivers", "packet", "transparency"},
+    "central": {"packet", "transparency"},
 }
 
 

@@ -6,6 +6,11 @@ A session idle for longer than ``idle_lock_s`` is *locked*: it keeps its
 place (the enrolment in progress is not lost) but answers nothing until the
 same operator unlocks it with the password or PIN. A session older than
 ``max_age_s`` ends whatever its activity.
+
+``on_operation(event, fields)`` (the record of operations) hears ``auth.login``,
+``auth.logout`` (reason logout | replaced | expired | locked_out), ``auth.lock``
+(manual | idle), ``auth.unlock`` and, through :meth:`LoginSessions.refused`,
+``auth.login_failed``; it must not raise.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from appliance.accounts.store import Account, Role
 
@@ -59,7 +65,9 @@ class LoginSessions:
         max_age_s: float,
         max_sessions: int = 16,
         clock: Callable[[], float] = time.monotonic,
+        on_operation: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
+        self._on_operation = on_operation
         self.idle_lock_s = idle_lock_s
         self.max_age_s = max_age_s
         self._max = max_sessions
@@ -72,6 +80,7 @@ class LoginSessions:
         while len(self._sessions) >= self._max:
             oldest = min(self._sessions.values(), key=lambda s: s.last_activity)
             del self._sessions[oldest.key]
+            self._report("auth.logout", user=oldest.username, reason="replaced")
         token = secrets.token_urlsafe(32)
         now = self._clock()
         session = LoginSession(
@@ -85,6 +94,7 @@ class LoginSessions:
         )
         self._sessions[session.key] = session
         logger.info("login session %s started (%s)", session.public_id, account.role.value)
+        self._report("auth.login", user=account.username, role=account.role.value)
         return token, session
 
     def lookup(self, token: str | None) -> LoginSession | None:
@@ -97,10 +107,12 @@ class LoginSessions:
         now = self._clock()
         if now - session.created_at > self.max_age_s:
             del self._sessions[session.key]
+            self._report("auth.logout", user=session.username, reason="expired")
             return None
         if not session.locked and now - session.last_activity > self.idle_lock_s:
             session.locked = True
             logger.info("login session %s locked after inactivity", session.public_id)
+            self._report("auth.lock", user=session.username, reason="idle")
         return session
 
     def touch(self, session: LoginSession) -> None:
@@ -108,15 +120,23 @@ class LoginSessions:
             session.last_activity = self._clock()
 
     def lock(self, session: LoginSession) -> None:
+        if not session.locked:
+            self._report("auth.lock", user=session.username, reason="manual")
         session.locked = True
 
     def unlock(self, session: LoginSession) -> None:
         session.locked = False
         session.last_activity = self._clock()
+        self._report("auth.unlock", user=session.username)
 
-    def end(self, session: LoginSession) -> None:
-        self._sessions.pop(session.key, None)
+    def end(self, session: LoginSession, reason: str = "logout") -> None:
+        if self._sessions.pop(session.key, None) is not None:
+            self._report("auth.logout", user=session.username, reason=reason)
         logger.info("login session %s ended", session.public_id)
+
+    def refused(self, user: str | None, reason: str) -> None:
+        """A login or unlock was refused (``user``: the account, None when unknown)."""
+        self._report("auth.login_failed", user=user, reason=reason)
 
     def end_all(self) -> None:
         self._sessions.clear()
@@ -124,7 +144,12 @@ class LoginSessions:
     def _expire(self) -> None:
         now = self._clock()
         for key in [k for k, s in self._sessions.items() if now - s.created_at > self.max_age_s]:
-            del self._sessions[key]
+            expired = self._sessions.pop(key)
+            self._report("auth.logout", user=expired.username, reason="expired")
+
+    def _report(self, event: str, **fields: Any) -> None:
+        if self._on_operation is not None:
+            self._on_operation(event, fields)
 
     def __len__(self) -> int:
         return len(self._sessions)

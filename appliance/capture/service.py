@@ -1,10 +1,19 @@
-"""The capture service (see the package docstring): one object, one way through."""
+"""The capture service (see the package docstring): one object, one way through.
+
+``on_operation(event, fields)`` (the record of operations) hears every capture
+attempt with its quality verdict (``capture.attempt``: item, auto, accepted,
+the failed check names, the call's duration) and every seal
+(``enrolment.sealed`` / ``enrolment.seal_failed``); never an image or a score.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from appliance.capture.captures import Capture, EnrolmentCaptures
 from appliance.capture.chip import ChipCapture, ChipResult
@@ -14,7 +23,7 @@ from appliance.capture.documents import DocumentCapture, DocumentResult
 from appliance.capture.errors import CaptureError
 from appliance.capture.face import FaceCapture, FaceResult
 from appliance.capture.fingers import CapturedSlap, FingerprintCapture
-from appliance.capture.sealing import PacketSealer, SealRequest
+from appliance.capture.sealing import PacketSealer, SealRequest, rfc3339
 from appliance.finger.records import MissingFinger
 from drivers.emrtd.mrz_key import MrzKeyInput
 from drivers.interfaces import CaptureKind, FingerPosition, ImageU8, ReaderEventCallback
@@ -38,7 +47,9 @@ class CaptureService:
         documents: DocumentCapture,
         sealer: PacketSealer | None,
         chip: ChipCapture | None = None,
+        on_operation: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
+        self._on_operation = on_operation
         self.devices = devices
         self.chip = chip
         self.face = face
@@ -87,7 +98,15 @@ class CaptureService:
     # ----------------------------------------------------------------- capture
 
     async def take_face(self, image: ImageU8, *, auto: bool) -> FaceResult:
-        return await self.face.take(self.current, image, auto=auto)
+        started = time.perf_counter()
+        try:
+            result = await self.face.take(self.current, image, auto=auto)
+        except CaptureError as exc:
+            self._attempt("face", started, auto=auto, accepted=False, failed=[exc.code])
+            raise
+        failed = list(result.failed)
+        self._attempt("face", started, auto=auto, accepted=result.compliant, failed=failed)
+        return result
 
     async def capture_slap(
         self,
@@ -95,9 +114,16 @@ class CaptureService:
         missing: frozenset[FingerPosition],
         on_event: ReaderEventCallback | None = None,
     ) -> CapturedSlap:
-        return await self.fingers.capture_slap(
+        started = time.perf_counter()
+        captured = await self.fingers.capture_slap(
             kind, missing, on_event, enrolment_id=self.current.enrolment_id
         )
+        result = captured.result
+        failed = [] if result.segmentation.ok else ["slap_segmentation"]
+        if any(not assessment.accepted for _, _, assessment in result.fingers):
+            failed.append("nfiq2")
+        self._attempt(kind.value, started, auto=True, accepted=result.accepted, failed=failed)
+        return captured
 
     async def add_finger_records(
         self, slaps: list[CapturedSlap], missing: list[MissingFinger]
@@ -105,7 +131,27 @@ class CaptureService:
         await self.fingers.add_records(self.current, slaps, missing)
 
     async def take_document(self, kind: str, number: int, timeout_s: float) -> DocumentResult:
-        return await self.documents.take(self.current, kind, number, timeout_s)
+        started = time.perf_counter()
+        result = await self.documents.take(self.current, kind, number, timeout_s)
+        failed = [] if result.corrected else ["not_corrected"]
+        self._attempt("document", started, auto=False, accepted=result.corrected, failed=failed)
+        return result
+
+    def _attempt(
+        self, item: str, started: float, *, auto: bool, accepted: bool, failed: list[str]
+    ) -> None:
+        self._report(
+            "capture.attempt",
+            item=item,
+            auto=auto,
+            accepted=accepted,
+            failed=failed,
+            duration_ms=round((time.perf_counter() - started) * 1000),
+        )
+
+    def _report(self, event: str, **fields: Any) -> None:
+        if self._on_operation is not None:
+            self._on_operation(event, fields)  # the hook never raises
 
     async def read_chip(self, key: MrzKeyInput, printed_mrz: str | None) -> ChipResult:
         """Read the document chip on the reader and match its portrait with the live face."""
@@ -113,7 +159,13 @@ class CaptureService:
             raise CaptureError("chip.no_reader", "this kiosk has no document reader")
         faces = [c for c in self.current if c.item_type == "face"]
         live = bytes(faces[-1].data) if faces else None
-        return await self.chip.read(self.current, key, printed_mrz, live)
+        started = time.perf_counter()
+        result = await self.chip.read(self.current, key, printed_mrz, live)
+        failed = [] if result.verdict.passed else [f"chip.{result.verdict.reason.value}"]
+        if result.match is not None and not result.match.match:
+            failed.append("face_match")
+        self._attempt("chip", started, auto=False, accepted=not failed, failed=failed)
+        return result
 
     def add_record(self, name: str, data: bytes) -> Capture:
         """A non-image item of the enrolment (e.g. the consent record), JSON."""
@@ -128,7 +180,21 @@ class CaptureService:
             raise CaptureError("not_provisioned", "this kiosk is not provisioned")
         captures = self.current
         counts = captures.counts()
-        entry = await asyncio.to_thread(self.sealer.seal, captures, request)
+        started = time.perf_counter()
+        try:
+            entry = await asyncio.to_thread(self.sealer.seal, captures, request)
+        except Exception as exc:
+            code = exc.code if isinstance(exc, CaptureError) else "seal.failed"
+            self._report("enrolment.seal_failed", packet_id=request.packet_id, code=code)
+            raise
+        self._report(
+            "enrolment.sealed",
+            packet_id=entry.packet_id,
+            case_reference=request.case_reference,
+            operator=request.operator_id,
+            started_at=rfc3339(request.started_at),
+            duration_ms=round((time.perf_counter() - started) * 1000),
+        )
         self.end()
         return Sealed(entry.packet_id, entry.size, counts)
 

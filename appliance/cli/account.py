@@ -72,6 +72,15 @@ def _store(args: argparse.Namespace) -> AccountStore:
     return AccountStore(args.state_dir / "accounts.sqlite")
 
 
+def _record(args: argparse.Namespace, action: str, target: str) -> None:
+    """The technician's action, in the kiosk's record of operations (as the system user)."""
+    from appliance.audit.log import record_technician_action
+
+    problem = record_technician_action(args.state_dir, action, target)
+    if problem is not None:  # the action is done; say loudly that it is not recorded
+        print(f"warning: not in the record of operations: {problem}", file=sys.stderr)
+
+
 def _secret(args: argparse.Namespace, what: str) -> str:
     from appliance.cli.main import CliError
 
@@ -101,6 +110,7 @@ def run_add(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     finally:
         store.close()
+    _record(args, f"account_created:{account.role.value}", account.username)
     print(f"created {account.role.value} account {account.username}")
     return 0
 
@@ -147,6 +157,7 @@ def _change(args: argparse.Namespace, what: str) -> int:
         raise CliError(str(exc)) from None
     finally:
         store.close()
+    _record(args, "pin_changed" if what == "PIN" else "password_changed", args.username)
     print(f"{what} of {args.username} changed")
     return 0
 
@@ -162,5 +173,6 @@ def run_unlock(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     finally:
         store.close()
+    _record(args, "account_unlocked", args.username)
     print(f"{args.username} unlocked")
     return 0

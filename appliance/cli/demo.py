@@ -32,9 +32,13 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{result.delivered}/{result.enrolments} delivered, {result.lost} lost, "
             f"{result.duplicates} duplicates, {result.with_quality} with ICAO and NFIQ 2 "
-            f"figures, in {result.seconds:.1f} s"
+            f"figures, record of operations verified: {result.audit_verified}, ledger matches "
+            f"receipts: {result.ledger_matches_receipts}, in {result.seconds:.1f} s"
         )
     if result.lost or result.duplicates or result.with_quality != result.enrolments:
         print("demo: some enrolments were not delivered exactly once", file=sys.stderr)
+        return 1
+    if not (result.audit_verified and result.ledger_matches_receipts):
+        print("demo: the record of operations or the ledger did not verify", file=sys.stderr)
         return 1
     return 0

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -99,5 +100,12 @@ def run_rotate(args: argparse.Namespace) -> int:
     archive = args.state_dir / f"identity.old-{int(time.time())}"
     os.replace(current, archive)
     os.replace(staging, current)
+    from appliance.audit.log import record_technician_action
+
+    problem = record_technician_action(
+        args.state_dir, "identity_rotated", loaded.identity.device_id
+    )
+    if problem is not None:
+        print(f"warning: not in the record of operations: {problem}", file=sys.stderr)
     print(f"rotated: new device {loaded.identity.device_id}; previous identity kept in {archive}")
     return 0

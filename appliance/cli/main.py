@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "appliance.cli.photo_check",
     "appliance.cli.account",
     "appliance.cli.doc_chip",
+    "appliance.cli.audit",
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 
 
@@ -74,6 +75,11 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"cannot read {args.ca}: {exc.strerror}") from None
     except (KeyStoreError, ProvisioningError) as exc:
         raise CliError(str(exc)) from None
+    from appliance.audit.log import record_technician_action
+
+    problem = record_technician_action(args.state_dir, "provisioned", loaded.identity.device_id)
+    if problem is not None:
+        print(f"warning: not in the record of operations: {problem}", file=sys.stderr)
     cert = loaded.identity.chain[0]
     print(
         f"provisioned device {loaded.identity.device_id}; certificate valid until "

@@ -14,6 +14,7 @@ import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -176,6 +177,48 @@ class RetentionConfig(Strict):
         le=3650,
         description="Days a delivered packet's id and receipt are kept (proof of delivery).",
     )
+    enrolment_hours: int = Field(
+        default=12,
+        ge=1,
+        le=72,
+        description="An enrolment left untouched this long is ended (cancelled, or cleared once "
+        "sealed) and its workflow file, which holds the case reference, deleted.",
+    )
+
+
+class AuditConfig(Strict):
+    """The record of operations and the service ledger (docs/audit-log.md)."""
+
+    checkpoint_interval_s: float = Field(
+        default=300.0,
+        ge=5.0,
+        le=3600.0,
+        description="Sign a checkpoint (tree head) of the record of operations at least this "
+        "often while it grows, and send new entries, checkpoints and changed daily ledgers to "
+        "central; a submit does so at once.",
+    )
+    retention_days: int = Field(
+        default=90,
+        ge=31,
+        le=3650,
+        description="Days the record of operations and the signed daily ledgers stay on the "
+        "kiosk. Entries are deleted (whole days) only once older than this and held by a "
+        "checkpoint central accepted; at least 31 days, for the supervisor's monthly figures.",
+    )
+    time_zone: str = Field(
+        default="Europe/Lisbon",
+        description="IANA time zone of the site's calendar days: the days of the service "
+        "ledger and of the statistics page (Atlantic/Azores for the Azores).",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
 
 class WebConfig(Strict):
@@ -285,6 +328,10 @@ class ApplianceConfig(Strict):
     storage: StorageConfig = Field(description="State paths and quotas.")
     retention: RetentionConfig = Field(
         default_factory=RetentionConfig, description="Retention periods."
+    )
+    audit: AuditConfig = Field(
+        default_factory=AuditConfig,
+        description="The record of operations (checkpoints, retention) and the service ledger.",
     )
     web: WebConfig = Field(default_factory=WebConfig, description="Local web UI.")
     ui: UiConfig = Field(

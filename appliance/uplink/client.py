@@ -16,6 +16,7 @@ quarantine is decided on the ``google.rpc.ErrorInfo`` reason central sends in
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import json
 import logging
@@ -202,12 +203,17 @@ class Uplink:
         settings: UplinkSettings = UplinkSettings(),
         on_delivered: Callable[[float], None] | None = None,
         receipt_trust: TrustStore | None = None,
+        on_operation: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         """``on_delivered(seconds)`` is called after each verified receipt (metrics).
 
         With ``receipt_trust`` (central's CAs from provisioning) the receipt
         signer must also chain to them at the receipt's ``accepted_at``.
+        ``on_operation(event, fields)`` (the record of operations) hears
+        ``packet.delivered`` (central's ``accepted_at`` and the receipt's SHA-256),
+        ``packet.purged`` (the local copy deleted) and ``packet.quarantined``.
         """
+        self._on_operation = on_operation
         self._outbox = outbox
         self._receipt_trust = receipt_trust
         self._channel = channel
@@ -265,6 +271,7 @@ class Uplink:
 
     async def _upload_one(self, entry: OutboxEntry) -> bool:
         if not await asyncio.to_thread(self._outbox.verify_blob, entry):
+            self._report("packet.quarantined", packet_id=entry.packet_id, reason="blob_corrupt")
             return True  # quarantined and reported; carry on with the rest
         started = time.monotonic()
         try:
@@ -286,6 +293,7 @@ class Uplink:
             logger.error("central's receipt did not verify; the packet stays queued")
             return False
         self._outbox.commit(entry.packet_id, receipt)
+        self._report_delivery(entry.packet_id, receipt)
         elapsed = time.monotonic() - started
         self.latencies.append(elapsed)
         if self._on_delivered is not None:
@@ -293,6 +301,21 @@ class Uplink:
         self.last_success = time.time()
         self.last_error = None  # the link works again; last_reason keeps the last failure's why
         return True
+
+    def _report(self, event: str, **fields: Any) -> None:
+        if self._on_operation is not None:
+            self._on_operation(event, fields)  # the hook never raises
+
+    def _report_delivery(self, packet_id: str, receipt: bytes) -> None:
+        try:
+            accepted_at = str(json.loads(SignedReceipt.from_bytes(receipt).payload)["accepted_at"])
+        except (ValueError, KeyError):  # verified just before: cannot happen
+            accepted_at = ""
+        digest = hashlib.sha256(receipt).hexdigest()
+        self._report(
+            "packet.delivered", packet_id=packet_id, accepted_at=accepted_at, receipt_sha256=digest
+        )
+        self._report("packet.purged", packet_id=packet_id)
 
     def _failed(self, entry: OutboxEntry, exc: grpc.aio.AioRpcError) -> bool:
         code, details = exc.code(), exc.details() or ""
@@ -302,6 +325,7 @@ class Uplink:
         if reason in QUARANTINE_REASONS:
             # Central says the sealed packet itself is bad: keep it for a technician.
             self._outbox.quarantine(entry.packet_id, f"central rejected the packet: {details}")
+            self._report("packet.quarantined", packet_id=entry.packet_id, reason=reason)
             return True
         # Anything else (CHECKSUM_MISMATCH included: central discarded its bytes) is
         # retried; without a reason the packet is kept queued, never quarantined.

@@ -31,6 +31,7 @@ from appliance.web.schemas import (
     device_row,
     outbox_status,
 )
+from appliance.web.stats_routes import stats_router
 from appliance.web.tech import tech_router
 from appliance.web.ui import SecurityHeaders, install_ui
 from appliance.web.workflow_routes import workflow_router
@@ -57,6 +58,7 @@ def create_app(services: Services) -> FastAPI:
     api.include_router(auth_router(auth))
     api.include_router(workflow_router(services.workflow))
     api.include_router(tech_router(services))
+    api.include_router(stats_router(services.audit))
     api.include_router(_status_router(services))
     check_every_route_has_a_rule(api)
     return api

@@ -24,7 +24,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from appliance.accounts import AuthError, LockedOut, LoginSession, Role
+from appliance.accounts import (
+    AccountError,
+    AccountStore,
+    AuthError,
+    LockedOut,
+    LoginSession,
+    Role,
+)
 from appliance.web.roles import COOKIE, PUBLIC, AuthServices, allow, same_origin
 from appliance.web.schemas import LoggedOut, Me, me
 
@@ -50,6 +57,16 @@ class UnlockBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     secret: str = Field(min_length=1, max_length=256, description="Password or PIN.")
+
+
+def _known(accounts: AccountStore, username: str) -> bool:
+    """Whether ``username`` is an account (a mistyped name is not recorded: it may be
+    anything, even a password typed in the wrong field)."""
+    try:
+        accounts.get(username)
+    except AccountError:
+        return False
+    return True
 
 
 def _auth_error(exc: AuthError) -> JSONResponse:
@@ -79,10 +96,12 @@ def auth_router(services: AuthServices) -> APIRouter:
             account = await asyncio.to_thread(accounts.authenticate, body.username, body.password)
         except AuthError as exc:
             logger.info("login refused: %s", exc.code)
+            known = await asyncio.to_thread(_known, accounts, body.username)
+            sessions.refused(body.username if known else None, exc.code)
             return _auth_error(exc)
         previous = sessions.lookup(request.cookies.get(COOKIE))
         if previous is not None:
-            sessions.end(previous)
+            sessions.end(previous, "replaced")
         token, session = sessions.create(account)
         response = JSONResponse(me(session, sessions).model_dump())
         response.set_cookie(
@@ -120,8 +139,9 @@ def auth_router(services: AuthServices) -> APIRouter:
         try:
             await asyncio.to_thread(accounts.authenticate_any, session.username, body.secret)
         except AuthError as exc:
+            sessions.refused(session.username, exc.code)
             if isinstance(exc, LockedOut):
-                sessions.end(session)  # locked out: nobody stays logged in as them
+                sessions.end(session, "locked_out")  # locked out: nobody stays logged in as them
             return _auth_error(exc)
         sessions.unlock(session)
         return JSONResponse(me(session, sessions).model_dump())

@@ -11,13 +11,14 @@ import asyncio
 import shutil
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from appliance import __version__
 from appliance.accounts import AccountError, Role
 from appliance.devices import DeviceRole
 from appliance.services import Services
+from appliance.web.auth import login_of
 from appliance.web.errors import ApiError
 from appliance.web.roles import allow
 from appliance.web.schemas import (
@@ -74,6 +75,12 @@ def tech_router(services: Services) -> APIRouter:
     router = APIRouter(prefix="/api/tech", tags=["technician"])
     accounts = services.accounts
 
+    def record(request: Request, action: str, target: str) -> None:
+        """A technician action, in the record of operations."""
+        if services.audit is not None:
+            user = login_of(request).username
+            services.audit.record("tech.action", {"user": user, "action": action, "target": target})
+
     @router.get("/status", **TECHNICIAN)
     async def get_status() -> TechStatus:
         return await asyncio.to_thread(status, services)
@@ -83,12 +90,14 @@ def tech_router(services: Services) -> APIRouter:
         return LogLines(lines=services.logs.lines(max(1, min(lines, 500))))
 
     @router.post("/test-devices", **TECHNICIAN)
-    async def test_devices() -> DeviceTestReport:
+    async def test_devices(request: Request) -> DeviceTestReport:
+        record(request, "device_test", "all")
         results = await services.capture.test_devices()
         return DeviceTestReport(results=[device_test_row(r) for r in results])
 
     @router.post("/devices/{role}/reset", **TECHNICIAN)
-    async def reset(role: DeviceRole) -> DeviceReset:
+    async def reset(request: Request, role: DeviceRole) -> DeviceReset:
+        record(request, "device_reset", role.value)
         services.supervisor.reset(role)
         return DeviceReset(role=role.value, reset=True)
 
@@ -97,7 +106,7 @@ def tech_router(services: Services) -> APIRouter:
         return AccountList(accounts=[account_row(a) for a in accounts.accounts()])
 
     @router.post("/accounts", status_code=201, **TECHNICIAN)
-    async def create_account(body: NewAccountBody) -> AccountCreated:
+    async def create_account(request: Request, body: NewAccountBody) -> AccountCreated:
         if body.role is Role.TECHNICIAN:
             raise ApiError(403, "accounts.technician_cli", "technicians are added from the CLI")
         try:
@@ -111,11 +120,13 @@ def tech_router(services: Services) -> APIRouter:
             )
         except AccountError as exc:
             raise ApiError(409, "accounts.invalid", str(exc)) from None
+        record(request, f"account_created:{account.role.value}", account.username)
         return AccountCreated(username=account.username, role=account.role.value)
 
     @router.post("/accounts/{username}/unlock", **TECHNICIAN)
-    async def unlock(username: str) -> AccountUnlocked:
+    async def unlock(request: Request, username: str) -> AccountUnlocked:
         await asyncio.to_thread(accounts.unlock, username)
+        record(request, "account_unlocked", username)
         return AccountUnlocked(username=username, unlocked=True)
 
     return router

@@ -21,6 +21,7 @@ from appliance.tasks import BackgroundTasks
 from appliance.workflow.document_step import DocumentStep
 from appliance.workflow.face_step import FaceStep
 from appliance.workflow.finger_step import FingerStep, SupervisorCheck
+from appliance.workflow.operations import OnOperation, no_operation_log, report
 from appliance.workflow.persist import WorkflowFile
 from appliance.workflow.state import (
     CANCELLABLE,
@@ -52,8 +53,10 @@ class WorkflowEngine:
         kiosk_name: str,
         municipality: str = "",
         default_language: str = "pt-PT",
+        on_operation: OnOperation = no_operation_log,
     ) -> None:
         self._store = store
+        self.on_operation = on_operation
         self.capture = capture
         self.default_language = default_language
         self.lock = asyncio.Lock()
@@ -145,6 +148,14 @@ class WorkflowEngine:
                 case_reference=case_reference, operator=operator, language=language
             )
             self.save()
+            report(
+                self.on_operation,
+                "enrolment.started",
+                workflow_id=self._record.workflow_id,
+                operator=operator,
+                language=language,
+                case_reference=case_reference,
+            )
             logger.info("enrolment %s started", self._record.workflow_id[:8])
 
     async def set_language(self, language: str) -> None:
@@ -159,8 +170,16 @@ class WorkflowEngine:
     async def consent(self, accepted: bool) -> None:
         async with self.lock:
             record = self.require(Step.CONSENT)
+            event = "consent.given" if accepted else "consent.refused"
+            report(
+                self.on_operation,
+                event,
+                workflow_id=record.workflow_id,
+                operator=record.operator,
+                language=record.language,
+            )
             if not accepted:
-                await self._cancel_locked()
+                await self._cancel_locked(report_it=False)
                 return
             check_transition(record.step, Step.FACE)
             record.consent_at = time.time()
@@ -195,12 +214,20 @@ class WorkflowEngine:
         async with self.lock:
             await self._cancel_locked()
 
-    async def _cancel_locked(self) -> None:
+    async def _cancel_locked(self, *, report_it: bool = True) -> None:
         record = self._record
         if record is None:
             return
         if record.step not in CANCELLABLE:
             raise TransitionError("workflow.not_cancellable", "sealing cannot be interrupted")
+        if report_it:
+            report(
+                self.on_operation,
+                "enrolment.cancelled",
+                workflow_id=record.workflow_id,
+                operator=record.operator,
+                step=record.step.value,
+            )
         await self._end()
         logger.info("enrolment cancelled; captures discarded")
 

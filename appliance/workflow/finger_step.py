@@ -21,6 +21,7 @@ from appliance.capture.fingers import FINGER_ITEM_TYPES, RECORD_NAMES, CapturedS
 from appliance.finger.flow import SEQUENCE
 from appliance.finger.records import MissingFinger
 from appliance.workflow.context import WorkflowContext
+from appliance.workflow.operations import report
 from appliance.workflow.state import MissingFingerRecord, Step, TransitionError, WorkflowRecord
 from appliance.workflow.view import ExceptionView, FingersView, FingerView, SlapView
 from drivers.interfaces import SLAP_LAYOUT, CaptureKind, FingerPosition, ReaderEvent
@@ -182,6 +183,16 @@ class FingerStep:
             )
             self._reset_slap_with(record, position)
             self._ctx.save()
+            report(
+                self._ctx.on_operation,
+                "exception.confirmed",
+                workflow_id=record.workflow_id,
+                kind="missing_finger",
+                position=position,
+                reason=reason,
+                declared_by=operator,
+                confirmed_by=confirmed_by,
+            )
             logger.info("missing-finger exception recorded with supervisor confirmation")
 
     async def remove_missing(self, position: int) -> None:

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from central.storage.audit import AuditStore
+
 MAX_PACKET_BYTES = 512 << 20
 
 
@@ -94,6 +96,8 @@ class CentralStorage(Protocol):
     """Everything the receiver keeps. Every method may raise :class:`StorageUnavailable`."""
 
     backend: str
+    #: Kiosks' records of operations and daily ledgers (central/storage/audit.py).
+    audit: AuditStore
 
     # uploads in progress
     async def upload_info(self, packet_id: str) -> UploadInfo | None: ...

@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from central.storage.audit import AuditStore
 from central.storage.base import (
     HeartbeatRecord,
     StagedCopy,
@@ -36,6 +37,7 @@ from central.storage.base import (
     UploadInfo,
 )
 from central.storage.postgres import PostgresIndex
+from central.storage.postgres_audit import PostgresAuditStore
 from central.storage.s3 import ObjectLocation, ObjectMissing, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ class DistributedStorage:
         pool_size: int = 16,
     ) -> None:
         self.index = PostgresIndex(database, max_size=pool_size)
+        self.audit: AuditStore = PostgresAuditStore(self.index)
         self.objects = ObjectStore(ObjectLocation.parse(objects))
         self._scratch = scratch
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from central.keyed_lock import KeyedLocks
+from central.storage.audit import AuditStore
 from central.storage.base import (
     HeartbeatRecord,
     StagedCopy,
@@ -21,6 +22,7 @@ from central.storage.base import (
     TokenState,
     UploadInfo,
 )
+from central.storage.sqlite_audit import SqliteAuditStore
 from central.storage.sqlite_files import ReceiverStore
 
 
@@ -29,6 +31,7 @@ class EmbeddedStorage:
 
     def __init__(self, root: Path) -> None:
         self.store = ReceiverStore(root)
+        self.audit: AuditStore = SqliteAuditStore(self.store.db)
         self._locks = KeyedLocks()
 
     async def upload_info(self, packet_id: str) -> UploadInfo | None:

@@ -81,6 +81,10 @@ class PostgresIndex:
             async with self._pool.connection() as conn:
                 yield conn
 
+    def connection(self) -> contextlib.AbstractAsyncContextManager[Conn]:
+        """A pooled connection; connection errors become StorageUnavailable."""
+        return self._conn()
+
     async def _one(self, sql: Any, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         async with self._conn() as conn:
             cursor = await conn.execute(sql, params)

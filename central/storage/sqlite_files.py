@@ -60,6 +60,11 @@ class ReceiverStore:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The index connection (the audit tables live in the same database)."""
+        return self._db
+
     def close(self) -> None:
         self._db.close()
 

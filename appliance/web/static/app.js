@@ -19,6 +19,7 @@ import {
 } from "./i18n.js";
 import * as authScreens from "./screens/auth.js";
 import * as enrolScreens from "./screens/enrol.js";
+import * as statsScreens from "./screens/stats.js";
 import * as techScreens from "./screens/tech.js";
 
 const STEPS = ["consent", "face", "fingerprints", "documents", "review", "done"];
@@ -70,6 +71,11 @@ export const app = {
       if (this.me.role === "technician") {
         return this.show("tech", techScreens.status);
       }
+      if (this.statsOpen && this.me.role === "supervisor") {
+        document.getElementById("steps").hidden = true;
+        document.getElementById("langbar").hidden = true;
+        return this.show("stats", statsScreens.statistics);
+      }
       const view = await get("/api/workflow", { passive: true });
       this.view = view;
       if (view.language && view.language !== applicantLanguage().code) {
@@ -102,8 +108,22 @@ export const app = {
     return this.route();
   },
 
+  /** The supervisor's Statistics page (over the enrolment screens until closed). */
+  async openStatistics() {
+    this.statsOpen = true;
+    this.leave();
+    await this.route();
+  },
+
+  async closeStatistics() {
+    this.statsOpen = false;
+    this.leave();
+    await this.route();
+  },
+
   showLogin() {
     this.me = null;
+    this.statsOpen = false;
     setCsrf(null);
     this.hideChrome();
     this.show("login", authScreens.login);
@@ -203,6 +223,9 @@ export const app = {
         ),
       ),
     ];
+    if (!anonymous && me && !locked && me.role === "supervisor") {
+      tools.push(h("button", { type: "button", id: "stats-button", onclick: () => this.openStatistics() }, t("nav.stats")));
+    }
     if (!anonymous && me && !locked) {
       tools.push(
         h("button", { type: "button", id: "lock-button", onclick: () => this.lockNow() }, t("nav.lock")),
