@@ -3,9 +3,9 @@
 Nothing else in the appliance constructs long-lived services. The start order:
 
     config -> state directory -> models check -> identity -> outbox -> uplink +
-    heartbeat -> devices (drivers, supervisor, hotplug) -> face engine -> capture
-    service -> accounts + login sessions -> workflow (resumed from disk) ->
-    warm-up -> retention -> web
+    heartbeat -> case directory (day list, check-ins) -> devices (drivers,
+    supervisor, hotplug) -> face engine -> capture service -> accounts + login
+    sessions -> workflow (resumed from disk) -> warm-up -> retention -> web
 
 ``stop`` runs the same list backwards. One stop signal (SIGTERM/SIGINT, or
 :meth:`Appliance.request_stop`) ends the process cleanly. READY is signalled to
@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
+import grpc
 from cryptography import x509
 from fastapi import FastAPI
 
@@ -34,6 +35,8 @@ from appliance.capture.face import FaceCapture
 from appliance.capture.fingers import FingerprintCapture
 from appliance.capture.sealing import PacketSealer
 from appliance.capture.service import CaptureService
+from appliance.cases import CaseDirectory, RecordOperation
+from appliance.cases.setup import build_case_directory
 from appliance.config import ApplianceConfig, Profile
 from appliance.devices import DeviceRole, DeviceSupervisor
 from appliance.face.capture import FaceCaptureService
@@ -52,6 +55,7 @@ from appliance.uplink.heartbeat import Heartbeat
 from appliance.watchdog import Watchdog
 from appliance.web.app import create_app
 from appliance.web.server import WebServer
+from appliance.workflow.case_step import CaseStep
 from appliance.workflow.engine import WorkflowEngine
 from appliance.workflow.persist import WorkflowFile
 from appliance.workflow.supervisor import supervisor_check
@@ -66,6 +70,10 @@ Stopper = Callable[[], Awaitable[None]]
 _T = TypeVar("_T")
 
 __all__ = ["Appliance", "StartupError"]
+
+
+def _no_record(event: str, fields: dict[str, object]) -> None:
+    pass
 
 
 class Appliance:
@@ -96,6 +104,10 @@ class Appliance:
         self.uplink: Uplink | None = None
         self.supervisor: DeviceSupervisor | None = None
         self.face_engine: FaceCaptureService | None = None
+        self.channel: grpc.aio.Channel | None = None
+        self.cases: CaseDirectory | None = None
+        #: The audit log's entry point (event, fields); the composition root sets it.
+        self.record_operation: RecordOperation = _no_record
         self.services: Services | None = None
         self.web_app: FastAPI | None = None
         self._server_task: asyncio.Task[None] | None = None
@@ -117,6 +129,7 @@ class Appliance:
             self._load_identity()
             self._start_outbox()
             self._start_uplink()
+            await self._start_cases()
             await self._start_devices()
             self._start_face_engine()
             capture = self._build_capture()
@@ -133,6 +146,7 @@ class Appliance:
                 accounts=accounts,
                 logins=logins,
                 workflow=workflow,
+                cases=self.cases,
                 logs=self._start_log_view(),
                 certificate_expiry=self._certificate_expiry,
             )
@@ -264,6 +278,7 @@ class Appliance:
         )
         uplink.start()
         self.uplink = uplink
+        self.channel = channel
         heartbeat = Heartbeat(
             channel,
             self.outbox,
@@ -278,6 +293,27 @@ class Appliance:
             await channel.close(grace=None)
 
         self._on_stop("uplink", stop)
+
+    async def _start_cases(self) -> None:
+        """Case lookups, check-ins and the day list (needs the identity and central's channel)."""
+        if self.identity is None or self.channel is None:
+            return
+        self.cases = await build_case_directory(
+            self.config,
+            self.identity,
+            self.channel,
+            production=self.config.profile is Profile.PRODUCTION,
+            record_operation=self._record_operation,
+        )
+        if self.cases is None:
+            return
+        cases = self.cases
+        await cases.start()
+        self._on_stop("cases", cases.stop)
+
+    def _record_operation(self, event: str, fields: dict[str, object]) -> None:
+        """Forward to :attr:`record_operation` (set after construction by the wiring)."""
+        self.record_operation(event, fields)
 
     def _device_reports(self) -> list[tuple[DeviceInfo, DeviceState, str | None]]:
         if self.supervisor is None:
@@ -395,10 +431,20 @@ class Appliance:
         return accounts, logins
 
     def _start_workflow(self, capture: CaptureService, accounts: AccountStore) -> WorkflowEngine:
+        confirm = supervisor_check(accounts)
+        case_step = CaseStep(
+            self.cases,
+            confirm,
+            max_age_s=self.config.cases.verification_max_age_s,
+            # Only an unprovisioned demo kiosk has no case directory (production refuses it).
+            allow_unverified=self.config.profile is Profile.DEMO and self.identity is None,
+            record_operation=self._record_operation,
+        )
         workflow = WorkflowEngine(
             WorkflowFile(self.config.storage.state_dir / "workflow"),
             capture,
-            confirm_supervisor=supervisor_check(accounts),
+            confirm_supervisor=confirm,
+            case_step=case_step,
             nfiq2_threshold=self.config.quality.finger.nfiq2_min,
             site_id=self.config.site.claim_id,
             municipality=self.config.site.municipality,

@@ -172,5 +172,3 @@ def test_placeholder_face_guidance(scene: PortraitScene, prompt: str | None) -> 
         assert prompt in result["prompts"]
     empty = placeholder_analyse_frame(np.full((480, 640, 3), 200, np.uint8))
     assert empty == {"prompts": ["face.no_face"], "box": None, "ok": False}
-
-
