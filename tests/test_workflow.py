@@ -60,7 +60,7 @@ def test_record_round_trips_and_holds_no_biometrics(tmp_path: Path) -> None:
     assert set(data) == {
         "version", "case_reference", "operator", "language", "workflow_id", "step",
         "created_at", "updated_at", "consent_at", "consent_language", "completed",
-        "missing_fingers", "capture_session_id", "packet_id", "receipt", "notice",
+        "missing_fingers", "capture_session_id", "packet_id", "receipt", "notice", "case_check",
     }  # fmt: skip
     store.clear()
     assert store.load() is None

@@ -91,6 +91,7 @@ class CaseDirectory:
         self._record = record_operation
         self._clock = clock
         self._wake_sender = asyncio.Event()
+        self._sending = asyncio.Lock()  # one delivery pass at a time: each row sent once
         self._tasks: list[asyncio.Task[None]] = []
         self.day_list_error: str | None = None
         self.day_list_fetched_at: float | None = None
@@ -178,9 +179,13 @@ class CaseDirectory:
         """Send every queued check-in; False when central could not be reached."""
         if self._client is None:
             return False
+        async with self._sending:
+            return await self._deliver(self._client)
+
+    async def _deliver(self, client: CaseClient) -> bool:
         for ticket in self.queue.pending():
             try:
-                recorded = await self._client.check_in(ticket, self.settings.lookup_timeout_s)
+                recorded = await client.check_in(ticket, self.settings.lookup_timeout_s)
             except Unreachable as exc:
                 self.queue.failed(ticket.check_in_id, str(exc))
                 return False

@@ -106,7 +106,7 @@ def synthetic_case(
     reference: str, site_id: str, start: dt.datetime, *, status: str = "open", minutes: int = 20
 ) -> Seeded:
     """One invented applicant for ``reference`` with an appointment at ``site_id`` (tests)."""
-    seed = _digest("named-synthetic-case", reference, site_id, start.isoformat())
+    seed = _digest("named-synthetic-case", reference, site_id)  # same person every day
     return _person(seed, reference, status), [
         _appointment(seed, reference, site_id, start, minutes)
     ]

@@ -69,9 +69,21 @@ class World:
     base_url: str
     root: Path
     cases: CaseDesk
+    #: Every record_operation(event, fields) the kiosk made (what the audit log receives).
+    operations: list[tuple[str, dict[str, object]]]
+    central: Receiver
+    central_port: int
 
     def password(self, user: str) -> str:
         return ACCOUNTS[user][1]
+
+    async def central_down(self) -> None:
+        await self.central.stop(grace=0)
+
+    async def central_up(self) -> None:
+        """Central back on the same port (same state, same case store)."""
+        self.central = Receiver(self.central.state, cases=self.cases)
+        await self.central.start(f"127.0.0.1:{self.central_port}")
 
 
 async def seed_cases(desk: CaseDesk, site: str = SITE) -> None:
@@ -162,6 +174,8 @@ async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> Asyn
             portrait = render_portrait(PortraitScene(), 1024, 768, seed=seed)
             cv2.imwrite(str(path), portrait, [cv2.IMWRITE_JPEG_QUALITY, 95])
         app = Appliance(_config(root, port, faces, scenes, **ui))
+        operations: list[tuple[str, dict[str, object]]] = []
+        app.record_operation = lambda event, fields: operations.append((event, dict(fields)))
         try:
             await app.start()
         finally:
@@ -182,7 +196,13 @@ async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> Asyn
                 await asyncio.to_thread(
                     accounts.create, name, role, password, pin=pin, display_name=display
                 )
-            yield World(app, f"http://127.0.0.1:{app.web_port}", root, desk)
+            world = World(
+                app, f"http://127.0.0.1:{app.web_port}", root, desk, operations, receiver, port
+            )
+            try:
+                yield world
+            finally:
+                receiver = world.central  # the test may have restarted central
         finally:
             await app.stop()
     finally:
