@@ -106,8 +106,10 @@ class Appliance:
         self.face_engine: FaceCaptureService | None = None
         self.channel: grpc.aio.Channel | None = None
         self.cases: CaseDirectory | None = None
-        #: The audit log's entry point (event, fields); the composition root sets it.
+        #: The audit log's entry point (event, fields) and its keyed digest of a case
+        #: reference (appliance.audit: AuditService.record / .digest); set before start.
         self.record_operation: RecordOperation = _no_record
+        self.pseudonymise: Callable[[str], str] | None = None
         self.services: Services | None = None
         self.web_app: FastAPI | None = None
         self._server_task: asyncio.Task[None] | None = None
@@ -304,6 +306,7 @@ class Appliance:
             self.channel,
             production=self.config.profile is Profile.PRODUCTION,
             record_operation=self._record_operation,
+            pseudonymise=self.pseudonymise,
         )
         if self.cases is None:
             return

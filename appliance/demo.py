@@ -129,7 +129,7 @@ async def capture_all(workflow: WorkflowEngine, case_reference: str) -> None:
     The case is looked up and the operator confirms the applicant's identity, as at
     the counter (the case must exist at central for the kiosk's site).
     """
-    await workflow.case.look_up(case_reference)
+    await workflow.case.look_up(case_reference, OPERATOR)
     await workflow.start(case_reference, "pt-PT", OPERATOR, identity_confirmed=True)
     await workflow.consent(True)
     await workflow.face.capture_now()

@@ -59,7 +59,9 @@ class CaseWorld:
     def open_cases(self) -> list[Seeded]:
         return [s for s in self.seeded if s[0].status == "open" and s[1][0].site_id == SITE]
 
-    def directory(self, **settings: object) -> CaseDirectory:
+    def directory(
+        self, pseudonymise: Callable[[str], str] | None = None, **settings: object
+    ) -> CaseDirectory:
         tls = TlsMaterial(
             self.identity.client_key_pem(),
             self.identity.chain_pem(),
@@ -82,6 +84,7 @@ class CaseWorld:
             CheckInQueue(state / "check-ins.sqlite"),
             CaseSettings(time_zone=ZONE, **settings),  # type: ignore[arg-type]
             record_operation=lambda event, fields: self.operations.append((event, fields)),
+            pseudonymise=pseudonymise,
             clock=self.clock,
         )
         self.directories.append(directory)

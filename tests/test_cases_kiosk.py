@@ -94,8 +94,12 @@ async def test_a_tampered_or_foreign_day_list_is_refused(tmp_path: Path) -> None
 async def test_the_day_list_is_sealed_to_the_device_key(tmp_path: Path) -> None:
     world = await make_case_world(tmp_path)
     try:
-        directory = world.directory()
+        directory = world.directory(pseudonymise=lambda reference: f"digest:{reference}")
         assert await directory.refresh_day_list()
+        assert await directory.refresh_day_list()  # the same list: listed once
+        [listed] = [f for e, f in world.operations if e == "appointments.listed"]
+        here = [c.case_reference for c, a in world.seeded if a[0].site_id == "CLAIM-T"]
+        assert listed["case_digests"] == sorted(f"digest:{r}" for r in here)
         today = directory.today()
         path = directory.day_lists.path(today)
         assert oct(path.stat().st_mode & 0o777) == "0o600"
@@ -144,7 +148,10 @@ async def test_the_day_list_is_purged_at_the_end_of_the_day(tmp_path: Path) -> N
         assert directory.end_of_day() == [today]
         assert not path.exists()
         assert directory.appointments(today) == []
-        assert ("case.day_list_purged", {"day": today.isoformat()}) in world.operations
+        purged = ("appointments.purged", {"day": today.isoformat(), "count": len(world.seeded) - 2})
+        assert purged in world.operations
+        listed = [f for e, f in world.operations if e == "appointments.listed"]
+        assert listed == [{"day": today.isoformat(), "count": len(world.seeded) - 2}]
         check = await directory._lookup("AIMA-2026-NOT-LISTED")
         assert check.outcome is Outcome.NOT_FOUND  # central still answers online
         await world.central_down()
@@ -210,12 +217,18 @@ async def test_offline_lookup_and_check_in_delivered_once_central_is_back(
         assert attendance.device_id == world.identity.identity.device_id
         assert await directory.deliver_check_ins()  # nothing left: nothing sent twice
         events = [event for event, _ in world.operations]
-        assert events.count("case.checkin") == 1 and events.count("case.checkin_delivered") == 1
+        assert events.count("case.check_in") == 1 and events.count("case.check_in_sent") == 1
         lookup = next(f for e, f in world.operations if e == "case.lookup")
         assert lookup == {
+            "operator": "",
             "case_reference": case.case_reference,
-            "source": "day_list",
+            "mode": "offline",
             "outcome": "found",
         }
+        assert ("case.check_in_sent", {"case_reference": case.case_reference}) in world.operations
+        assert (
+            "case.check_in",
+            {"operator": "", "case_reference": case.case_reference, "mode": "queued"},
+        ) in world.operations
     finally:
         await close_case_world(world)

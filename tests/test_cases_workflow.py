@@ -53,7 +53,11 @@ async def test_offline_start_from_the_day_list_and_check_in_once_central_is_back
         assert attendance.verified_offline
         assert cases.queue.status().pending == 0
         events = [e for e, _ in world.operations]
-        assert events.count("case.checkin") == 1 and events.count("case.checkin_delivered") == 1
+        assert events.count("case.check_in") == 1 and events.count("case.check_in_sent") == 1
+        assert (
+            "case.check_in",
+            {"operator": "ana", "case_reference": REFERENCE, "mode": "queued"},
+        ) in world.operations
 
 
 async def _eventually(attempt, limit_s: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
@@ -105,5 +109,11 @@ async def test_refusals_and_the_override_over_http(tmp_path: Path) -> None:
             with pytest.raises(ApiError):
                 await driver.start(REFERENCE)  # one enrolment at a time
         [override_event] = [f for e, f in world.operations if e == "case.override"]
-        assert override_event["supervisor"] == "sofia" and override_event["operator"] == "ana"
-        assert [f["offline"] for e, f in world.operations if e == "case.checkin"] == [False]
+        assert override_event == {
+            "operator": "ana",
+            "confirmed_by": "sofia",
+            "case_reference": CLOSED_CASE,
+            "reason": "case_reopened",
+            "outcome": "closed",
+        }
+        assert [f["mode"] for e, f in world.operations if e == "case.check_in"] == ["online"]

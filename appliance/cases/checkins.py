@@ -7,7 +7,8 @@ attendance per appointment and answers a repeated ``check_in_id`` with the same
 result (cases.proto), so a check-in sent twice after a lost answer is still one
 attendance; the row is deleted only after central's OK (or a refusal central
 documents as final, which is reported). Rows hold no name: the appointment code,
-the time and the check-in id.
+the case reference (for the record of operations when it is sent), the time and
+the check-in id; a row lives until central answers.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from appliance.cases.model import CheckInTicket
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS check_ins (
-    check_in_id TEXT PRIMARY KEY, appointment_code TEXT NOT NULL,
+    check_in_id TEXT PRIMARY KEY, appointment_code TEXT NOT NULL, case_reference TEXT NOT NULL,
     checked_in_at REAL NOT NULL, verified_offline INTEGER NOT NULL,
     queued_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);
 """
@@ -49,11 +50,12 @@ class CheckInQueue:
 
     def add(self, ticket: CheckInTicket) -> None:
         self._db.execute(
-            "INSERT OR IGNORE INTO check_ins (check_in_id, appointment_code, checked_in_at,"
-            " verified_offline, queued_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO check_ins (check_in_id, appointment_code, case_reference,"
+            " checked_in_at, verified_offline, queued_at) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 ticket.check_in_id,
                 ticket.appointment_code,
+                ticket.case_reference,
                 ticket.checked_in_at.timestamp(),
                 int(ticket.verified_offline),
                 time.time(),
@@ -62,12 +64,12 @@ class CheckInQueue:
 
     def pending(self, limit: int = 100) -> list[CheckInTicket]:
         rows = self._db.execute(
-            "SELECT check_in_id, appointment_code, checked_in_at, verified_offline"
-            " FROM check_ins ORDER BY queued_at LIMIT ?",
+            "SELECT check_in_id, appointment_code, checked_in_at, verified_offline,"
+            " case_reference FROM check_ins ORDER BY queued_at LIMIT ?",
             (limit,),
         ).fetchall()
         return [
-            CheckInTicket(row[0], row[1], datetime.fromtimestamp(row[2], UTC), bool(row[3]))
+            CheckInTicket(row[0], row[1], datetime.fromtimestamp(row[2], UTC), bool(row[3]), row[4])
             for row in rows
         ]
 

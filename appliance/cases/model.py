@@ -68,6 +68,7 @@ class CheckInTicket:
     appointment_code: str
     checked_in_at: datetime
     verified_offline: bool
+    case_reference: str = ""  # for the record of operations when it is sent
 
     def __post_init__(self) -> None:
         if self.checked_in_at.tzinfo is None:

@@ -15,10 +15,15 @@ workflow's start step (:mod:`appliance.workflow.case_step`):
 - :meth:`~CaseDirectory.appointments` gives the day's appointments to whoever
   counts no-shows (the service ledger).
 
-Every lookup and check-in is reported to ``record_operation`` (the audit log) as
-``case.lookup``, ``case.checkin``, ``case.checkin_delivered`` or
-``case.checkin_rejected`` (fields in docs/data-protection.md). Logs carry no
-case reference, name or code.
+Every lookup, check-in and day list is reported to ``record_operation`` (the
+record of operations, ``appliance.audit``), with the events and fields of its
+catalogue: ``case.lookup`` (operator, case_reference, mode online|offline,
+outcome found|closed|not_found|other_site|unavailable), ``case.check_in``
+(operator, case_reference, mode online|queued), ``case.check_in_sent``
+(case_reference), ``appointments.listed`` (day, count, case_digests when a
+``pseudonymise`` function is given) and ``appointments.purged`` (day, count). The
+audit log stores case references as keyed digests. Logs carry no case
+reference, name or code.
 """
 
 from __future__ import annotations
@@ -43,6 +48,16 @@ logger = logging.getLogger(__name__)
 
 #: record_operation(event, fields): the audit log's entry point (no-op by default).
 RecordOperation = Callable[[str, dict[str, object]], None]
+
+#: How a lookup's outcome is named in the record of operations.
+AUDIT_OUTCOME = {
+    Outcome.FOUND: "found",
+    Outcome.CLOSED: "closed",
+    Outcome.NOT_FOUND: "not_found",
+    Outcome.OTHER_SITE: "other_site",
+    Outcome.NOT_IN_DAY_LIST: "not_found",
+    Outcome.UNVERIFIABLE: "unavailable",
+}
 
 
 def _no_record(event: str, fields: dict[str, object]) -> None:
@@ -81,20 +96,25 @@ class CaseDirectory:
         settings: CaseSettings,
         *,
         record_operation: RecordOperation = _no_record,
+        pseudonymise: Callable[[str], str] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """``pseudonymise(case_reference)``: the audit log's keyed digest (for no-shows)."""
         self._client = client
         self.day_lists = day_lists
         self.queue = queue
         self.settings = settings
         self._zone = ZoneInfo(settings.time_zone)
         self._record = record_operation
+        self._pseudonymise = pseudonymise
+        self._listed: dict[date, frozenset[str]] = {}  # appointment codes recorded as listed
         self._clock = clock
         self._wake_sender = asyncio.Event()
         self._sending = asyncio.Lock()  # one delivery pass at a time: each row sent once
         self._tasks: list[asyncio.Task[None]] = []
         self.day_list_error: str | None = None
         self.day_list_fetched_at: float | None = None
+        self.check_ins_refused = 0  # refused for good by central since start (logged)
 
     # ------------------------------------------------------------------ time
 
@@ -109,15 +129,16 @@ class CaseDirectory:
 
     # ---------------------------------------------------------------- lookups
 
-    async def lookup(self, reference: str) -> CaseCheck:
+    async def lookup(self, reference: str, operator: str = "") -> CaseCheck:
         """Who ``reference`` (case reference or appointment code) names; never raises."""
         check = await self._lookup(reference)
         self._record(
             "case.lookup",
             {
+                "operator": operator,
                 "case_reference": check.case.case_reference if check.case else reference,
-                "source": check.source.value,
-                "outcome": check.outcome.value,
+                "mode": "offline" if check.offline else "online",
+                "outcome": AUDIT_OUTCOME[check.outcome],
             },
         )
         logger.info("case lookup: %s (%s)", check.outcome.value, check.source.value)
@@ -152,7 +173,7 @@ class CaseDirectory:
 
     # --------------------------------------------------------------- check-in
 
-    def check_in(self, check: CaseCheck) -> CheckInTicket | None:
+    def check_in(self, check: CaseCheck, operator: str = "") -> CheckInTicket | None:
         """Queue the check-in of ``check``'s appointment (durable before returning)."""
         if check.case is None:
             return None
@@ -161,15 +182,15 @@ class CaseDirectory:
             appointment_code=check.case.appointment_code,
             checked_in_at=self._clock(),
             verified_offline=check.offline,
+            case_reference=check.case.case_reference,
         )
         self.queue.add(ticket)
         self._record(
-            "case.checkin",
+            "case.check_in",
             {
+                "operator": operator,
                 "case_reference": check.case.case_reference,
-                "appointment_code": ticket.appointment_code,
-                "check_in_id": ticket.check_in_id,
-                "offline": ticket.verified_offline,
+                "mode": "queued" if check.offline else "online",
             },
         )
         self._wake_sender.set()
@@ -191,17 +212,13 @@ class CaseDirectory:
                 return False
             except Refused as exc:
                 self.queue.remove(ticket.check_in_id)
-                self._record(
-                    "case.checkin_rejected",
-                    {"check_in_id": ticket.check_in_id, "reason": exc.reason or "unknown"},
-                )
+                self.check_ins_refused += 1
                 logger.error("central refused a check-in for good (%s)", exc.reason)
                 continue
             self.queue.remove(ticket.check_in_id)
-            self._record(
-                "case.checkin_delivered",
-                {"check_in_id": ticket.check_in_id, "first": recorded == ticket.check_in_id},
-            )
+            self._record("case.check_in_sent", {"case_reference": ticket.case_reference})
+            if recorded != ticket.check_in_id:
+                logger.info("the appointment was already checked in by an earlier check-in")
         return True
 
     # --------------------------------------------------------------- day list
@@ -225,17 +242,33 @@ class CaseDirectory:
             return False
         if listed.time_zone != self.settings.time_zone:
             logger.warning("central's time zone for this site differs from site.timezone")
+        self._record_listed(today, listed.appointments)
         self.day_list_error = None
         self.day_list_fetched_at = self._clock().timestamp()
         return True
 
+    def _record_listed(self, day: date, appointments: tuple[CaseAppointment, ...]) -> None:
+        """``appointments.listed`` once per day, and again only when the list changed."""
+        codes = frozenset(a.appointment_code for a in appointments)
+        if self._listed.get(day) == codes:
+            return
+        self._listed = {day: codes}
+        fields: dict[str, object] = {"day": day.isoformat(), "count": len(appointments)}
+        if self._pseudonymise is not None:
+            fields["case_digests"] = sorted(
+                {self._pseudonymise(a.case_reference) for a in appointments}
+            )
+        self._record("appointments.listed", fields)
+
     def end_of_day(self) -> list[date]:
         """Purge what is not today's (the list of a day that ended); returns the days."""
+        held = self.day_lists.current
         removed = self.day_lists.purge(self.today())
         if removed:
             logger.info("purged the day list of %s", ", ".join(d.isoformat() for d in removed))
             for day in removed:
-                self._record("case.day_list_purged", {"day": day.isoformat()})
+                count = len(held.appointments) if held is not None and held.day == day else 0
+                self._record("appointments.purged", {"day": day.isoformat(), "count": count})
         return removed
 
     # ------------------------------------------------------------- lifecycle

@@ -8,6 +8,7 @@ so the start stops naming it; the demo profile runs without an offline list.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import grpc
 from cryptography import x509
@@ -49,6 +50,7 @@ async def build_case_directory(
     *,
     production: bool,
     record_operation: RecordOperation,
+    pseudonymise: Callable[[str], str] | None = None,
 ) -> CaseDirectory | None:
     key = key_agreement(identity)
     try:
@@ -78,4 +80,5 @@ async def build_case_directory(
             checkin_retry_max_s=cases.checkin_retry_max_s,
         ),
         record_operation=record_operation,
+        pseudonymise=pseudonymise,
     )

@@ -153,9 +153,9 @@ def workflow_router(engine: WorkflowEngine) -> APIRouter:
         return engine.view()
 
     @router.post("/case", **ENROL)
-    async def look_up(body: CaseBody) -> CaseView:
+    async def look_up(request: Request, body: CaseBody) -> CaseView:
         """Who the reference names (the start screen's case panel); starts nothing."""
-        return await engine.case.look_up(body.reference)
+        return await engine.case.look_up(body.reference, _user(request))
 
     @router.post("", status_code=201, **ENROL)
     async def start(request: Request, body: StartBody) -> WorkflowView:

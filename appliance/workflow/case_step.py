@@ -11,7 +11,8 @@
    - the case was not found, is for another site, is closed or suspended, or
      cannot be verified, and a supervisor (another person, role supervisor)
      overrides with their PIN and a reason from :data:`OVERRIDE_REASONS`
-     (recorded as ``case.override`` in the audit log);
+     (recorded as ``case.override``: operator, confirmed_by, case_reference,
+     reason, outcome);
    then it queues the check-in (when an appointment is known) and returns the
    :class:`CaseBinding` the workflow record keeps: the enrolment carries the
    verified case reference, not whatever was typed.
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from appliance.cases import CaseCheck, CaseDirectory, Outcome, RecordOperation, Source
+from appliance.cases.service import AUDIT_OUTCOME
 from appliance.workflow.case_view import CaseBinding, CaseView, OverrideView, check_view
 from appliance.workflow.finger_step import SupervisorCheck
 from appliance.workflow.state import TransitionError, WorkflowRecord
@@ -83,15 +85,15 @@ class CaseStep:
             return None
         return self.directory.day_bounds(self.directory.today())
 
-    async def look_up(self, reference: str) -> CaseView:
-        check = await self._check(reference)
+    async def look_up(self, reference: str, operator: str = "") -> CaseView:
+        check = await self._check(reference, operator)
         self.pending = check
         return check_view(check, self._today())
 
-    async def _check(self, reference: str) -> CaseCheck:
+    async def _check(self, reference: str, operator: str) -> CaseCheck:
         if self.directory is None:
             return CaseCheck(reference, Outcome.UNVERIFIABLE, Source.NONE)
-        return await self.directory.lookup(reference)
+        return await self.directory.lookup(reference, operator)
 
     async def verify(
         self,
@@ -105,7 +107,7 @@ class CaseStep:
         check = self.pending
         fresh = check is not None and time.time() - check.checked_at <= self._max_age_s
         if check is None or check.reference != reference or not fresh:
-            check = await self._check(reference)
+            check = await self._check(reference, operator)
             self.pending = check
         if self.directory is None and self._allow_unverified:
             logger.warning("case not verified: this demo kiosk is not provisioned")
@@ -122,7 +124,8 @@ class CaseStep:
                     f"case.{check.outcome.value}", "a supervisor must override", override=True
                 )
             granted = await self._override(check, operator, override)
-        ticket = self.directory.check_in(check) if self.directory is not None else None
+        directory = self.directory
+        ticket = directory.check_in(check, operator) if directory is not None else None
         self.bound = check
         return CaseBinding.of(check, ticket.check_in_id if ticket else None, granted)
 
@@ -133,12 +136,11 @@ class CaseStep:
         self._record(
             "case.override",
             {
-                "case_reference": check.case.case_reference if check.case else check.reference,
-                "outcome": check.outcome.value,
-                "source": check.source.value,
                 "operator": operator,
-                "supervisor": supervisor,
+                "confirmed_by": supervisor,
+                "case_reference": check.case.case_reference if check.case else check.reference,
                 "reason": override.reason,
+                "outcome": AUDIT_OUTCOME[check.outcome],
             },
         )
         logger.info("case %s overridden by a supervisor (%s)", check.outcome.value, override.reason)

@@ -70,7 +70,7 @@ def test_case_lookup_shows_what_to_compare(page: Any, kiosk: World) -> None:
     assert view["case"]["outcome"] == "found" and view["case"]["source"] == "online"
     assert view["case"]["case"]["full_name"] == person.full_name
     events = [event for event, _ in kiosk.operations]
-    assert events.count("case.lookup") == 3 and "case.checkin" in events
+    assert events.count("case.lookup") == 3 and "case.check_in" in events
     assert violations == {}, dump(violations)
 
 
@@ -108,13 +108,12 @@ def test_supervisor_override_for_a_case_not_found(page: Any, kiosk: World) -> No
     overrides = [fields for event, fields in kiosk.operations if event == "case.override"]
     assert overrides == [
         {
-            "case_reference": UNKNOWN,
-            "outcome": "not_found",
-            "source": "online",
             "operator": "ana",
-            "supervisor": "sofia",
+            "confirmed_by": "sofia",
+            "case_reference": UNKNOWN,
             "reason": "data_not_yet_synchronised",
+            "outcome": "not_found",
         }
     ]
-    assert not any(event == "case.checkin" for event, _ in kiosk.operations)  # no appointment
+    assert not any(event == "case.check_in" for event, _ in kiosk.operations)  # no appointment
     assert violations == {}, dump(violations)
