@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from central.cases.synthetic import synthetic_case
 from tests.e2e.conftest import axe_violations, dump, login, screenshot
-from tests.e2e.world import CLOSED_CASE, SITE, World
+from tests.e2e.world import CLOSED_CASE, SITE, TEST_CASES, World
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -40,6 +40,9 @@ def test_case_lookup_shows_what_to_compare(page: Any, kiosk: World) -> None:
     violations: dict[str, Any] = {}
     person = synthetic_case(FOUND, SITE, dt.datetime.now(dt.UTC))[0]
     login(page, "ana", kiosk.password("ana"))
+    expect(page.locator("#day-list-chip")).to_have_text(
+        f"Lista do dia: {len(TEST_CASES) + 1} marcações"  # the closed case too, not elsewhere
+    )
     page.fill("#case-reference", FOUND)
     page.click("#start-enrolment")
     expect(page.locator("#case-outcome")).to_have_text(

@@ -55,7 +55,7 @@ def test_login_and_full_enrolment(page: Any, kiosk: World) -> None:
     page.fill("#password", kiosk.password("ana"))
     page.click("#login-submit")
     page.wait_for_selector("#start-enrolment")
-    expect(page.locator("#device-chips .chip.ok")).to_have_count(4)
+    expect(page.locator("#device-chips .chip.ok")).to_have_count(5)  # devices, outbox, day list
     shots("02-start")
 
     page.click("#scan-qr")

@@ -159,9 +159,10 @@ export function start(app, view) {
   mount(app.main, noticeBanner(app, view), welcome, form, panel, h("section", { class: "card", "aria-labelledby": "devices-title" }, h("h2", { id: "devices-title" }, t("start.devices")), status));
   const refreshDevices = async () => {
     try {
-      const [devices, outbox] = await Promise.all([
+      const [devices, outbox, cases] = await Promise.all([
         get("/api/devices", { passive: true }),
         get("/api/outbox", { passive: true }).catch(() => null),
+        get("/api/cases", { passive: true }).catch(() => null),
       ]);
       mount(
         status,
@@ -169,6 +170,16 @@ export function start(app, view) {
           h("span", { class: `chip ${d.state === "ready" ? "ok" : "ko"}` }, `${t(`device.role.${d.role}`)}: ${t(`device.state.${d.state}`)}`),
         ),
         outbox ? h("span", { class: `chip ${outbox.warn ? "ko" : "ok"}` }, t("start.outbox", { depth: outbox.depth })) : null,
+        cases
+          ? h(
+              "span",
+              { class: `chip ${cases.day_list_day ? "ok" : "ko"}`, id: "day-list-chip" },
+              cases.day_list_day ? t("start.day_list", { count: cases.day_list_appointments }) : t("start.no_day_list"),
+            )
+          : null,
+        cases && cases.check_ins_pending
+          ? h("span", { class: "chip ko", id: "check-ins-chip" }, t("start.check_ins", { count: cases.check_ins_pending }))
+          : null,
       );
     } catch {
       /* shown again on the next refresh */
