@@ -11,9 +11,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from appliance.cases.sealed_file import seal, unseal
+from appliance.cases import sealed_file
+from appliance.cases.sealed_file import SealedFileError, seal, unseal
 from appliance.documents.qr import case_reference_from_payload
+from appliance.identity.software_key import SoftwareDeviceKey
 from central.cases.servicer import case_appointment
 from central.cases.synthetic import synthetic_day
 from packet.canonical import canonical_json
@@ -23,6 +28,7 @@ from packet.daylist import (
     CaseAppointment,
     DayList,
     DayListInvalid,
+    SignedDayList,
     parse_day_list,
     valid_reference,
 )
@@ -31,6 +37,7 @@ pytestmark = pytest.mark.timeout(60)
 MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
 DAY = dt.date(2026, 11, 23)
 PINS = ("--pin", "123456", "--so-pin", "12345678")
+KEY = ec.generate_private_key(ec.SECP256R1())
 
 
 def _listed(count: int = 3) -> DayList:
@@ -127,3 +134,40 @@ def test_a_token_key_that_only_signs_still_opens_the_sealed_list(
     sealed = seal(key.public_key(), b"day-list|CLAIM-T|2026-11-23", payload)
     assert payload not in sealed
     assert unseal(key, b"day-list|CLAIM-T|2026-11-23", sealed) == payload  # ECDH on the token
+
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@FUZZ
+@given(st.binary(max_size=4096))
+def test_hostile_bytes_reach_only_the_parsers_errors(data: bytes) -> None:
+    with pytest.raises(DayListInvalid):
+        parse_day_list(b'{"format":"aima.day-list.v1",' + data)
+    try:
+        SignedDayList.from_bytes(data)
+    except DayListInvalid:
+        pass
+    key = SoftwareDeviceKey(KEY)
+    with pytest.raises(SealedFileError):
+        unseal(key, b"day-list|CLAIM-T|2026-11-23", sealed_file.MAGIC + data)
+
+
+@FUZZ
+@given(st.integers(min_value=0, max_value=2000), st.integers(min_value=0, max_value=255))
+def test_one_changed_byte_of_a_list_is_refused(position: int, xor: int) -> None:
+    data = bytearray(_listed(2).to_bytes())
+    position %= len(data)
+    data[position] ^= xor or 1
+    try:
+        parsed = parse_day_list(bytes(data))
+    except DayListInvalid:
+        return
+    # Rarely a change keeps valid canonical JSON (a letter in a name): then the signature,
+    # which covers every byte, is what refuses it (tests/test_cases_kiosk.py).
+    assert parsed != _listed(2)

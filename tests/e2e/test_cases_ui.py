@@ -48,7 +48,7 @@ def test_case_lookup_shows_what_to_compare(page: Any, kiosk: World) -> None:
     expect(page.locator("#case-outcome")).to_have_text(
         "Processo encontrado. Compare os dados com o documento de identificação apresentado."
     )
-    expect(page.locator("#case-source")).to_have_text("Confirmado pela AIMA")
+    expect(page.locator("#case-source")).to_have_text("Resposta da AIMA (em linha)")
     expect(page.locator("#case-name")).to_have_text(person.full_name)
     expect(page.locator("#case-birth")).to_have_text(person.date_of_birth)
     expect(page.locator("#case-document")).to_contain_text(person.document_number)
