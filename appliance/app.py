@@ -36,7 +36,7 @@ from appliance.capture.fingers import FingerprintCapture
 from appliance.capture.sealing import PacketSealer
 from appliance.capture.service import CaptureService
 from appliance.cases import CaseDirectory, RecordOperation
-from appliance.cases.setup import build_case_directory
+from appliance.cases.setup import start_case_directory
 from appliance.config import ApplianceConfig, Profile
 from appliance.devices import DeviceRole, DeviceSupervisor
 from appliance.face.capture import FaceCaptureService
@@ -72,10 +72,6 @@ _T = TypeVar("_T")
 __all__ = ["Appliance", "StartupError"]
 
 
-def _no_record(event: str, fields: dict[str, object]) -> None:
-    pass
-
-
 class Appliance:
     """The running daemon."""
 
@@ -108,8 +104,9 @@ class Appliance:
         self.cases: CaseDirectory | None = None
         #: The audit log's entry point (event, fields) and its keyed digest of a case
         #: reference (appliance.audit: AuditService.record / .digest); set before start.
-        self.record_operation: RecordOperation = _no_record
+        self.record_operation: RecordOperation = lambda event, fields: None
         self.pseudonymise: Callable[[str], str] | None = None
+        self._record: RecordOperation = lambda event, fields: self.record_operation(event, fields)
         self.services: Services | None = None
         self.web_app: FastAPI | None = None
         self._server_task: asyncio.Task[None] | None = None
@@ -298,25 +295,15 @@ class Appliance:
 
     async def _start_cases(self) -> None:
         """Case lookups, check-ins and the day list (needs the identity and central's channel)."""
-        if self.identity is None or self.channel is None:
-            return
-        self.cases = await build_case_directory(
-            self.config,
-            self.identity,
-            self.channel,
-            production=self.config.profile is Profile.PRODUCTION,
-            record_operation=self._record_operation,
-            pseudonymise=self.pseudonymise,
-        )
-        if self.cases is None:
-            return
-        cases = self.cases
-        await cases.start()
-        self._on_stop("cases", cases.stop)
-
-    def _record_operation(self, event: str, fields: dict[str, object]) -> None:
-        """Forward to :attr:`record_operation` (set after construction by the wiring)."""
-        self.record_operation(event, fields)
+        if self.identity is not None and self.channel is not None:
+            self.cases = await start_case_directory(
+                self.config,
+                self.identity,
+                self.channel,
+                self._on_stop,
+                self._record,
+                self.pseudonymise,
+            )
 
     def _device_reports(self) -> list[tuple[DeviceInfo, DeviceState, str | None]]:
         if self.supervisor is None:
@@ -435,14 +422,8 @@ class Appliance:
 
     def _start_workflow(self, capture: CaptureService, accounts: AccountStore) -> WorkflowEngine:
         confirm = supervisor_check(accounts)
-        case_step = CaseStep(
-            self.cases,
-            confirm,
-            max_age_s=self.config.cases.verification_max_age_s,
-            # Only an unprovisioned demo kiosk has no case directory (production refuses it).
-            allow_unverified=self.config.profile is Profile.DEMO and self.identity is None,
-            record_operation=self._record_operation,
-        )
+        unverified = self.config.profile is Profile.DEMO and self.identity is None  # demo only
+        case_step = CaseStep.of(self.config, self.cases, confirm, unverified, self._record)
         workflow = WorkflowEngine(
             WorkflowFile(self.config.storage.state_dir / "workflow"),
             capture,

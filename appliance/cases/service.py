@@ -231,7 +231,8 @@ class CaseDirectory:
             return False
         try:
             signed = await self._client.day_list(today, max(10.0, self.settings.lookup_timeout_s))
-            listed = self.day_lists.accept(signed, today)
+            # Verifying and sealing a full list takes a few hundred ms: off the event loop.
+            listed = await asyncio.to_thread(self.day_lists.accept, signed, today)
         except (Unreachable, Refused) as exc:
             self.day_list_error = "unreachable" if isinstance(exc, Unreachable) else "refused"
             logger.warning("day list not refreshed: %s", exc)
@@ -276,7 +277,7 @@ class CaseDirectory:
     async def start(self) -> None:
         """Load today's list from disk, then keep it fresh and the queue flowing."""
         self.day_lists.purge(self.today())
-        self.day_lists.load(self.today())
+        await asyncio.to_thread(self.day_lists.load, self.today())
         self._tasks = [
             asyncio.create_task(self._day_list_loop(), name="cases-day-list"),
             asyncio.create_task(self._sender_loop(), name="cases-check-ins"),

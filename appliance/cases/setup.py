@@ -8,7 +8,7 @@ so the start stops naming it; the demo profile runs without an offline list.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import grpc
 from cryptography import x509
@@ -18,7 +18,7 @@ from appliance.cases.client import CaseClient
 from appliance.cases.day_list import DayListStore
 from appliance.cases.sealed_file import KeyAgreement, SealedFileError, seal, unseal
 from appliance.cases.service import CaseDirectory, CaseSettings, RecordOperation
-from appliance.config import ApplianceConfig
+from appliance.config import ApplianceConfig, Profile
 from appliance.identity.pkcs11_key import Pkcs11DeviceKey
 from appliance.identity.software_key import KeyStoreError, SoftwareDeviceKey
 from appliance.identity.store import LoadedIdentity
@@ -41,6 +41,30 @@ def probe(key: KeyAgreement) -> None:
     context = b"probe"
     if unseal(key, context, seal(key.public_key(), context, b"probe")) != b"probe":
         raise SealedFileError("the sealed-file round trip returned other bytes")
+
+
+async def start_case_directory(
+    config: ApplianceConfig,
+    identity: LoadedIdentity,
+    channel: grpc.aio.Channel,
+    on_stop: Callable[[str, Callable[[], Awaitable[None]]], None],
+    record_operation: RecordOperation,
+    pseudonymise: Callable[[str], str] | None = None,
+) -> CaseDirectory | None:
+    """The composition root's step: build, start, and register the stop (None: demo, no ECDH)."""
+    production = config.profile is Profile.PRODUCTION
+    directory = await build_case_directory(
+        config,
+        identity,
+        channel,
+        production=production,
+        record_operation=record_operation,
+        pseudonymise=pseudonymise,
+    )
+    if directory is not None:
+        await directory.start()
+        on_stop("cases", directory.stop)
+    return directory
 
 
 async def build_case_directory(

@@ -30,6 +30,7 @@ from datetime import datetime
 
 from appliance.cases import CaseCheck, CaseDirectory, Outcome, RecordOperation, Source
 from appliance.cases.service import AUDIT_OUTCOME
+from appliance.config import ApplianceConfig
 from appliance.workflow.case_view import CaseBinding, CaseView, OverrideView, check_view
 from appliance.workflow.finger_step import SupervisorCheck
 from appliance.workflow.state import TransitionError, WorkflowRecord
@@ -74,6 +75,24 @@ class CaseStep:
         self._record = record_operation
         self.pending: CaseCheck | None = None  # the last lookup, for the start screen
         self.bound: CaseCheck | None = None  # the case the enrolment in progress started on
+
+    @classmethod
+    def of(
+        cls,
+        config: ApplianceConfig,
+        directory: CaseDirectory | None,
+        confirm_supervisor: SupervisorCheck,
+        allow_unverified: bool,
+        record_operation: RecordOperation,
+    ) -> CaseStep:
+        """The start step as the composition root configures it."""
+        return cls(
+            directory,
+            confirm_supervisor,
+            max_age_s=config.cases.verification_max_age_s,
+            allow_unverified=allow_unverified,
+            record_operation=record_operation,
+        )
 
     def reset(self) -> None:
         """The enrolment ended: forget the applicant's data."""
