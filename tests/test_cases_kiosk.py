@@ -232,3 +232,38 @@ async def test_offline_lookup_and_check_in_delivered_once_central_is_back(
         ) in world.operations
     finally:
         await close_case_world(world)
+
+
+async def test_the_status_command_shows_no_applicant_data(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    world = await make_case_world(tmp_path)
+    try:
+        directory = world.directory()
+        assert await directory.refresh_day_list()
+        await world.central_down()
+        directory.check_in(await directory.lookup(world.open_cases()[0][0].case_reference))
+        state = str(tmp_path / "kiosk")
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [
+                *(sys.executable, "-m", "appliance", "cases", "status"),
+                "--json",
+                "--state-dir",
+                state,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        status = json.loads(done.stdout)
+        assert [d["day"] for d in status["day_lists"]] == [directory.today().isoformat()]
+        assert status["check_ins"]["pending"] == 1
+        for case, appointments in world.seeded:
+            for value in (case.case_reference, case.full_name, appointments[0].appointment_code):
+                assert value not in done.stdout
+    finally:
+        await close_case_world(world)
