@@ -140,7 +140,10 @@ async def test_the_day_list_is_purged_at_the_end_of_the_day(tmp_path: Path) -> N
         today = directory.today()
         end = directory.day_bounds(today)[1]
         world.now[0] = end - dt.timedelta(minutes=1)  # 23:59, site time
-        assert await directory.refresh_day_list()
+        stale = directory.day_lists.path(today - dt.timedelta(days=3))  # the kiosk was off
+        stale.write_bytes(b"AIMA-SF1 an old list")
+        assert await directory.refresh_day_list()  # every refresh purges other days first
+        assert not stale.exists()
         path = directory.day_lists.path(today)
         assert path.exists() and directory.appointments(today)
         assert directory.end_of_day() == []  # not yet
