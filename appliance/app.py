@@ -4,9 +4,9 @@ Nothing else in the appliance constructs long-lived services. The start order:
 
     config -> state directory -> models check -> identity -> outbox -> record of
     operations (opened) -> uplink + heartbeat -> record of operations (checkpoints
-    and upload) -> devices (drivers, supervisor, hotplug) -> face engine -> capture
-    service -> accounts + login sessions -> workflow (resumed from disk) ->
-    warm-up -> retention -> web
+    and upload) -> case directory (day list, check-ins) -> devices (drivers,
+    supervisor, hotplug) -> face engine -> capture service -> accounts + login
+    sessions -> workflow (resumed from disk) -> warm-up -> retention -> web
 
 The record of operations (:mod:`appliance.audit`) is the operations hook given
 to the workflow, the capture service, the login sessions and the uplink.
@@ -25,7 +25,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from cryptography import x509
@@ -36,6 +36,8 @@ from appliance.accounts import AccountStore, LoginSessions, Role
 from appliance.allowlist import DEFAULT_ALLOWLIST, allowlist_verdict, load_approved
 from appliance.audit import AuditService, open_audit
 from appliance.capture.service import CaptureService
+from appliance.cases import CaseDirectory
+from appliance.cases.setup import start_case_directory
 from appliance.config import ApplianceConfig, Profile
 from appliance.devices import Device, DeviceRole, DeviceSupervisor
 from appliance.face.capture import FaceCaptureService
@@ -52,6 +54,7 @@ from appliance.uplink.heartbeat import Heartbeat
 from appliance.watchdog import Watchdog
 from appliance.web.app import create_app
 from appliance.web.server import WebServer
+from appliance.workflow.case_step import CaseStep
 from appliance.workflow.engine import WorkflowEngine
 from appliance.workflow.persist import WorkflowFile
 from appliance.workflow.supervisor import supervisor_check
@@ -94,10 +97,14 @@ class Appliance:
         self.identity: LoadedIdentity | None = None
         self.outbox: Outbox | None = None
         self.audit: AuditService | None = None
-        self._channel: grpc.aio.Channel | None = None
         self.uplink: Uplink | None = None
         self.supervisor: DeviceSupervisor | None = None
         self.face_engine: FaceCaptureService | None = None
+        self.channel: grpc.aio.Channel | None = None
+        self.cases: CaseDirectory | None = None
+        #: Sees every operation the services report, after the record of operations
+        #: (tests and tools; set before start).
+        self.observe_operation: Callable[[str, dict[str, Any]], None] | None = None
         self.services: Services | None = None
         self.web_app: FastAPI | None = None
         self._server_task: asyncio.Task[None] | None = None
@@ -121,6 +128,7 @@ class Appliance:
             self._open_audit()
             self._start_uplink()
             self._start_audit()
+            await self._start_cases()
             await self._start_devices()
             self._start_face_engine()
             capture = self._build_capture()
@@ -139,6 +147,7 @@ class Appliance:
                 accounts=accounts,
                 logins=logins,
                 workflow=workflow,
+                cases=self.cases,
                 logs=self._start_log_view(),
                 certificate_expiry=self._certificate_expiry,
                 audit=self.audit,
@@ -218,6 +227,13 @@ class Appliance:
 
         self._on_stop("outbox", close)
 
+    def _operation(self, event: str, fields: dict[str, Any]) -> None:
+        """Every operation a service reports: into the record of operations, then the observer."""
+        if self.audit is not None:
+            self.audit.record(event, fields)
+        if self.observe_operation is not None:
+            self.observe_operation(event, fields)
+
     def _open_audit(self) -> None:
         """The record of operations, opened before anything can report to it."""
         signer = self.identity.identity if self.identity is not None else None
@@ -226,7 +242,7 @@ class Appliance:
     def _start_audit(self) -> None:
         """Checkpoints, ledgers and their upload (over the uplink's channel, if any)."""
         audit = self._require(self.audit)
-        audit.start(self._channel)
+        audit.start(self.channel)
         self._on_stop("record of operations", audit.stop)
 
     def _start_uplink(self) -> None:
@@ -250,17 +266,17 @@ class Appliance:
         )
         central = self.config.central
         channel = secure_channel(central.addresses(), tls, health_check=central.health_check)
-        self._channel = channel
         uplink = Uplink(
             self.outbox,
             channel,
             identity.receipt_signer,
             on_delivered=self.metrics.upload_latency.observe,
             receipt_trust=TrustStore(x509.load_pem_x509_certificates(anchors)),
-            on_operation=self._require(self.audit).record,
+            on_operation=self._operation,
         )
         uplink.start()
         self.uplink = uplink
+        self.channel = channel
         heartbeat = Heartbeat(
             channel,
             self.outbox,
@@ -275,6 +291,18 @@ class Appliance:
             await channel.close(grace=None)
 
         self._on_stop("uplink", stop)
+
+    async def _start_cases(self) -> None:
+        """Case lookups, check-ins and the day list (needs the identity and central's channel)."""
+        if self.identity is not None and self.channel is not None:
+            self.cases = await start_case_directory(
+                self.config,
+                self.identity,
+                self.channel,
+                self._on_stop,
+                self._operation,
+                self._require(self.audit).digest,
+            )
 
     def _device_reports(self) -> list[tuple[DeviceInfo, DeviceState, str | None]]:
         if self.supervisor is None:
@@ -350,7 +378,7 @@ class Appliance:
             outbox=self.outbox,
             face_engine=self.face_engine,
             on_sealed=self.uplink.notify if self.uplink is not None else None,
-            on_operation=self._require(self.audit).record,
+            on_operation=self._operation,
         )
 
         async def wipe() -> None:
@@ -372,7 +400,7 @@ class Appliance:
             idle_lock_s=ui.idle_lock_s,
             max_age_s=ui.session_max_s,
             clock=self.clock,
-            on_operation=self._require(self.audit).record,
+            on_operation=self._operation,
         )
 
         async def close() -> None:
@@ -383,16 +411,20 @@ class Appliance:
         return accounts, logins
 
     def _start_workflow(self, capture: CaptureService, accounts: AccountStore) -> WorkflowEngine:
+        confirm = supervisor_check(accounts)
+        unverified = self.config.profile is Profile.DEMO and self.identity is None  # demo only
+        case_step = CaseStep.of(self.config, self.cases, confirm, unverified, self._operation)
         workflow = WorkflowEngine(
             WorkflowFile(self.config.storage.state_dir / "workflow"),
             capture,
-            confirm_supervisor=supervisor_check(accounts),
+            confirm_supervisor=confirm,
+            case_step=case_step,
             nfiq2_threshold=self.config.quality.finger.nfiq2_min,
             site_id=self.config.site.claim_id,
             municipality=self.config.site.municipality,
             kiosk_name=self.config.site.kiosk_name,
             default_language=self.config.ui.applicant_language,
-            on_operation=self._require(self.audit).record,
+            on_operation=self._operation,
         )
         workflow.recover()
         if self.audit is not None and workflow.record is not None:

@@ -2,8 +2,9 @@
 
 The demo is a kiosk like any other: the composition root builds it (simulated
 camera, document camera and reader; the web server is not needed), and every
-enrolment goes through the one path - workflow -> capture service (ICAO check,
-NFIQ 2 per finger, WSQ and ANSI/NIST records, document correction) -> seal ->
+enrolment goes through the one path - case verified at central (synthetic cases
+seeded for the demo site, the day's list pulled at start) -> workflow -> capture
+service (ICAO check, NFIQ 2 per finger, WSQ and ANSI/NIST records, document correction) -> seal ->
 outbox -> gRPC upload -> verified receipt. Central is the reference receiver,
 run as a child process (:mod:`appliance.local_central`).
 
@@ -136,8 +137,13 @@ async def enrol(workflow: WorkflowEngine, case_reference: str) -> str:
 
 
 async def capture_all(workflow: WorkflowEngine, case_reference: str) -> None:
-    """Start, consent, face, the three slaps and a document: the enrolment is at review."""
-    await workflow.start(case_reference, "pt-PT", OPERATOR)
+    """Start, consent, face, the three slaps and a document: the enrolment is at review.
+
+    The case is looked up and the operator confirms the applicant's identity, as at
+    the counter (the case must exist at central for the kiosk's site).
+    """
+    await workflow.case.look_up(case_reference, OPERATOR)
+    await workflow.start(case_reference, "pt-PT", OPERATOR, identity_confirmed=True)
     await workflow.consent(True)
     await workflow.face.capture_now()
     await workflow.face.accept()
@@ -183,6 +189,7 @@ async def run_demo(
         secret = secrets.token_bytes(32).hex().encode()
         packet_ids: list[str] = []
         async with local_central(root / "central", [token]) as central:
+            references = await central.seed_cases(SITE, enrolments)
             config = demo_config(root, central.upload)
             await provision(
                 IdentityFiles(config.storage.state_dir / "identity"),
@@ -197,8 +204,8 @@ async def run_demo(
             with _credentials(root / "credentials", secret):
                 await app.start()
             try:
-                for number in range(enrolments):
-                    packet_ids.append(await enrol(app.workflow, f"DEMO-{number:05d}"))
+                for number, reference in enumerate(references[:enrolments]):
+                    packet_ids.append(await enrol(app.workflow, reference))
                     if progress:
                         logger.info("enrolment %d sealed", number + 1)
                 assert app.outbox is not None

@@ -40,15 +40,24 @@ class LocalCentral:
 
     async def report(self) -> dict[str, Any]:
         """What the receiver holds (``appliance-receiver report --json``)."""
+        return await self._admin(["report", "--dir", str(self.directory), "--json"])
+
+    async def seed_cases(self, site_id: str, count: int) -> list[str]:
+        """Synthetic open cases for the site (``appliance-receiver cases seed``): references."""
+        argv = ["cases", "seed", "--dir", str(self.directory), "--site", site_id]
+        seeded = await self._admin([*argv, "--count", str(count), "--json"])
+        return [str(row["case_reference"]) for row in seeded["cases"]]
+
+    async def _admin(self, argv: list[str]) -> dict[str, Any]:
         proc = await asyncio.create_subprocess_exec(
-            *_receiver_argv(["report", "--dir", str(self.directory), "--json"]),
+            *_receiver_argv(argv),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             limit=MAX_REPORT_BYTES,
         )
         out, err = await proc.communicate()
         if proc.returncode != 0:
-            raise LocalCentralError(f"receiver report failed: {err.decode(errors='replace')}")
+            raise LocalCentralError(f"receiver {argv[0]} failed: {err.decode(errors='replace')}")
         value: dict[str, Any] = json.loads(out)
         return value
 

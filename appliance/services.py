@@ -13,6 +13,7 @@ from datetime import datetime
 from appliance.accounts import AccountStore, LoginSessions
 from appliance.audit import AuditService
 from appliance.capture.service import CaptureService
+from appliance.cases import CaseDirectory
 from appliance.config import ApplianceConfig
 from appliance.devices import DeviceSupervisor
 from appliance.logview import RingBufferHandler
@@ -31,6 +32,8 @@ class Services:
     accounts: AccountStore
     logins: LoginSessions
     workflow: WorkflowEngine
+    #: Case lookups, check-ins, the day list (None: not provisioned, demo only).
+    cases: CaseDirectory | None
     logs: RingBufferHandler
     certificate_expiry: Callable[[], datetime | None]
     #: The record of operations and the service ledger (the operations hook is its record).

@@ -1,4 +1,5 @@
-"""Administrative sub-commands of ``appliance-receiver``: init, report, revoke, statistics.
+"""Administrative sub-commands of ``appliance-receiver``: init, report, revoke, statistics,
+cases.
 
 They talk to the same storage as the replicas (``--database``/``--objects``, or the
 embedded store under ``--dir``), so they work while replicas keep serving.
@@ -41,10 +42,13 @@ def _parser(name: str, description: str) -> argparse.ArgumentParser:
 
 
 def init(argv: Sequence[str]) -> int:
+    from central.cases.setup import day_list_signer
     from central.server import load_or_create_state
     from packet.keys import Suite
 
-    parser = _parser("init", "create the receiver identity (device CA, keys, TLS certificate)")
+    parser = _parser(
+        "init", "create the receiver identity (device CA, keys, TLS and day-list certificates)"
+    )
     parser.add_argument("--host", action="append", default=[], help="server certificate name")
     parser.add_argument("--suite", choices=["x25519", "mlkem768x25519"], default="x25519")
     args = parser.parse_args(argv)
@@ -54,6 +58,7 @@ def init(argv: Sequence[str]) -> int:
         state = load_or_create_state(
             args.dir, hosts=args.host or ["127.0.0.1", "localhost"], suite=suite
         )
+        day_list_signer(args.dir, state.ca)  # shared by replicas, like the keys above
         await state.storage.close()
 
     asyncio.run(run())
@@ -127,7 +132,15 @@ def statistics(argv: Sequence[str]) -> int:
     return run(argv)
 
 
+def cases(argv: Sequence[str]) -> int:
+    """``cases seed`` / ``cases check-ins`` (central.cases.admin)."""
+    from central.cases.admin import cases as run
+
+    return run(argv)
+
+
 ADMIN_COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "cases": cases,
     "init": init,
     "report": report,
     "revoke": revoke,

@@ -14,7 +14,9 @@ certificate follows the profiles of :mod:`packet.certprofiles`
   AIMA receipt-signing, because the reference receiver signs receipts with its
   TLS key); subjectAltName;
 - receipt signer (a dedicated key, for services that separate them): keyUsage
-  digitalSignature; extendedKeyUsage AIMA receipt-signing.
+  digitalSignature; extendedKeyUsage AIMA receipt-signing;
+- day-list signer (always a dedicated key): keyUsage digitalSignature;
+  extendedKeyUsage AIMA day-list signing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from packet.certprofiles import (
+    DAY_LIST_SIGNING,
     PACKET_SIGNING,
     RECEIPT_SIGNING,
     ca_key_usage,
@@ -153,6 +156,20 @@ class DeviceCA:
         cert = (
             self._end_entity(subject, key.public_key(), start, days)
             .add_extension(x509.ExtendedKeyUsage([RECEIPT_SIGNING]), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+        return key, cert
+
+    def issue_day_list_signer(
+        self, name: str = "AIMA central day lists", *, days: int = 825
+    ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+        """The key and certificate that sign sites' day lists (profile day-list-signer)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        cert = (
+            self._end_entity(subject, key.public_key(), start, days)
+            .add_extension(x509.ExtendedKeyUsage([DAY_LIST_SIGNING]), critical=False)
             .sign(self.key, hashes.SHA256())
         )
         return key, cert

@@ -4,12 +4,20 @@ national scale as stateless replicas on PostgreSQL + S3).
     appliance-receiver --dir DIR [--listen 127.0.0.1:50443] [--enrol-listen 127.0.0.1:50444]
                        [--database postgresql://... --objects s3://BUCKET?endpoint=URL]
                        [--token TOKEN ...] [--suite x25519|mlkem768x25519]
+                       [--synthetic-cases SITE[:COUNT] ...]
                        [--metrics-port N [--metrics-address A]] [--ready-json]
     appliance-receiver init --dir DIR [--host NAME ...] [--suite ...]
     appliance-receiver report --dir DIR [--database URL --objects URL] --json
     appliance-receiver revoke --dir DIR [--database URL --objects URL] (--serial HEX | --device ID)
     appliance-receiver statistics --dir DIR [--database URL --objects URL] [--from DAY]
                        [--to DAY] [--csv]
+    appliance-receiver cases seed|check-ins --dir DIR --site SITE [--day YYYY-MM-DD] ...
+
+``CaseService`` (case lookup, check-in, the signed day list) answers from the case
+store: SQLite under DIR/cases (embedded) or the PostgreSQL database (distributed).
+``--synthetic-cases SITE[:COUNT]`` seeds invented cases for SITE every day (COUNT
+open appointments, 24 by default, plus suspended, closed and other-site cases), for
+demos and tests; ``cases seed`` does the same once and prints what it seeded.
 
 Without ``--database``/``--objects`` the receiver keeps everything under DIR
 (SQLite + files; one process). With both, DIR holds only the shared identity
@@ -84,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_storage_flags(parser)
     parser.add_argument(
+        "--synthetic-cases",
+        action="append",
+        default=[],
+        metavar="SITE[:COUNT]",
+        help="seed synthetic (invented) cases for SITE every day (repeatable)",
+    )
+    parser.add_argument(
         "--metrics-port",
         type=int,
         default=0,
@@ -102,12 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def serve(args: argparse.Namespace) -> int:
+    from central.cases.setup import case_desk, open_case_store, parse_synthetic_sites
     from central.server import Receiver, load_or_create_state
     from packet.keys import Suite
 
     suite = Suite.X25519 if args.suite == "x25519" else Suite.MLKEM768_X25519
     hosts = args.host or ["127.0.0.1", "localhost"]
+    synthetic = parse_synthetic_sites(args.synthetic_cases)
     storage = await open_from_args(args)
+    cases = None
     try:
         state = load_or_create_state(
             args.dir,
@@ -118,7 +136,15 @@ async def serve(args: argparse.Namespace) -> int:
         )
         for token in args.token:
             await state.storage.add_token(token)
-        receiver = Receiver(state, args.allowlist)
+        cases = await open_case_store(args.dir, args.database)
+        desk = case_desk(
+            args.dir,
+            state.ca,
+            cases,
+            synthetic_sites=synthetic,
+            create=storage.backend == "embedded",
+        )
+        receiver = Receiver(state, args.allowlist, desk)
         await receiver.start(args.listen, args.enrol_listen)
         metrics = None
         if args.metrics_port:
@@ -150,11 +176,14 @@ async def serve(args: argparse.Namespace) -> int:
         await stop.wait()
         await receiver.stop()
     finally:
+        if cases is not None:
+            await cases.close()
         await storage.close()
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from central.cases.setup import DayListSignerMissing
     from central.server import MissingIdentity
     from central.storage import StorageUnavailable
 
@@ -166,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         logging.basicConfig(level=args.log_level, stream=sys.stderr)
         return asyncio.run(serve(args))
-    except (OSError, StorageUnavailable, MissingIdentity, ValueError) as exc:
+    except (OSError, StorageUnavailable, MissingIdentity, DayListSignerMissing, ValueError) as exc:
         what = "cannot start" if command is None else argv[0]
         print(f"appliance-receiver: {what}: {exc}", file=sys.stderr)
         return 1

@@ -81,6 +81,24 @@ REASONS: dict[str, tuple[grpc.StatusCode, str]] = {
         grpc.StatusCode.FAILED_PRECONDITION,
         "the log was rewritten or truncated (metadata flag): the device is flagged",
     ),
+    "INVALID_REFERENCE": (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "LookupCase: not a case reference or appointment code",
+    ),
+    "INVALID_CHECK_IN": (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "CheckIn: bad check_in_id, appointment code or checked_in_at: do not retry",
+    ),
+    "INVALID_DAY": (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "GetDayList: day not YYYY-MM-DD or not within a day of central's date",
+    ),
+    "DEVICE_UNKNOWN": (grpc.StatusCode.PERMISSION_DENIED, "no site is registered for the device"),
+    "APPOINTMENT_NOT_FOUND": (grpc.StatusCode.NOT_FOUND, "CheckIn: no such appointment"),
+    "APPOINTMENT_OTHER_SITE": (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "CheckIn: the appointment is at another site",
+    ),
     "STORAGE_UNAVAILABLE": (
         grpc.StatusCode.UNAVAILABLE,
         "central's database or object store is unreachable (metadata component): retry",

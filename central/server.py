@@ -29,11 +29,13 @@ from grpc_reflection.v1alpha import reflection
 
 from aima.enrolment.v1 import (
     audit_pb2,
+    cases_pb2,
     device_enrolment_pb2,
     device_status_pb2,
     packet_upload_pb2,
 )
 from central.audit import AuditServicer
+from central.cases.servicer import CaseDesk, CaseServicer
 from central.device_ca import DeviceCA
 from central.enrolment import EnrolmentServicer
 from central.rpc_handlers import service_handler
@@ -140,9 +142,13 @@ def load_or_create_state(
 class Receiver:
     """A running grpc.aio receiver."""
 
-    def __init__(self, state: ReceiverState, allowlist: Path | None = None) -> None:
+    def __init__(
+        self, state: ReceiverState, allowlist: Path | None = None, cases: CaseDesk | None = None
+    ) -> None:
+        """``cases``: serve ``CaseService`` over that store and day-list signer."""
         self.state = state
         self.allowlist = allowlist
+        self.cases = cases
         self.server: grpc.aio.Server | None = None
         self.port = 0  # mTLS: device certificate required
         self.enrol_port = 0  # server-authenticated TLS only, for EnrolDevice
@@ -169,6 +175,8 @@ class Receiver:
             (device_status_pb2, "DeviceStatusService", self.status_servicer),
             (audit_pb2, "AuditService", AuditServicer(self.state)),
         ]
+        if self.cases is not None:
+            services.append((cases_pb2, "CaseService", CaseServicer(self.state, self.cases)))
         names = []
         for module, name, servicer in services:
             descriptor = module.DESCRIPTOR.services_by_name[name]

@@ -6,7 +6,8 @@ issues by them (``central/device_ca.py``) and every verifier checks them
 
 Private purposes live under an X.667 UUID arc (``2.25.<uuid>``), which needs no
 registration: ``2.25.23318392264014480625033528474024621801`` is the AIMA CLAIM
-arc; ``.1`` signs sealed packets, ``.2`` signs receipts.
+arc; ``.1`` signs sealed packets, ``.2`` signs receipts, ``.3`` signs the day's
+appointment list (:mod:`packet.daylist`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from packet.errors import ExtendedKeyUsageInvalid, KeyUsageInvalid, ProfileViola
 AIMA_ARC = "2.25.23318392264014480625033528474024621801"
 PACKET_SIGNING = x509.ObjectIdentifier(f"{AIMA_ARC}.1")
 RECEIPT_SIGNING = x509.ObjectIdentifier(f"{AIMA_ARC}.2")
+DAY_LIST_SIGNING = x509.ObjectIdentifier(f"{AIMA_ARC}.3")
 
 #: keyUsage bits an end-entity certificate must never carry.
 _CA_BITS = ("key_cert_sign", "crl_sign")
@@ -49,6 +51,8 @@ DEVICE_TLS_CLIENT = CertificateProfile(
 )
 #: Signs central's receipts.
 RECEIPT_SIGNER = CertificateProfile("receipt-signer", ("digital_signature",), RECEIPT_SIGNING)
+#: Signs the day's appointment list of a site (``GetDayList``, docs/day-list.md).
+DAY_LIST_SIGNER = CertificateProfile("day-list-signer", ("digital_signature",), DAY_LIST_SIGNING)
 #: Central's TLS server certificate.
 CENTRAL_TLS_SERVER = CertificateProfile(
     "central-tls-server", ("digital_signature",), ExtendedKeyUsageOID.SERVER_AUTH, needs_san=True

@@ -15,8 +15,11 @@ if [ ! -s "$STATE/credentials/device-key-passphrase" ]; then
 fi
 export CREDENTIALS_DIRECTORY="$PWD/$STATE/credentials"
 TOKEN="demo-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+# Synthetic (invented) cases for the demo site, seeded every day: 24 appointments,
+# plus closed, suspended and other-site ones (central/cases/synthetic.py).
 "$BIN/appliance-receiver" --dir "$CENTRAL" --listen 127.0.0.1:50443 \
-  --enrol-listen 127.0.0.1:50444 --token "$TOKEN" --log-level WARNING &
+  --enrol-listen 127.0.0.1:50444 --token "$TOKEN" --log-level WARNING \
+  --synthetic-cases CLAIM-DEMO-001:24 &
 RECEIVER=$!
 trap 'kill $RECEIVER 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
@@ -29,8 +32,12 @@ if [ ! -s "$STATE/identity/device-chain.pem" ]; then
     --site CLAIM-DEMO-001 --ca "$CENTRAL/ca/ca.pem" --state-dir "$STATE" --kiosk-name demo-kiosk
 fi
 # The document camera's scenes (synthetic: a QR appointment slip and a SPECIMEN card).
+# The slip carries today's first synthetic appointment code of the demo site.
 mkdir -p "$STATE/scenes"
+"$BIN/appliance-receiver" cases seed --dir "$CENTRAL" --site CLAIM-DEMO-001 --count 24 --json \
+  > "$STATE/scenes/seeded.json"
 "$BIN/python" - "$STATE/scenes" <<'PY'
+import json
 import sys
 from pathlib import Path
 
@@ -38,10 +45,11 @@ import cv2
 
 from drivers.sim.documents import counter_scene
 
+scenes = Path(sys.argv[1])
+first = json.loads((scenes / "seeded.json").read_text())["cases"][0]
 for seed in range(2):
-    path = Path(sys.argv[1]) / f"counter-{seed}.png"
-    if not path.exists():
-        cv2.imwrite(str(path), counter_scene("AIMA-2026-000123", seed=seed))
+    path = scenes / f"counter-{seed}.png"
+    cv2.imwrite(str(path), counter_scene(f"AIMA:APPOINTMENT={first['appointment_code']}", seed=seed))
 PY
 # Demo accounts (demo only: a real kiosk's first technician is created at provisioning).
 # Each account is created only if it is missing, so a second `make run` changes nothing.

@@ -14,9 +14,12 @@ import pytest
 from appliance import i18n
 from appliance.capture.documents import DOCUMENT_KINDS
 from appliance.capture.face_placeholder import PLACEHOLDER_PROMPTS
+from appliance.cases import Outcome, Source
 from appliance.devices import DeviceRole
+from appliance.workflow.case_step import OVERRIDE_REASONS
 from drivers.capture_state import STATE_MESSAGES
 from drivers.interfaces import DeviceState
+from packet.daylist import CASE_STATUSES, DOCUMENT_TYPES
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -96,6 +99,11 @@ def test_keys_built_at_run_time_are_in_the_templates() -> None:
         *(f"fingers.status.{s}" for s in ("pending", "capturing", "done", "skipped", "failed")),
         *(f"fingers.reason.{r}" for r in ("XX", "UP")),
         *(f"document.kind.{k}" for k in DOCUMENT_KINDS),
+        *(f"case.{o.value}" for o in Outcome),
+        *(f"case.source.{s.value}" for s in Source),
+        *(f"case.status.{s}" for s in CASE_STATUSES),
+        *(f"case.document.{d}" for d in DOCUMENT_TYPES),
+        *(f"case.reason.{r}" for r in OVERRIDE_REASONS),
     ]
     assert sorted(set(families) - operator) == []
     paragraphs = ("intro", "controller", "purpose", "data", "legal_basis", "retention")

@@ -1,4 +1,6 @@
-"""Full workflow enrolments with central unreachable: no plaintext biometric on disk."""
+"""Full workflow enrolments with central unreachable: no plaintext biometric on disk, and
+none of the applicants' data from the day's appointment list (names, dates of birth,
+document numbers: the list is sealed to the device key)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import pytest
 
 from appliance.demo import capture_all, submit
 from packet.scan import MAGIC_SIGNATURES, scan_tree
-from tests.e2e.world import kiosk_world
+from tests.e2e.world import SITE, kiosk_world
 
 
 @pytest.mark.timeout(300)
@@ -27,6 +29,16 @@ async def test_state_directory_holds_no_plaintext(tmp_path: Path) -> None:
             await submit(workflow)
         assert world.app.outbox is not None and world.app.outbox.status().depth == 2
         assert len(known) >= 2 * 2 * 14  # face, 13 finger items, records, document, consent
+        cases = world.app.cases
+        assert cases is not None and (world.root / "state" / "cases").is_dir()
+        listed = cases.appointments(cases.today())
+        assert listed and all(a.site_id == SITE for a in listed)
+        for a in listed:  # the started ones were verified from this list, offline
+            known[f"name of {a.case_reference}"] = a.full_name.encode()
+            known[f"name (utf-16) of {a.case_reference}"] = a.full_name.encode("utf-16-le")
+            known[f"document of {a.case_reference}"] = a.document_number.encode()
+            if len(a.date_of_birth) == 10:
+                known[f"birth of {a.case_reference}"] = f'"{a.date_of_birth}"'.encode()
         assert scan_tree(world.root / "state", known) == []
 
 

@@ -33,6 +33,7 @@ def test_generated_code_is_up_to_date(tmp_path: Path) -> None:
 def test_contract_has_the_v1_services() -> None:
     from aima.enrolment.v1 import (
         audit_pb2,
+        cases_pb2,
         device_enrolment_pb2,
         device_status_pb2,
         packet_upload_pb2,
@@ -40,7 +41,13 @@ def test_contract_has_the_v1_services() -> None:
 
     services = {
         name
-        for module in (device_enrolment_pb2, device_status_pb2, packet_upload_pb2, audit_pb2)
+        for module in (
+            device_enrolment_pb2,
+            device_status_pb2,
+            packet_upload_pb2,
+            audit_pb2,
+            cases_pb2,
+        )
         for name in module.DESCRIPTOR.services_by_name
     }
     assert services == {
@@ -48,6 +55,7 @@ def test_contract_has_the_v1_services() -> None:
         "PacketUploadService",
         "DeviceStatusService",
         "AuditService",
+        "CaseService",
     }
     assert packet_upload_pb2.DESCRIPTOR.package == "aima.enrolment.v1"
 

@@ -60,7 +60,7 @@ def test_record_round_trips_and_holds_no_biometrics(tmp_path: Path) -> None:
     assert set(data) == {
         "version", "case_reference", "operator", "language", "workflow_id", "step",
         "created_at", "updated_at", "consent_at", "consent_language", "completed",
-        "missing_fingers", "capture_session_id", "packet_id", "receipt", "notice",
+        "missing_fingers", "capture_session_id", "packet_id", "receipt", "notice", "case_check",
     }  # fmt: skip
     store.clear()
     assert store.load() is None
@@ -172,5 +172,3 @@ def test_placeholder_face_guidance(scene: PortraitScene, prompt: str | None) -> 
         assert prompt in result["prompts"]
     empty = placeholder_analyse_frame(np.full((480, 640, 3), 200, np.uint8))
     assert empty == {"prompts": ["face.no_face"], "box": None, "ok": False}
-
-

@@ -92,7 +92,7 @@ async def test_a_failed_seal_returns_to_review_with_every_capture_kept(tmp_path:
 async def test_a_background_failure_is_shown_to_the_operator(tmp_path: Path) -> None:
     async with kiosk_world(tmp_path, central_up=False) as world:
         workflow = world.app.workflow
-        await workflow.start("AIMA-2026-100003", "en", "ana")
+        await workflow.start("AIMA-2026-100003", "en", "ana", identity_confirmed=True)
         await workflow.consent(True)
         await workflow.face.capture_now()
         await workflow.face.accept()
@@ -115,7 +115,7 @@ async def test_a_background_failure_is_shown_to_the_operator(tmp_path: Path) -> 
 async def test_a_device_failure_in_a_slap_names_the_device_error(tmp_path: Path) -> None:
     async with kiosk_world(tmp_path, central_up=False) as world:
         workflow = world.app.workflow
-        await workflow.start("AIMA-2026-100004", "en", "ana")
+        await workflow.start("AIMA-2026-100004", "en", "ana", identity_confirmed=True)
         await workflow.consent(True)
         await workflow.face.capture_now()
         await workflow.face.accept()
@@ -133,7 +133,7 @@ async def test_a_device_failure_in_a_slap_names_the_device_error(tmp_path: Path)
 async def test_a_missing_finger_needs_a_supervisor_pin_at_the_engine(tmp_path: Path) -> None:
     async with kiosk_world(tmp_path, central_up=False) as world:
         workflow = world.app.workflow
-        await workflow.start("AIMA-2026-100005", "en", "ana")
+        await workflow.start("AIMA-2026-100005", "en", "ana", identity_confirmed=True)
         await workflow.consent(True)
         await workflow.face.capture_now()
         await workflow.face.accept()
@@ -154,7 +154,7 @@ async def test_a_missing_finger_needs_a_supervisor_pin_at_the_engine(tmp_path: P
 async def test_cancel_stops_background_work_and_wipes_captures(tmp_path: Path) -> None:
     async with kiosk_world(tmp_path, central_up=False, finger_delay_s=5.0) as world:
         workflow = world.app.workflow
-        await workflow.start("AIMA-2026-100006", "en", "ana")
+        await workflow.start("AIMA-2026-100006", "en", "ana", identity_confirmed=True)
         await workflow.consent(True)
         await workflow.face.capture_now()
         await workflow.face.accept()

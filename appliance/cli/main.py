@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "appliance.cli.account",
     "appliance.cli.doc_chip",
     "appliance.cli.audit",
+    "appliance.cli.cases",
 )
 
 

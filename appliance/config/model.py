@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from appliance.config.cases import CasesConfig
 from appliance.config.documents import DocumentsConfig
 from appliance.config.quality import QualityConfig
 from drivers.registry import CameraConfig, DocumentReaderConfig, ReaderConfig
@@ -47,6 +48,22 @@ class SiteConfig(Strict):
     kiosk_name: str = Field(
         default="kiosk-1", description="Human name of this kiosk within the centre (counter label)."
     )
+    timezone: str = Field(
+        default="Europe/Lisbon",
+        description="IANA time zone of the site: its calendar day bounds the day's "
+        "appointment list (purged at midnight). 'Atlantic/Azores' on the Azores.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
 
 class TlsConfig(Strict):
@@ -344,6 +361,10 @@ class ApplianceConfig(Strict):
     )
     security: SecurityConfig = Field(
         default_factory=SecurityConfig, description="Key handling policy (device keys)."
+    )
+    cases: CasesConfig = Field(
+        default_factory=CasesConfig,
+        description="Case verification: lookups, check-ins and the day's appointment list.",
     )
 
     @model_validator(mode="after")

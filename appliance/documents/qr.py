@@ -1,7 +1,8 @@
 """Appointment QR codes: decode with OpenCV and extract the case reference.
 
 AIMA's appointment letters and e-mails carry a QR code; we accept the plain
-reference, ``key=value`` pairs (``case``/``ref``/``reference``) separated by
+reference (or appointment code), ``key=value`` pairs (``case``/``ref``/``reference``,
+``appointment``/``appointment_code``) separated by
 ``;`` or ``&``, and URLs with such a query parameter. Whatever the format,
 the reference must match the pattern the submit path enforces.
 """
@@ -16,7 +17,7 @@ import cv2
 from drivers.interfaces import ImageU8
 
 CASE_REFERENCE = re.compile(r"^[A-Za-z0-9/_.-]{3,64}$")
-_KEYS = ("case", "case_reference", "ref", "reference")
+_KEYS = ("case", "case_reference", "ref", "reference", "appointment", "appointment_code")
 
 
 def case_reference_from_payload(payload: str) -> str | None:

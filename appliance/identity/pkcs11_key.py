@@ -18,7 +18,7 @@ from asn1crypto import csr as asn1_csr  # type: ignore[import-untyped]
 from asn1crypto import keys as asn1_keys
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
+from pkcs11 import KDF, Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.util.ec import (
     encode_ec_public_key,
     encode_ecdsa_signature,
@@ -91,6 +91,32 @@ class Pkcs11DeviceKey:
                 raise KeyStoreError(f"no unique private key {self._label!r}: {exc!r}") from None
             raw = private.sign(digest, mechanism=Mechanism.ECDSA)
         return bytes(encode_ecdsa_signature(raw))
+
+    def exchange(self, peer: ec.EllipticCurvePublicKey) -> bytes:
+        """ECDH (``CKM_ECDH1_DERIVE``, no KDF) with ``peer`` on the token; the private key
+        stays there, only the 32-byte shared secret comes out (appliance.cases)."""
+        point = peer.public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        with self._session() as session:
+            try:
+                private = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=self._label)
+                secret = private.derive_key(
+                    KeyType.GENERIC_SECRET,
+                    256,
+                    mechanism=Mechanism.ECDH1_DERIVE,
+                    mechanism_param=(KDF.NULL, None, point),
+                    template={Attribute.SENSITIVE: False, Attribute.EXTRACTABLE: True},
+                    store=False,
+                )
+                return bytes(secret[Attribute.VALUE])
+            except (pkcs11.NoSuchKey, pkcs11.MultipleObjectsReturned) as exc:
+                raise KeyStoreError(f"no unique private key {self._label!r}: {exc!r}") from None
+            except pkcs11.PKCS11Error as exc:
+                raise KeyStoreError(
+                    f"the token refuses ECDH with key {self._label!r} (CKA_DERIVE,"
+                    f" CKM_ECDH1_DERIVE): {exc!r}"
+                ) from None
 
     def build_csr(self, site_id: str, kiosk_name: str) -> bytes:
         """PKCS#10 CSR (DER) signed on the token; same subject as the software backend."""

@@ -92,5 +92,9 @@ class SoftwareDeviceKey:
     def sign(self, data: bytes) -> bytes:
         return self._key.sign(data, ec.ECDSA(hashes.SHA256()))
 
+    def exchange(self, peer: ec.EllipticCurvePublicKey) -> bytes:
+        """ECDH (P-256) shared secret with ``peer`` (encryption at rest, appliance.cases)."""
+        return self._key.exchange(ec.ECDH(), peer)
+
     def private_key_for_csr(self) -> ec.EllipticCurvePrivateKey:
         return self._key

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from appliance import __version__
 from appliance.accounts import Role
+from appliance.cases import CasesStatus
 from appliance.services import Services
 from appliance.web.auth import auth_router
 from appliance.web.errors import ApiError
@@ -80,6 +81,13 @@ def _status_router(services: Services) -> APIRouter:
     @router.get("/api/devices", **ANY_ROLE)
     async def devices() -> DeviceList:
         return DeviceList(devices=[device_row(s) for s in services.supervisor.statuses()])
+
+    @router.get("/api/cases", **ANY_ROLE)
+    async def cases_state() -> CasesStatus:
+        """The day's appointment list on the kiosk and the check-ins waiting for central."""
+        if services.cases is None:
+            return CasesStatus(None, 0, None, "not_provisioned", 0, 0.0, None)
+        return await asyncio.to_thread(services.cases.status)
 
     @router.get("/api/outbox", **ANY_ROLE)
     async def outbox_state() -> OutboxStatusModel:

@@ -23,6 +23,8 @@ from appliance.web.display import browser_image
 from appliance.web.errors import ApiError
 from appliance.web.roles import ENROLLING, allow
 from appliance.web.schemas import QrResult
+from appliance.workflow.case_step import OVERRIDE_REASONS, Override
+from appliance.workflow.case_view import CaseView
 from appliance.workflow.engine import WorkflowEngine
 from appliance.workflow.preview import LivePreview
 from appliance.workflow.state import LANGUAGES, Step, TransitionError
@@ -47,6 +49,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "finger.bad_position": 422,
     "finger.bad_reason": 422,
     "face.no_face": 422,
+    "case.bad_reason": 422,
 }
 
 
@@ -56,13 +59,44 @@ def status_for(code: str) -> int:
     return STATUS_BY_CODE.get(code, 409)
 
 
+REFERENCE = Field(
+    min_length=3,
+    max_length=64,
+    pattern=r"^[A-Za-z0-9/_.-]+$",
+    description="Case reference, or appointment code (APT-...) from the QR slip.",
+)
+
+
+class OverrideBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    supervisor: str = Field(min_length=1, max_length=64, description="Supervisor account.")
+    pin: str = Field(min_length=1, max_length=32, description="The supervisor's PIN.")
+    reason: str = Field(
+        pattern="^(" + "|".join(OVERRIDE_REASONS) + ")$", description="Why the case is overridden."
+    )
+
+
 class StartBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    case_reference: str = Field(
-        min_length=3, max_length=64, pattern=r"^[A-Za-z0-9/_.-]+$", description="Case reference."
-    )
+    case_reference: str = REFERENCE
     language: str = Field(default="pt-PT", description="Applicant language.")
+    identity_confirmed: bool = Field(
+        default=False,
+        description="The operator compared the case's data with the identity document presented.",
+    )
+    override: OverrideBody | None = Field(
+        default=None,
+        description="A supervisor's override for a case not found, for another site, closed or "
+        "not verifiable.",
+    )
+
+
+class CaseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reference: str = REFERENCE
 
 
 class LanguageBody(BaseModel):
@@ -118,9 +152,26 @@ def workflow_router(engine: WorkflowEngine) -> APIRouter:
     async def view() -> WorkflowView:
         return engine.view()
 
+    @router.post("/case", **ENROL)
+    async def look_up(request: Request, body: CaseBody) -> CaseView:
+        """Who the reference names (the start screen's case panel); starts nothing."""
+        return await engine.case.look_up(body.reference, _user(request))
+
     @router.post("", status_code=201, **ENROL)
     async def start(request: Request, body: StartBody) -> WorkflowView:
-        return await act(engine.start(body.case_reference, body.language, _user(request)))
+        override = None
+        if body.override is not None:
+            o = body.override
+            override = Override(o.supervisor, o.pin, o.reason)
+        return await act(
+            engine.start(
+                body.case_reference,
+                body.language,
+                _user(request),
+                identity_confirmed=body.identity_confirmed,
+                override=override,
+            )
+        )
 
     @router.delete("", **ENROL)
     async def cancel() -> WorkflowView:

@@ -18,6 +18,7 @@ import time
 from appliance.capture.captures import Capture
 from appliance.capture.service import CaptureService
 from appliance.tasks import BackgroundTasks
+from appliance.workflow.case_step import CaseStep, Override
 from appliance.workflow.document_step import DocumentStep
 from appliance.workflow.face_step import FaceStep
 from appliance.workflow.finger_step import FingerStep, SupervisorCheck
@@ -54,6 +55,7 @@ class WorkflowEngine:
         municipality: str = "",
         default_language: str = "pt-PT",
         on_operation: OnOperation = no_operation_log,
+        case_step: CaseStep | None = None,
     ) -> None:
         self._store = store
         self.on_operation = on_operation
@@ -67,6 +69,8 @@ class WorkflowEngine:
         self.fingers = FingerStep(self, confirm_supervisor, nfiq2_threshold)
         self.documents = DocumentStep(self)
         self.submission = SubmitStep(self, site_id, kiosk_name, municipality)
+        #: Case verification at start (fails closed without a case directory).
+        self.case = case_step or CaseStep(None, confirm_supervisor)
 
     @property
     def record(self) -> WorkflowRecord | None:
@@ -112,6 +116,7 @@ class WorkflowEngine:
             language=record.language,
             workflow_id=record.workflow_id,
             case_reference=record.case_reference,
+            case=self.case.view(record),
             operator=record.operator,
             notice=record.notice,
             problem=self.problem,
@@ -137,15 +142,32 @@ class WorkflowEngine:
 
     # ----------------------------------------------------------------- steps
 
-    async def start(self, case_reference: str, language: str, operator: str) -> None:
+    async def start(
+        self,
+        case_reference: str,
+        language: str,
+        operator: str,
+        *,
+        identity_confirmed: bool = False,
+        override: Override | None = None,
+    ) -> None:
+        """Start on a verified case (:mod:`.case_step`): the record carries its reference."""
         async with self.lock:
             if self._record is not None and self._record.step not in (Step.DONE, Step.ABORTED):
                 raise TransitionError("workflow.in_progress", "an enrolment is in progress")
             _check_language(language)
+            binding = await self.case.verify(
+                case_reference, operator, identity_confirmed=identity_confirmed, override=override
+            )
+            bound = self.case.bound
             await self._end()
+            self.case.bound = bound
             self.capture.begin()
             self._record = WorkflowRecord(
-                case_reference=case_reference, operator=operator, language=language
+                case_reference=binding.case_reference,
+                operator=operator,
+                language=language,
+                case_check=binding.to_json(),
             )
             self.save()
             report(
@@ -265,6 +287,7 @@ class WorkflowEngine:
         self.fingers.reset()
         self.documents.reset()
         self.submission.reset()
+        self.case.reset()
         self.problem = None
         self._record = None
         self._store.clear()

@@ -117,6 +117,9 @@ class WorkflowRecord:
     packet_id: str | None = None
     receipt: dict[str, Any] | None = None
     notice: str | None = None  # message key shown once to the operator (after a restart)
+    #: The case verification the enrolment started on (workflow.case_view.CaseBinding:
+    #: references, outcome, source, check-in id, override; never the applicant's data).
+    case_check: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -132,6 +132,8 @@ def consent_json(record: WorkflowRecord, operator: str) -> bytes:
             "language": record.consent_language,
             "text_version": CONSENT_TEXT_VERSION,
             "recorded_by": operator,
+            # How the case was verified (online, day list, override): no applicant data.
+            "case_verification": record.case_check,
             "missing_fingers": [
                 {
                     "position": m.position,

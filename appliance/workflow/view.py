@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from appliance.workflow.case_view import CaseView
+
 
 @dataclass(frozen=True)
 class ConsentView:
@@ -93,6 +95,7 @@ class WorkflowView:
     language: str
     workflow_id: str | None = None
     case_reference: str | None = None
+    case: CaseView | None = None
     operator: str | None = None
     notice: str | None = None
     problem: str | None = None

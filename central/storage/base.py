@@ -145,6 +145,10 @@ class CentralStorage(Protocol):
 
     async def revoke(self, *, serial: int | None = None, device_id: str | None = None) -> int: ...
 
+    async def device_site(self, device_id: str) -> str | None:
+        """The site the device was last enrolled for (None: unknown device)."""
+        ...
+
     async def revoked_serials(self) -> dict[int, dt.datetime]: ...
 
     # heartbeats

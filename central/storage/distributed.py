@@ -191,6 +191,9 @@ class DistributedStorage:
     async def revoked_serials(self) -> dict[int, dt.datetime]:
         return await self.index.revoked_serials()
 
+    async def device_site(self, device_id: str) -> str | None:
+        return await self.index.device_site(device_id)
+
     async def record_heartbeat(self, record: HeartbeatRecord) -> None:
         await self.index.record_heartbeat(record)
 

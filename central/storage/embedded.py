@@ -117,6 +117,9 @@ class EmbeddedStorage:
     async def revoked_serials(self) -> dict[int, dt.datetime]:
         return self.store.revoked_serials()
 
+    async def device_site(self, device_id: str) -> str | None:
+        return self.store.device_site(device_id)
+
     async def record_heartbeat(self, record: HeartbeatRecord) -> None:
         self.store.record_heartbeat(record)
 

@@ -275,6 +275,13 @@ class PostgresIndex:
                 count += cursor.rowcount
             return count
 
+    async def device_site(self, device_id: str) -> str | None:
+        row = await self._one(
+            "SELECT site_id FROM devices WHERE device_id = %s ORDER BY enrolled_at DESC LIMIT 1",
+            (device_id,),
+        )
+        return None if row is None else str(row[0])
+
     async def revoked_serials(self) -> dict[int, dt.datetime]:
         async with self._conn() as conn:
             cursor = await conn.execute("SELECT serial, revoked_at FROM revocations")

@@ -238,6 +238,13 @@ class ReceiverStore:
             )
         return len(serials)
 
+    def device_site(self, device_id: str) -> str | None:
+        row = self._db.execute(
+            "SELECT site_id FROM devices WHERE device_id = ? ORDER BY enrolled_at DESC LIMIT 1",
+            (device_id,),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def revoked_serials(self) -> dict[int, dt.datetime]:
         return {
             int(r[0]): dt.datetime.fromtimestamp(r[1], dt.UTC)

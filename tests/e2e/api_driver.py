@@ -77,15 +77,23 @@ class ApiDriver:
             await asyncio.sleep(0.05)
 
     async def start(self, case_reference: str | None, language: str = "en") -> dict[str, Any]:
+        """Scan (or type) the reference, look the case up, confirm identity, start."""
         if case_reference is None:
             case_reference = (await self.call("post", "/api/workflow/scan", json={}))[
                 "case_reference"
             ]
+        case = await self.call("post", "/api/workflow/case", json={"reference": case_reference})
+        if case["outcome"] != "found":
+            raise ApiError(f"case {case_reference}: {case['outcome']} ({case['source']})")
         return dict(
             await self.call(
                 "post",
                 "/api/workflow",
-                json={"case_reference": case_reference, "language": language},
+                json={
+                    "case_reference": case_reference,
+                    "language": language,
+                    "identity_confirmed": True,
+                },
             )
         )
 

@@ -55,7 +55,7 @@ def test_login_and_full_enrolment(page: Any, kiosk: World) -> None:
     page.fill("#password", kiosk.password("ana"))
     page.click("#login-submit")
     page.wait_for_selector("#start-enrolment")
-    expect(page.locator("#device-chips .chip.ok")).to_have_count(4)
+    expect(page.locator("#device-chips .chip.ok")).to_have_count(5)  # devices, outbox, day list
     shots("02-start")
 
     page.click("#scan-qr")
@@ -64,6 +64,7 @@ def test_login_and_full_enrolment(page: Any, kiosk: World) -> None:
     expect(page.locator("[data-language='en']")).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#case-reference")).to_have_value(CASE_REFERENCE)
     page.click("#start-enrolment")
+    page.click("#confirm-identity")
     page.wait_for_selector("#consent-agree")
     expect(page.locator("#consent-title")).to_have_text("How your personal data is used")
     shots("03-consent")
@@ -130,6 +131,7 @@ def test_missing_finger_needs_a_supervisor(page: Any, kiosk: World) -> None:
     login(page, "ana", kiosk.password("ana"))
     page.fill("#case-reference", "AIMA-2026-000777")
     page.click("#start-enrolment")
+    page.click("#confirm-identity")
     page.click("#consent-agree")
     page.wait_for_selector("#face-accept", timeout=60_000)
     page.click("#face-accept")
@@ -183,6 +185,7 @@ def test_language_switch_and_arabic_right_to_left(page: Any, kiosk: World) -> No
     shots("14-start-ar")
     page.fill("#case-reference", "AIMA-2026-000778")
     page.click("#start-enrolment")
+    page.click("#confirm-identity")
     page.wait_for_selector("#consent-agree")
     expect(page.locator("#consent-title")).to_have_text("كيف تُستخدم بياناتك الشخصية")
     direction = page.locator("#consent-title").evaluate("e => getComputedStyle(e).direction")
@@ -204,6 +207,7 @@ def test_idle_lock(page: Any, kiosk: World) -> None:
     login(page, "ana", kiosk.password("ana"))
     page.fill("#case-reference", "AIMA-2026-000779")
     page.click("#start-enrolment")
+    page.click("#confirm-identity")
     page.wait_for_selector("#consent-agree")
     page.wait_for_selector("#lock-title", timeout=20_000)  # nobody touches the screen
     shots("17-lock")
@@ -246,6 +250,7 @@ def test_portrait_layout(browser: Any, kiosk: World) -> None:
         shots("20-start-portrait")
         page.fill("#case-reference", "AIMA-2026-000780")
         page.click("#start-enrolment")
+        page.click("#confirm-identity")
         page.click("#consent-agree")
         page.wait_for_selector("#face-accept", timeout=60_000)
         shots("21-face-portrait")
@@ -269,6 +274,7 @@ def test_live_preview_rate_in_the_browser(page: Any, kiosk: World) -> None:
     login(page, "ana", kiosk.password("ana"))
     page.fill("#case-reference", "AIMA-2026-000781")
     page.click("#start-enrolment")
+    page.click("#confirm-identity")
     page.click("#consent-agree")
     page.wait_for_selector("#face-live")
     figures = page.evaluate(

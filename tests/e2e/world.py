@@ -4,7 +4,10 @@
 kiosk's provisioning against it, the synthetic camera scenes (simulated
 portraits for the face camera; a tilted specimen card and an appointment QR
 slip for the document camera, both played by ``file`` cameras), then the
-appliance itself with them and the simulated reader. Three
+appliance itself with them and the simulated reader. Central's case store holds
+synthetic cases for the site (:data:`TEST_CASES`, appointments today, plus a
+closed one and one at another site); the kiosk pulls today's signed appointment
+list before central is stopped (``central_up=False``). Three
 accounts are created: operator ``ana``, supervisor ``sofia`` (PIN) and
 technician ``tiago``. :class:`WorldThread` runs the same in a background
 thread with its own event loop, for the synchronous Playwright tests.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import os
 import secrets
@@ -22,6 +26,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import cv2
 from cryptography.hazmat.primitives import serialization
@@ -30,13 +35,28 @@ from appliance.accounts import Role
 from appliance.app import Appliance
 from appliance.config.model import ApplianceConfig
 from appliance.identity.store import IdentityFiles, provision
+from central.cases.servicer import CaseDesk
+from central.cases.setup import case_desk, open_case_store
+from central.cases.synthetic import OTHER_SITE, synthetic_case
 from central.server import Receiver, load_or_create_state
 from central.state import ReceiverState
 from drivers.sim.documents import counter_scene
 from drivers.sim.portrait import PortraitScene, render_portrait
 
 SECRET = b"e2e-device-key-passphrase-0123456789"
+SITE = "CLAIM-E2E-001"
 CASE_REFERENCE = "AIMA-2026-004217"
+#: Open cases with an appointment today at the test site (the references the tests use).
+TEST_CASES = (
+    CASE_REFERENCE,
+    *(f"AIMA-2026-{n:06d}" for n in (0, 1, 2, 3, 555, 556, 557, 558, 559)),
+    *(f"AIMA-2026-{n:06d}" for n in range(777, 790)),
+    *(f"AIMA-2026-{n:06d}" for n in range(100001, 100011)),
+    *(f"AIMA-2026-9{n:05d}" for n in range(0, 51)),
+    "AIMA-2026-999999",
+)
+CLOSED_CASE = "AIMA-2026-CLOSED-01"
+OTHER_SITE_CASE = "AIMA-2026-ELSEWHERE-01"
 ACCOUNTS = {
     "ana": (Role.OPERATOR, "ana password 1", None, "Ana Operadora"),
     "sofia": (Role.SUPERVISOR, "sofia password 1", "246810", "Sofia Supervisora"),
@@ -49,9 +69,34 @@ class World:
     app: Appliance
     base_url: str
     root: Path
+    cases: CaseDesk
+    #: Every record_operation(event, fields) the kiosk made (what the audit log receives).
+    operations: list[tuple[str, dict[str, object]]]
+    central: Receiver
+    central_port: int
 
     def password(self, user: str) -> str:
         return ACCOUNTS[user][1]
+
+    async def central_down(self) -> None:
+        await self.central.stop(grace=0)
+
+    async def central_up(self) -> None:
+        """Central back on the same port (same state, same case store)."""
+        self.central = Receiver(self.central.state, cases=self.cases)
+        await self.central.start(f"127.0.0.1:{self.central_port}")
+
+
+async def seed_cases(desk: CaseDesk, site: str = SITE) -> None:
+    """The synthetic cases of the test site, appointments spread over today (local)."""
+    zone = ZoneInfo(await desk.store.time_zone(site))
+    today = dt.datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    for index, reference in enumerate(TEST_CASES):
+        start = today + dt.timedelta(hours=8, minutes=index)
+        await desk.store.add_case(*synthetic_case(reference, site, start))
+    noon = today + dt.timedelta(hours=12)
+    await desk.store.add_case(*synthetic_case(CLOSED_CASE, site, noon, status="closed"))
+    await desk.store.add_case(*synthetic_case(OTHER_SITE_CASE, OTHER_SITE, noon))
 
 
 def _config(
@@ -61,7 +106,7 @@ def _config(
     lift_delay = float(ui.pop("lift_delay_s", 0.0))
     return ApplianceConfig.model_validate(
         {
-            "site": {"claim_id": "CLAIM-E2E-001", "municipality": "Lisboa", "kiosk_name": "k-e2e"},
+            "site": {"claim_id": SITE, "municipality": "Lisboa", "kiosk_name": "k-e2e"},
             "central": {"endpoint": f"127.0.0.1:{central_port}"},
             "devices": {
                 # Pre-rendered simulated portraits (1024x768, as the demo's camera): the
@@ -104,7 +149,7 @@ async def prepare_kiosk(
             files,
             central=f"127.0.0.1:{receiver.enrol_port}",
             token=token,
-            site_id="CLAIM-E2E-001",
+            site_id=SITE,
             kiosk_name="k-e2e",
             secret=SECRET,
             central_ca_pem=central.ca.certificate.public_bytes(serialization.Encoding.PEM),
@@ -122,22 +167,23 @@ async def prepare_kiosk(
 async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> AsyncIterator[World]:
     """A running, provisioned appliance (see the module docstring).
 
-    ``central_up=False`` stops central once the kiosk is provisioned: every packet
-    then stays in the outbox.
+    ``central_up=False`` stops central once the kiosk has started (and pulled the
+    day's appointment list): every packet then stays in the outbox.
     """
     central = load_or_create_state(root / "central", hosts=["127.0.0.1"])
-    receiver = Receiver(central)
-    await receiver.start("127.0.0.1:0")
+    desk = case_desk(root / "central", central.ca, await open_case_store(root / "central"))
+    await seed_cases(desk)
+    receiver = Receiver(central, cases=desk)
+    port = await receiver.start("127.0.0.1:0")
     try:
         credentials = root / "credentials"
         credentials.mkdir(parents=True, exist_ok=True, mode=0o700)
         (credentials / "device-key-passphrase").write_bytes(SECRET)
         previous = os.environ.get("CREDENTIALS_DIRECTORY")
         os.environ["CREDENTIALS_DIRECTORY"] = str(credentials)  # read once, at start
-        config = await prepare_kiosk(root, receiver, central, **ui)
-        if not central_up:
-            await receiver.stop(grace=0)
-        app = Appliance(config)
+        app = Appliance(await prepare_kiosk(root, receiver, central, **ui))
+        operations: list[tuple[str, dict[str, object]]] = []
+        app.observe_operation = lambda event, fields: operations.append((event, dict(fields)))
         try:
             await app.start()
         finally:
@@ -147,6 +193,10 @@ async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> Asyn
                 os.environ["CREDENTIALS_DIRECTORY"] = previous
         try:
             assert app.services is not None
+            if app.cases is not None:  # opening time: today's list, before central may go
+                await app.cases.refresh_day_list()
+            if not central_up:
+                await receiver.stop(grace=0)
             accounts = app.services.accounts
             for name, (role, password, pin, display) in ACCOUNTS.items():
                 if name in {a.username for a in accounts.accounts()}:
@@ -154,11 +204,18 @@ async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> Asyn
                 await asyncio.to_thread(
                     accounts.create, name, role, password, pin=pin, display_name=display
                 )
-            yield World(app, f"http://127.0.0.1:{app.web_port}", root)
+            world = World(
+                app, f"http://127.0.0.1:{app.web_port}", root, desk, operations, receiver, port
+            )
+            try:
+                yield world
+            finally:
+                receiver = world.central  # the test may have restarted central
         finally:
             await app.stop()
     finally:
         await receiver.stop(grace=0)
+        await desk.store.close()
         central.store.close()
 
 

@@ -5,6 +5,7 @@
 import { del, get, post } from "../api.js";
 import { h, mount } from "../dom.js";
 import { a, applicantRegion, has, hasApplicant, t } from "../i18n.js";
+import { lookUp, showCase } from "./case_panel.js";
 
 const POLL_MS = 500;
 
@@ -116,29 +117,52 @@ export function start(app, view) {
   const welcome = applicantRegion(
     h("div", { class: "card" }, h("h2", {}, a("welcome.title")), h("p", {}, a("welcome.text"))),
   );
+  // The case panel: looked up first, the enrolment starts only from it (case_panel.js).
+  const panel = h("section", { class: "card stack", id: "case-panel", "aria-labelledby": "case-title", hidden: true });
+  let looked = null;
+  const begin = async (extra, { raise = false } = {}) => {
+    const language = document.querySelector("#langbar [aria-pressed='true']")?.dataset.language || "pt-PT";
+    const body = { case_reference: looked, language, ...extra };
+    if (raise) {
+      await post("/api/workflow", body);
+      app.draftCase = "";
+      await app.refresh();
+      return;
+    }
+    app.draftCase = "";
+    await app.act(() => post("/api/workflow", body));
+  };
+  input.addEventListener("input", () => {
+    panel.hidden = true;
+    looked = null;
+  });
   const form = h(
     "form",
     {
       class: "card stack",
       onsubmit: async (event) => {
         event.preventDefault();
-        const language = document.querySelector("#langbar [aria-pressed='true']")?.dataset.language || "pt-PT";
-        app.draftCase = "";
-        await app.act(() => post("/api/workflow", { case_reference: input.value.trim(), language }));
+        const reference = input.value.trim();
+        const check = await app.act(() => lookUp(reference), { refresh: false });
+        if (!check) return;
+        looked = reference;
+        showCase(panel, check, begin);
+        panel.scrollIntoView?.({ block: "nearest" });
       },
     },
     heading(t("start.title")),
     h("p", {}, t("start.hint")),
     h("div", {}, h("label", { for: "case-reference" }, t("start.case_reference")), input),
-    h("div", { class: "row" }, scanButton, h("button", { type: "submit", class: "primary big", id: "start-enrolment" }, t("start.start"))),
+    h("div", { class: "row" }, scanButton, h("button", { type: "submit", class: "primary big", id: "start-enrolment" }, t("start.look_up"))),
     previewBox,
   );
-  mount(app.main, noticeBanner(app, view), welcome, form, h("section", { class: "card", "aria-labelledby": "devices-title" }, h("h2", { id: "devices-title" }, t("start.devices")), status));
+  mount(app.main, noticeBanner(app, view), welcome, form, panel, h("section", { class: "card", "aria-labelledby": "devices-title" }, h("h2", { id: "devices-title" }, t("start.devices")), status));
   const refreshDevices = async () => {
     try {
-      const [devices, outbox] = await Promise.all([
+      const [devices, outbox, cases] = await Promise.all([
         get("/api/devices", { passive: true }),
         get("/api/outbox", { passive: true }).catch(() => null),
+        get("/api/cases", { passive: true }).catch(() => null),
       ]);
       mount(
         status,
@@ -146,6 +170,16 @@ export function start(app, view) {
           h("span", { class: `chip ${d.state === "ready" ? "ok" : "ko"}` }, `${t(`device.role.${d.role}`)}: ${t(`device.state.${d.state}`)}`),
         ),
         outbox ? h("span", { class: `chip ${outbox.warn ? "ko" : "ok"}` }, t("start.outbox", { depth: outbox.depth })) : null,
+        cases
+          ? h(
+              "span",
+              { class: `chip ${cases.day_list_day ? "ok" : "ko"}`, id: "day-list-chip" },
+              cases.day_list_day ? t("start.day_list", { count: cases.day_list_appointments }) : t("start.no_day_list"),
+            )
+          : null,
+        cases && cases.check_ins_pending
+          ? h("span", { class: "chip ko", id: "check-ins-chip" }, t("start.check_ins", { count: cases.check_ins_pending }))
+          : null,
       );
     } catch {
       /* shown again on the next refresh */
