@@ -150,9 +150,10 @@ def _rebuilt(base: TextLine, normal: float, start: float, end: float, thickness:
     return TextLine(cx, cy, end - start, thickness, base.angle, score)
 
 
-def merge_collinear(lines: list[TextLine], max_gap: float = 6.0) -> list[TextLine]:
-    """Join pieces of one line that the detector split (at a run of fillers,
-    a glare spot): parallel, on the same axis, separated by a bounded gap."""
+def merge_collinear(lines: list[TextLine], max_gap: float = 12.0) -> list[TextLine]:
+    """Join pieces of one line that the detector split (it often loses a run of
+    fillers, whose glyphs are lower than capitals, or a glare spot): parallel,
+    on the same axis, separated by a bounded gap (in line thicknesses)."""
     pending = sorted(lines, key=lambda line: -line.length)
     merged: list[TextLine] = []
     while pending:
@@ -165,7 +166,7 @@ def merge_collinear(lines: list[TextLine], max_gap: float = 6.0) -> list[TextLin
                     continue
                 if abs(base.normal_offset(other)) > 0.45 * base.thickness:
                     continue
-                if not 0.6 < other.thickness / base.thickness < 1.6:
+                if not 0.4 < other.thickness / base.thickness < 2.5:
                     continue
                 a0, a1 = _span(base, base)
                 b0, b1 = _span(base, other)
@@ -217,9 +218,10 @@ def mrz_groups(lines: list[TextLine], min_aspect: float = MIN_ASPECT) -> list[li
                     continue
                 if abs(math.remainder(other.angle - last.angle, math.pi)) > math.radians(6):
                     continue
-                if not 0.6 < other.length / last.length < 1.6:
+                if not 0.4 < other.length / last.length < 2.5:
                     continue
-                if abs(last.along_offset(other)) > 0.35 * last.length:
+                # the lines of an MRZ are left-aligned
+                if abs(_span(last, other)[0] - _span(last, last)[0]) > 3 * last.thickness:
                     continue
                 if best is None or offset < best[0]:
                     best = (offset, j)

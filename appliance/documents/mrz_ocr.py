@@ -129,47 +129,75 @@ class PlacedLine:
 
 def place(reading: LineReading, length: int) -> PlacedLine | None:
     """Put the characters on ``length`` positions by their peak columns; None when
-    the peaks do not fit a fixed pitch (the line is not readable as such).
+    they do not fit (the line is not readable as such).
+
+    The pitch is measured locally (a perspective makes it grow along the line):
+    a step of about two pitches between two peaks is a dropped character, read
+    again at its own column. Positions after the last character (fillers the
+    crop or the decoder lost) are read where the pitch puts them.
     """
-    chars, peaks = reading.text, np.asarray(reading.peaks, dtype=np.float64)
+    chars, peaks = _split_glyphs_joined(reading)
     if len(chars) == length:
         columns = [int(p) for p in peaks]
         return PlacedLine(chars, _confs(reading, chars, columns), tuple(columns), (), ())
     if len(chars) < max(8, length // 3):
         return None
-    steps = np.diff(peaks)
-    pitch = float(np.median(steps))
-    if pitch <= 0:
+    diffs = np.diff(peaks)
+    base = float(np.median(diffs))
+    if base <= 0:
         return None
-    index = np.round((peaks - peaks[0]) / pitch)
-    # refine the pitch on the positions just found, then place again
-    if index[-1] > 0:
-        slope, offset = np.polyfit(index, peaks, 1)
-        if slope > 0:
-            index = np.round((peaks - offset) / slope)
-            pitch = float(slope)
-            index -= index[0]
-    positions = index.astype(int)
-    if positions[-1] >= length or np.any(np.diff(positions) <= 0):
+    usable = np.where(diffs <= 1.5 * base, diffs, np.nan)
+    local = np.array([_nanmedian(usable[max(0, i - 4) : i + 5], base) for i in range(len(diffs))])
+    steps = np.maximum(1, np.round(diffs / local)).astype(int)
+    positions = np.concatenate([[0], np.cumsum(steps)])
+    if positions[-1] >= length:
         return None
     text = [""] * length
     columns = [0] * length
-    for pos, char, peak in zip(positions, chars, reading.peaks, strict=True):
+    for pos, char, peak in zip(positions, chars, peaks, strict=True):
         text[pos], columns[pos] = char, int(peak)
-    filled: list[int] = []
+    for (a, b), col_a, col_b in zip(zip(positions[:-1], positions[1:]), peaks[:-1], peaks[1:]):  # noqa: B905
+        for k in range(1, b - a):
+            columns[a + k] = round(col_a + (col_b - col_a) * k / (b - a))
+    last_pitch = float(local[-1]) if len(local) else base
+    for k, pos in enumerate(range(positions[-1] + 1, length), start=1):
+        columns[pos] = round(float(peaks[-1]) + k * last_pitch)
     last_column = reading.probs.shape[0] - 1
+    filled: list[int] = []
     for pos in range(length):
         if text[pos]:
             continue
-        column = round(float(peaks[0]) + pos * pitch)
         filled.append(pos)
-        if column > last_column:
+        if columns[pos] > last_column:  # beyond the crop: no evidence at all
             text[pos], columns[pos] = FILLER, last_column
             continue
-        scores = reading.probs[column, 1:]
-        text[pos], columns[pos] = ALPHABET[int(scores.argmax())], column
+        text[pos] = ALPHABET[int(reading.probs[columns[pos], 1:].argmax())]
     joined = "".join(text)
     return PlacedLine(joined, _confs(reading, joined, columns), tuple(columns), (), tuple(filled))
+
+
+def _split_glyphs_joined(reading: LineReading) -> tuple[str, npt.NDArray[np.float64]]:
+    """Two characters peaking much closer than the pitch are one glyph the
+    decoder read twice (``1`` then ``I``): keep the more probable one."""
+    chars, peaks = list(reading.text), [float(p) for p in reading.peaks]
+    if len(peaks) < 3:
+        return "".join(chars), np.asarray(peaks)
+    base = float(np.median(np.diff(peaks)))
+    i = 0
+    while i < len(peaks) - 1:
+        if peaks[i + 1] - peaks[i] < 0.45 * base:
+            first = reading.confidence(int(peaks[i]), chars[i])
+            second = reading.confidence(int(peaks[i + 1]), chars[i + 1])
+            drop = i if first < second else i + 1
+            del chars[drop], peaks[drop]
+            continue
+        i += 1
+    return "".join(chars), np.asarray(peaks)
+
+
+def _nanmedian(values: npt.NDArray[np.float64], default: float) -> float:
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else default
 
 
 def _confs(reading: LineReading, text: str, columns: list[int]) -> tuple[float, ...]:
@@ -205,3 +233,67 @@ def repair(reading: LineReading, placed: PlacedLine, types: str, min_prob: float
             text[pos], confs[pos] = best_char, best_prob
             changed.append(pos)
     return PlacedLine("".join(text), tuple(confs), placed.columns, tuple(changed), placed.filled)
+
+
+def position_scores(reading: LineReading, placed: PlacedLine, types: str) -> list[dict[str, float]]:
+    """Per position, the probability of each character its type allows.
+
+    Taken at the position's column; for a letter-only or digit-only position a
+    look-alike of the other type counts for its twin (``0`` for ``O`` in a
+    name), as :func:`repair` maps it deterministically.
+    """
+    out: list[dict[str, float]] = []
+    for kind, column in zip(types, placed.columns, strict=True):
+        row = reading.probs[column, 1:]
+        scores: dict[str, float] = {}
+        twins = TO_DIGIT if kind == "N" else TO_LETTER if kind == "A" else {}
+        for index, candidate in enumerate(ALPHABET):
+            target = candidate if candidate in ALLOWED[kind] else twins.get(candidate)
+            if target is not None:
+                scores[target] = scores.get(target, 0.0) + float(row[index])
+        out.append(scores)
+    return out
+
+
+#: look-alikes whose values are equal modulo 10: a check digit cannot tell them apart
+CHECK_BLIND_TWINS = {"6": "G", "G": "6", "8": "S", "S": "8", "5": "Z", "Z": "5"}
+BLIND_TWIN_LEAD = 0.4  # the lead a character needs over its check-blind twin
+
+
+def vote(
+    readings: list[list[dict[str, float]] | None], length: int, types: str = ""
+) -> tuple[str, tuple[float, ...]]:
+    """Combine several readings of one line position by position.
+
+    The character is the one with the highest summed probability; its lead is
+    (best - runner-up) / number of readings, so a reading that disagrees, or
+    that could not be placed at all (None), lowers the confidence. A small lead
+    means the reading could as well be another character -- in a name or a
+    code no check digit would notice. In a position open to letters and digits,
+    a chosen character that does not lead its check-blind twin (``6``/``G``) by
+    :data:`BLIND_TWIN_LEAD` has no lead at all: nothing downstream would catch it.
+    """
+    text: list[str] = []
+    leads: list[float] = []
+    for pos in range(length):
+        total: dict[str, float] = {}
+        for scores in readings:
+            if scores is None:
+                continue
+            for char, value in scores[pos].items():
+                total[char] = total.get(char, 0.0) + value
+        ranked = sorted(total.items(), key=lambda item: -item[1])
+        if not ranked:
+            text.append(FILLER)
+            leads.append(0.0)
+            continue
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        chosen = ranked[0][0]
+        lead = (ranked[0][1] - runner_up) / len(readings)
+        twin = CHECK_BLIND_TWINS.get(chosen)
+        if types[pos : pos + 1] == "X" and twin:
+            if (ranked[0][1] - total.get(twin, 0.0)) / len(readings) < BLIND_TWIN_LEAD:
+                lead = 0.0
+        text.append(chosen)
+        leads.append(lead)
+    return "".join(text), tuple(leads)

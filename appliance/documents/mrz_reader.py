@@ -28,7 +28,13 @@ from appliance.documents.mrz_locate import (
     extend_right,
     mrz_groups,
 )
-from appliance.documents.mrz_ocr import LineReading, LineRecognizer, PlacedLine, place, repair
+from appliance.documents.mrz_ocr import (
+    LineReading,
+    LineRecognizer,
+    position_scores,
+    vote,
+    place,
+)
 from appliance.documents.mrz_parse import POSITION_TYPES, MrzFormatError, MrzRecord, parse
 from drivers.interfaces import ImageU8
 
@@ -37,7 +43,10 @@ logger = logging.getLogger(__name__)
 MAX_SIDE = 2000  # photos are reduced to this long side before anything else
 MIN_CONFIDENCE = 0.35
 LENGTHS = {3: (30,), 2: (36, 44)}
-PAD_ALONG = 0.9  # margin at both ends of a line crop, in line thicknesses
+#: line crops read and voted: margins along and across the line, in line thicknesses
+#: (recogniser, margin along, margin across): 0 = the main recogniser, 1 = the second
+VARIANTS = ((0, 0.9, 0.0), (0, 1.4, 0.1), (1, 0.9, -0.1))
+PAD_ALONG = VARIANTS[0][1]
 
 
 @dataclass(frozen=True)
@@ -69,30 +78,35 @@ class _Candidate:
     confidence: float
     repaired: tuple[str, ...]
     band: tuple[tuple[float, float], ...]
+    geometry: tuple[TextLine, ...]  # the lines as finally read, in the prepared image
 
 
 class MrzReader:
-    """Loads the detector and recogniser once; ``read`` is then pure per image."""
+    """Loads the detector and recognisers once; ``read`` is then pure per image.
+
+    ``second`` (None to leave it out, as the bench's single-model baseline does)
+    is a second recogniser whose reading is voted with the main one's.
+    """
 
     def __init__(
-        self, directory: Path | None = None, threads: int = 1, recogniser: str = mrz_models.RECOGNISER  # fmt: skip
+        self,
+        directory: Path | None = None,
+        threads: int = 1,
+        recogniser: str = mrz_models.RECOGNISER,
+        second: str | None = mrz_models.BASELINE_RECOGNISER,
     ) -> None:
         self.detector = TextDetector(mrz_models.model_path(mrz_models.DETECTOR, directory), threads)
         self.recogniser = LineRecognizer(mrz_models.model_path(recogniser, directory), threads)
+        self.recognisers = (self.recogniser,)
+        if second is not None:
+            self.recognisers += (LineRecognizer(mrz_models.model_path(second, directory), threads),)
+        self._variants = [i for i, v in enumerate(VARIANTS) if v[0] < len(self.recognisers)]
 
     def read(self, image: ImageU8, today: date | None = None) -> MrzResult:
         today = today or date.today()
         image, factor, margin = _prepare(image)
         lines = self.detector.lines(image)
-        best: _Candidate | None = None
-        cache: dict[tuple[int, ...], LineReading] = {}
-        for group in mrz_groups(lines):
-            for window in _windows(group):
-                candidate = self._read_window(image, window, cache)
-                if candidate is not None and (best is None or candidate.confidence > best.confidence):
-                    best = candidate
-            if best is not None and best.confidence >= 0.9:
-                break
+        best = self.best_candidate(image, lines)
         if best is None:
             return MrzResult("unreadable", None, 0.0, "no_mrz")
         band = tuple(((x - margin) / factor, (y - margin) / factor) for x, y in best.band)
@@ -104,58 +118,93 @@ class MrzReader:
             return MrzResult("unreadable", record, best.confidence, "low_confidence", band)
         return MrzResult(record.verdict(today), record, best.confidence, "", band, best.repaired)
 
-    def _read_line(self, image: ImageU8, line: TextLine, cache: dict[tuple[int, ...], LineReading]) -> LineReading:  # fmt: skip
-        key = (round(line.cx), round(line.cy), round(line.length), round(line.thickness))
+    def best_candidate(self, image: ImageU8, lines: list[TextLine]) -> _Candidate | None:
+        """The most confident reading among the line groups that look like an MRZ."""
+        best: _Candidate | None = None
+        cache: dict[tuple[int, ...], LineReading] = {}
+        for group in mrz_groups(lines):
+            for window in _windows(group):
+                candidate = self._read_window(image, window, cache)
+                if candidate is not None and (best is None or candidate.confidence > best.confidence):
+                    best = candidate
+            if best is not None and best.confidence >= 0.9:
+                break
+        return best
+
+    def _read_line(
+        self, image: ImageU8, line: TextLine, variant: int, cache: dict[tuple[int, ...], LineReading]
+    ) -> LineReading:
+        key = (variant, round(line.cx), round(line.cy), round(line.length), round(line.thickness))
         if key not in cache:
-            cache[key] = self.recogniser.read(crop_line(image, line, PAD_ALONG))
+            model, pad_along, pad_across = VARIANTS[variant]
+            crop = crop_line(image, line, pad_along, pad_across)
+            cache[key] = self.recognisers[model].read(crop)
         return cache[key]
 
     def _read_window(
         self, image: ImageU8, window: list[TextLine], cache: dict[tuple[int, ...], LineReading]
     ) -> _Candidate | None:
         lines = aligned(window)
-        readings = [self._read_line(image, line, cache) for line in lines]
-        # The detector often misses a run of fillers at the end of a line: when the
-        # lines are shorter than the longest geometry needs at the pitch just read,
-        # extend them to the right (an MRZ line never starts with a filler) and read again.
-        pitches = [p for p in (_pitch(r, line) for r, line in zip(readings, lines, strict=True)) if p]  # fmt: skip
-        if pitches:
-            pitch = float(np.median(pitches))
-            needed = max(LENGTHS[len(window)]) * pitch * 1.04
-            if lines[0].length < needed:
-                lines = [extend_right(line, needed) for line in lines]
-                readings = [self._read_line(image, line, cache) for line in lines]
-        raw = sorted(len(r.text) for r in readings)
+        first = [self._read_line(image, line, 0, cache) for line in lines]
+        # The detector often misses a run of fillers at the end of a line: while the
+        # lines hold fewer characters than the longest geometry and the text runs
+        # to the end of the crop, extend them to the right by the missing count at
+        # the pitch of their end (a perspective makes it grow) and read again. An
+        # MRZ line never starts with a filler, so the start stays.
+        longest = max(LENGTHS[len(window)])
+        for _ in range(3):
+            missing = [
+                (longest - len(r.text)) * pitch
+                for r, line in zip(first, lines, strict=True)
+                if (pitch := _end_pitch(r, line)) and len(r.text) < longest and _runs_to_end(r)
+            ]
+            if not missing:
+                break
+            lines = [extend_right(line, line.length + max(missing) * 1.1) for line in lines]
+            first = [self._read_line(image, line, 0, cache) for line in lines]
+        raw = sorted(len(r.text) for r in first)
         median = raw[len(raw) // 2]
         length = min(LENGTHS[len(window)], key=lambda n: abs(n - median))
         if abs(median - length) > max(4, length // 6):
             return None
-        placed = [place(r, length) for r in readings]
-        if any(p is None for p in placed):
+        placed = [place(r, length) for r in first]
+        if placed[0] is None or any(p is None for p in placed):
             return None
-        first = placed[0]
-        assert first is not None
-        kind = _kind(len(window), length, first.text)
-        fixed: list[PlacedLine] = []
+        kind = _kind(len(window), length, placed[0].text)
+        texts: list[str] = []
         repaired: list[str] = []
-        for row, (reading, line) in enumerate(zip(readings, placed, strict=True)):
-            assert line is not None
-            done = repair(reading, line, POSITION_TYPES[kind][row])
-            fixed.append(done)
-            repaired += [f"{row + 1}:{pos + 1}" for pos in done.repaired]
-        confidence = min(min(line.confidences) for line in fixed)
+        leads: list[float] = []
+        for row, line in enumerate(lines):
+            types = POSITION_TYPES[kind][row]
+            votes: list[list[dict[str, float]] | None] = []
+            for variant in self._variants:
+                reading = self._read_line(image, line, variant, cache)
+                spot = place(reading, length)
+                votes.append(None if spot is None else position_scores(reading, spot, types))
+            text, lead = vote(votes, length, types)
+            own = placed[row]
+            assert own is not None
+            repaired += [f"{row + 1}:{i + 1}" for i, (a, b) in enumerate(zip(own.text, text, strict=True)) if a != b]  # fmt: skip
+            texts.append(text)
+            leads += lead
         corners = np.concatenate([lines[0].corners()[:2], lines[-1].corners()[2:]])
         band = tuple((float(x), float(y)) for x, y in corners)
-        return _Candidate(tuple(line.text for line in fixed), confidence, tuple(repaired), band)
+        return _Candidate(tuple(texts), min(leads), tuple(repaired), band, tuple(lines))
 
 
-def _pitch(reading: LineReading, line: TextLine) -> float | None:
-    """Character pitch in image pixels, from the columns where characters peaked."""
+def _end_pitch(reading: LineReading, line: TextLine) -> float | None:
+    """Character pitch in image pixels at the end of the line."""
     if len(reading.peaks) < 6:
         return None
     columns = reading.probs.shape[0]
     width = line.length + 2 * PAD_ALONG * line.thickness
-    return float(np.median(np.diff(reading.peaks))) * width / columns
+    return float(np.median(np.diff(reading.peaks[-7:]))) * width / columns
+
+
+def _runs_to_end(reading: LineReading) -> bool:
+    """The last character sits within three pitches of the crop's end."""
+    pitch = float(np.median(np.diff(reading.peaks[-7:])))
+    return reading.probs.shape[0] - 1 - reading.peaks[-1] < 3 * pitch + PAD_ALONG * 6
 
 
 def _kind(rows: int, length: int, first_line: str) -> str:
