@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "appliance.cli.hil",
     "appliance.cli.models",
     "appliance.cli.photo_check",
+    "appliance.cli.doc_check",
     "appliance.cli.account",
 )
 

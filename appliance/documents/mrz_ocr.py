@@ -43,7 +43,19 @@ ALLOWED = {
     "X": ALPHABET,
 }
 #: OCR-B look-alikes: a character of the wrong type becomes its twin of the right type
-TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "T": "1", "Z": "2", "S": "5", "G": "6", "B": "8"}  # fmt: skip
+TO_DIGIT = {
+    "O": "0",
+    "Q": "0",
+    "D": "0",
+    "U": "0",
+    "I": "1",
+    "L": "1",
+    "T": "1",
+    "Z": "2",
+    "S": "5",
+    "G": "6",
+    "B": "8",
+}
 TO_LETTER = {"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G", "8": "B"}
 Probs = npt.NDArray[np.float32]
 
@@ -86,7 +98,11 @@ class LineRecognizer:
     def read(self, line: ImageU8) -> LineReading:
         height, width = line.shape[:2]
         target = min(MAX_REC_WIDTH, max(REC_HEIGHT, round(REC_HEIGHT * width / max(1, height))))
-        resized = cv2.resize(line, (target, REC_HEIGHT), interpolation=cv2.INTER_AREA if height > REC_HEIGHT else cv2.INTER_CUBIC)  # fmt: skip
+        resized = cv2.resize(
+            line,
+            (target, REC_HEIGHT),
+            interpolation=cv2.INTER_AREA if height > REC_HEIGHT else cv2.INTER_CUBIC,
+        )
         if resized.ndim == 2:
             resized = cv2.cvtColor(resized, cv2.COLOR_GRAY2BGR)
         tensor = (resized.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)[None]
@@ -156,7 +172,8 @@ def place(reading: LineReading, length: int) -> PlacedLine | None:
     columns = [0] * length
     for pos, char, peak in zip(positions, chars, peaks, strict=True):
         text[pos], columns[pos] = char, int(peak)
-    for (a, b), col_a, col_b in zip(zip(positions[:-1], positions[1:]), peaks[:-1], peaks[1:]):  # noqa: B905
+    for i in range(len(positions) - 1):
+        a, b, col_a, col_b = int(positions[i]), int(positions[i + 1]), peaks[i], peaks[i + 1]
         for k in range(1, b - a):
             columns[a + k] = round(col_a + (col_b - col_a) * k / (b - a))
     last_pitch = float(local[-1]) if len(local) else base
@@ -204,7 +221,9 @@ def _confs(reading: LineReading, text: str, columns: list[int]) -> tuple[float, 
     return tuple(reading.confidence(col, ch) for col, ch in zip(columns, text, strict=True))
 
 
-def repair(reading: LineReading, placed: PlacedLine, types: str, min_prob: float = 1e-3) -> PlacedLine:
+def repair(
+    reading: LineReading, placed: PlacedLine, types: str, min_prob: float = 1e-3
+) -> PlacedLine:
     """Replace characters that their position's type forbids: by their OCR-B
     look-alike of the right type, else by the most probable allowed character at
     that column if the model gives it any weight. Type X positions never change.

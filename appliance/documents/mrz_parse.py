@@ -32,7 +32,11 @@ MAX_INPUT_CHARS = 200  # three lines of 44 and their separators, with room to sp
 
 # Position types, one letter per character: A = letter or filler, N = digit or
 # filler, S = sex (M, F, X or filler), X = any MRZ character (never repaired).
-_TD1 = ("AA" + "AAA" + "X" * 9 + "N" + "X" * 15, "N" * 7 + "S" + "N" * 7 + "AAA" + "X" * 11 + "N", "A" * 30)  # fmt: skip
+_TD1 = (
+    "AA" + "AAA" + "X" * 9 + "N" + "X" * 15,
+    "N" * 7 + "S" + "N" * 7 + "AAA" + "X" * 11 + "N",
+    "A" * 30,
+)
 _TD2_L1 = "AA" + "AAA" + "A" * 31
 _TD3_L1 = "AA" + "AAA" + "A" * 39
 POSITION_TYPES: dict[str, tuple[str, ...]] = {
@@ -76,7 +80,9 @@ def kind_of(lines: tuple[str, ...]) -> str:
             if name == "TD2" and visa:
                 return "MRV-B"
             return name
-    raise MrzFormatError(f"{shape[0]} lines of {shape[1]}: not TD1 (3x30), TD2 (2x36) or TD3 (2x44)")
+    raise MrzFormatError(
+        f"{shape[0]} lines of {shape[1]}: not TD1 (3x30), TD2 (2x36) or TD3 (2x44)"
+    )
 
 
 def geometry_of(kind: str) -> str:
@@ -294,9 +300,15 @@ def _parse_td1(rows: tuple[str, ...], today: date) -> MrzRecord:
     checks.digit("composite", l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29], l2[29])
     optional = " ".join(part for part in (clean(optional1), clean(l2[18:29])) if part)
     parts = {
-        "issuer": l1[2:5], "number": number, "nationality": l2[15:18], "birth": l2[0:6],
-        "sex": l2[7], "expiry": l2[8:14], "name": l3, "optional": optional,
-    }  # fmt: skip
+        "issuer": l1[2:5],
+        "number": number,
+        "nationality": l2[15:18],
+        "birth": l2[0:6],
+        "sex": l2[7],
+        "expiry": l2[8:14],
+        "name": l3,
+        "optional": optional,
+    }
     return _common("TD1", rows, today, parts, checks)
 
 
@@ -321,7 +333,13 @@ def _parse_two_line(rows: tuple[str, ...], kind: str, today: date) -> MrzRecord:
     elif kind == "TD2":
         checks.digit("composite", l2[0:10] + l2[13:20] + l2[21:35], l2[35])
     parts = {
-        "issuer": l1[2:5], "number": number, "nationality": l2[10:13], "birth": l2[13:19],
-        "sex": l2[20], "expiry": l2[21:27], "name": l1[5:], "optional": clean(optional),
-    }  # fmt: skip
+        "issuer": l1[2:5],
+        "number": number,
+        "nationality": l2[10:13],
+        "birth": l2[13:19],
+        "sex": l2[20],
+        "expiry": l2[21:27],
+        "name": l1[5:],
+        "optional": clean(optional),
+    }
     return _common(kind, rows, today, parts, checks)

@@ -31,9 +31,9 @@ from appliance.documents.mrz_locate import (
 from appliance.documents.mrz_ocr import (
     LineReading,
     LineRecognizer,
+    place,
     position_scores,
     vote,
-    place,
 )
 from appliance.documents.mrz_parse import POSITION_TYPES, MrzFormatError, MrzRecord, parse
 from drivers.interfaces import ImageU8
@@ -97,7 +97,7 @@ class MrzReader:
     ) -> None:
         self.detector = TextDetector(mrz_models.model_path(mrz_models.DETECTOR, directory), threads)
         self.recogniser = LineRecognizer(mrz_models.model_path(recogniser, directory), threads)
-        self.recognisers = (self.recogniser,)
+        self.recognisers: tuple[LineRecognizer, ...] = (self.recogniser,)
         if second is not None:
             self.recognisers += (LineRecognizer(mrz_models.model_path(second, directory), threads),)
         self._variants = [i for i, v in enumerate(VARIANTS) if v[0] < len(self.recognisers)]
@@ -125,14 +125,20 @@ class MrzReader:
         for group in mrz_groups(lines):
             for window in _windows(group):
                 candidate = self._read_window(image, window, cache)
-                if candidate is not None and (best is None or candidate.confidence > best.confidence):
+                if candidate is not None and (
+                    best is None or candidate.confidence > best.confidence
+                ):
                     best = candidate
             if best is not None and best.confidence >= 0.9:
                 break
         return best
 
     def _read_line(
-        self, image: ImageU8, line: TextLine, variant: int, cache: dict[tuple[int, ...], LineReading]
+        self,
+        image: ImageU8,
+        line: TextLine,
+        variant: int,
+        cache: dict[tuple[int, ...], LineReading],
     ) -> LineReading:
         key = (variant, round(line.cx), round(line.cy), round(line.length), round(line.thickness))
         if key not in cache:
@@ -184,7 +190,11 @@ class MrzReader:
             text, lead = vote(votes, length, types)
             own = placed[row]
             assert own is not None
-            repaired += [f"{row + 1}:{i + 1}" for i, (a, b) in enumerate(zip(own.text, text, strict=True)) if a != b]  # fmt: skip
+            repaired += [
+                f"{row + 1}:{i + 1}"
+                for i, (a, b) in enumerate(zip(own.text, text, strict=True))
+                if a != b
+            ]
             texts.append(text)
             leads += lead
         corners = np.concatenate([lines[0].corners()[:2], lines[-1].corners()[2:]])
@@ -196,7 +206,7 @@ def _end_pitch(reading: LineReading, line: TextLine) -> float | None:
     """Character pitch in image pixels at the end of the line."""
     if len(reading.peaks) < 6:
         return None
-    columns = reading.probs.shape[0]
+    columns = int(reading.probs.shape[0])
     width = line.length + 2 * PAD_ALONG * line.thickness
     return float(np.median(np.diff(reading.peaks[-7:]))) * width / columns
 
@@ -204,7 +214,7 @@ def _end_pitch(reading: LineReading, line: TextLine) -> float | None:
 def _runs_to_end(reading: LineReading) -> bool:
     """The last character sits within three pitches of the crop's end."""
     pitch = float(np.median(np.diff(reading.peaks[-7:])))
-    return reading.probs.shape[0] - 1 - reading.peaks[-1] < 3 * pitch + PAD_ALONG * 6
+    return bool(reading.probs.shape[0] - 1 - reading.peaks[-1] < 3 * pitch + PAD_ALONG * 6)
 
 
 def _kind(rows: int, length: int, first_line: str) -> str:
@@ -225,8 +235,9 @@ def _windows(group: list[TextLine]) -> list[list[TextLine]]:
     return found
 
 
-def _prepare(image: ImageU8) -> tuple[ImageU8, float, int]:
+def _prepare(original: ImageU8) -> tuple[ImageU8, float, int]:
     """BGR, long side at most MAX_SIDE, a margin so a tight crop is not cut."""
+    image: Any = original
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     elif image.shape[2] == 4:
@@ -235,6 +246,8 @@ def _prepare(image: ImageU8) -> tuple[ImageU8, float, int]:
     if factor < 1.0:
         image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     margin = max(8, min(image.shape[:2]) // 10)
-    fill = [int(v) for v in np.median(image.reshape(-1, 3)[:: max(1, image.size // 30000)], axis=0)]  # fmt: skip
-    padded = cv2.copyMakeBorder(image, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=fill)  # fmt: skip
+    fill = [int(v) for v in np.median(image.reshape(-1, 3)[:: max(1, image.size // 30000)], axis=0)]
+    padded = cv2.copyMakeBorder(
+        image, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=fill
+    )
     return np.ascontiguousarray(padded, dtype=np.uint8), factor, margin

@@ -20,7 +20,7 @@ _SYLLABLES = (
     "BA BE BI BO DA DE DI DO FA FE KA KE KI LA LE LI LO MA ME MI MO NA NE NI NO RA RE RI RO SA "
     "SE SI SO TA TE TI TO VA VE VI ZA ZE ZU GU LU NU RU"
 ).split()
-_ISSUERS = ("PRT", "UTO", "D", "BRA", "AGO", "CPV", "IND", "NPL", "UKR", "GBR", "FRA", "XXA")  # fmt: skip
+_ISSUERS = ("PRT", "UTO", "D", "BRA", "AGO", "CPV", "IND", "NPL", "UKR", "GBR", "FRA", "XXA")
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -40,7 +40,9 @@ class SpecimenIdentity:
 
 
 def _name(rng: random.Random, parts: int) -> str:
-    words = ["".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(parts)]
+    words = [
+        "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(parts)
+    ]
     return " ".join(words)
 
 
@@ -124,7 +126,11 @@ def tamper(lines: tuple[str, ...], rng: random.Random) -> tuple[tuple[str, ...],
     kind = "TD1" if len(lines) == 3 else "TWO"
     spans = {
         "TD1": {"birth_date": (1, 0, 6), "expiry_date": (1, 8, 14), "document_number": (0, 5, 14)},
-        "TWO": {"birth_date": (1, 13, 19), "expiry_date": (1, 21, 27), "document_number": (1, 0, 9)},
+        "TWO": {
+            "birth_date": (1, 13, 19),
+            "expiry_date": (1, 21, 27),
+            "document_number": (1, 0, 9),
+        },
     }[kind]
     field = rng.choice(sorted(spans))
     row, start, end = spans[field]

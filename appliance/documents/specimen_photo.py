@@ -29,7 +29,11 @@ OCR_B_FONT = Path("/usr/share/fonts/opentype/ocr-b/OCRB.otf")
 PX_PER_MM = 12.0
 MRZ_PITCH_MM = 2.54  # 10 characters per inch
 #: width, height (mm), MRZ line spacing (mm), MRZ left margin (mm)
-DOCUMENT_MM = {"TD1": (85.6, 53.98, 4.3, 4.7), "TD2": (105.0, 74.0, 4.3, 6.7), "TD3": (125.0, 88.0, 4.3, 6.6)}  # fmt: skip
+DOCUMENT_MM = {
+    "TD1": (85.6, 53.98, 4.3, 4.7),
+    "TD2": (105.0, 74.0, 4.3, 6.7),
+    "TD3": (125.0, 88.0, 4.3, 6.6),
+}
 
 
 @lru_cache(maxsize=8)
@@ -51,14 +55,20 @@ def _guilloche(draw: ImageDraw.ImageDraw, width: int, height: int, rng: random.R
         draw.line(points, fill=hue, width=2)
 
 
-def _portrait(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], rng: random.Random) -> None:
+def _portrait(
+    draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], rng: random.Random
+) -> None:
     x0, y0, x1, y1 = box
     draw.rectangle(box, fill=(205, 210, 215))
     w, h = x1 - x0, y1 - y0
     skin = rng.choice(((224, 190, 160), (190, 140, 110), (140, 100, 75), (240, 210, 185)))
-    draw.chord((x0 + w * 0.1, y0 + h * 0.72, x1 - w * 0.1, y1 + h * 0.28), 180, 360, fill=(70, 80, 110))
+    draw.chord(
+        (x0 + w * 0.1, y0 + h * 0.72, x1 - w * 0.1, y1 + h * 0.28), 180, 360, fill=(70, 80, 110)
+    )
     draw.ellipse((x0 + w * 0.25, y0 + h * 0.15, x1 - w * 0.25, y0 + h * 0.78), fill=skin)
-    draw.chord((x0 + w * 0.22, y0 + h * 0.08, x1 - w * 0.22, y0 + h * 0.5), 180, 360, fill=(50, 40, 35))
+    draw.chord(
+        (x0 + w * 0.22, y0 + h * 0.08, x1 - w * 0.22, y0 + h * 0.5), 180, 360, fill=(50, 40, 35)
+    )
 
 
 def render_document(identity: SpecimenIdentity, lines: tuple[str, ...], seed: int) -> ImageU8:
@@ -75,7 +85,12 @@ def render_document(identity: SpecimenIdentity, lines: tuple[str, ...], seed: in
     photo = (round(4 * mm), round(12 * mm), round(4 * mm + 0.3 * width), round(mrz_top - 3 * mm))
     _portrait(draw, photo, rng)
     small = _font(round(2.6 * mm))
-    draw.text((4 * mm, 3 * mm), f"{identity.issuer}  SPECIMEN", font=_font(round(4 * mm)), fill=(60, 40, 120))  # fmt: skip
+    draw.text(
+        (4 * mm, 3 * mm),
+        f"{identity.issuer}  SPECIMEN",
+        font=_font(round(4 * mm)),
+        fill=(60, 40, 120),
+    )
     labels = (
         ("SURNAME", identity.surname),
         ("GIVEN NAMES", identity.given_names),
@@ -89,7 +104,9 @@ def render_document(identity: SpecimenIdentity, lines: tuple[str, ...], seed: in
         draw.text((x, y), label, font=_font(round(1.8 * mm)), fill=(90, 90, 110))
         draw.text((x, y + 2.2 * mm), value, font=small, fill=(20, 20, 30))
         y += step
-    draw.text((width * 0.45, height * 0.25), "SPECIMEN", font=_font(round(7 * mm)), fill=(235, 190, 190))  # fmt: skip
+    draw.text(
+        (width * 0.45, height * 0.25), "SPECIMEN", font=_font(round(7 * mm)), fill=(235, 190, 190)
+    )
     _draw_mrz(draw, lines, margin_mm, height - (len(lines) * spacing_mm + 1.2) * mm, spacing_mm)
     return np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
 
@@ -159,7 +176,9 @@ def _mrz_band(doc: ImageU8, lines: int, geometry: str) -> ImageU8:
     return doc[top:, :]
 
 
-def photograph(doc: ImageU8, geometry: str, lines: int, cond: PhotoConditions, seed: int) -> ImageU8:
+def photograph(
+    doc: ImageU8, geometry: str, lines: int, cond: PhotoConditions, seed: int
+) -> ImageU8:
     """``doc`` as a camera would see it under ``cond`` (BGR, uint8)."""
     rng = np.random.default_rng(seed)
     if cond.band_only:
@@ -167,7 +186,11 @@ def photograph(doc: ImageU8, geometry: str, lines: int, cond: PhotoConditions, s
         frame_w = doc.shape[1] + 80
         frame = (frame_w, doc.shape[0] + 60)
         fill = doc.shape[1] / frame_w
-        cond = replace(cond, perspective=min(cond.perspective, 0.01), rotation_deg=max(-3.0, min(3.0, cond.rotation_deg)))  # fmt: skip
+        cond = replace(
+            cond,
+            perspective=min(cond.perspective, 0.01),
+            rotation_deg=max(-3.0, min(3.0, cond.rotation_deg)),
+        )
     else:
         frame, fill = cond.frame, cond.fill
     fw, fh = frame
@@ -192,7 +215,9 @@ def photograph(doc: ImageU8, geometry: str, lines: int, cond: PhotoConditions, s
     matrix = cv2.getPerspectiveTransform(source, target)
     table = np.full((fh, fw, 3), rng.integers(60, 140, 3), dtype=np.float32)
     table += rng.normal(0, 6, (fh, fw, 1)).astype(np.float32)
-    warped = cv2.warpPerspective(doc, matrix, (fw, fh), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)  # fmt: skip
+    warped = cv2.warpPerspective(
+        doc, matrix, (fw, fh), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    )
     mask = cv2.warpPerspective(np.ones((dh, dw), np.float32), matrix, (fw, fh))[:, :, None]
     image = table * (1 - mask) + warped.astype(np.float32) * mask
     yy, xx = np.mgrid[0:fh, 0:fw].astype(np.float32)
@@ -211,7 +236,8 @@ def photograph(doc: ImageU8, geometry: str, lines: int, cond: PhotoConditions, s
         kernel[cond.motion_px // 2, :] = 1.0 / cond.motion_px
         image = cv2.filter2D(image, -1, kernel)
     if cond.noise_sigma > 0:
-        image += rng.normal(0, cond.noise_sigma, image.shape).astype(np.float32)
+        noise = np.asarray(rng.normal(0, cond.noise_sigma, image.shape), dtype=np.float32)
+        image = image + noise
     out = np.clip(image, 0, 255).astype(np.uint8)
     ok, encoded = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, cond.jpeg_quality])
     assert ok

@@ -28,7 +28,15 @@ from appliance.documents.specimen_photo import (
 )
 from drivers.interfaces import ImageU8
 
-KINDS = ("TD1", "TD1", "TD3", "TD3", "TD2", "MRV-A", "MRV-B")  # residence permits and passports first
+KINDS = (
+    "TD1",
+    "TD1",
+    "TD3",
+    "TD3",
+    "TD2",
+    "MRV-A",
+    "MRV-B",
+)  # residence permits and passports first
 DEFAULT_COUNTS = {"readable": 60, "expired": 8, "tampered": 12, "unreadable": 10}
 
 
@@ -62,5 +70,7 @@ def generate(
             image_seed = rng.randrange(1 << 30)
             doc = render_document(identity, lines, image_seed)
             image = photograph(doc, geometry_of(kind), len(lines), conditions, image_seed)
-            yield SpecimenCase(f"{index:03d}-{category}-{kind}", category, kind, lines, conditions, image)  # fmt: skip
+            yield SpecimenCase(
+                f"{index:03d}-{category}-{kind}", category, kind, lines, conditions, image
+            )
             index += 1
