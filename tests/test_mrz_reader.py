@@ -216,3 +216,20 @@ def test_doc_check_contract(tmp_path: Path, specimens) -> None:  # type: ignore[
         [*command[:4], "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert usage.returncode == 2
+
+
+@needs_models
+@needs_font
+def test_guidance_hints(specimens) -> None:  # type: ignore[no-untyped-def]
+    from appliance.documents.mrz_guidance import MrzGuidance
+    from appliance.documents.mrz_locate import TextDetector
+
+    detector = TextDetector(mrz_models.model_path(mrz_models.DETECTOR))
+    guidance = MrzGuidance(detector)
+    blank = np.full((480, 640, 3), 90, np.uint8)
+    assert guidance.analyse(blank).prompts == ("doc.no_mrz",)
+    photo = next(c for c in specimens if c.category == "readable" and not c.conditions.band_only)
+    hints = guidance.analyse(photo.image)
+    assert "doc.no_mrz" not in hints.prompts and len(hints.band) == 4
+    small = cv2.resize(photo.image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    assert set(guidance.analyse(small).prompts) & {"doc.move_closer", "doc.no_mrz"}
