@@ -3,11 +3,11 @@
 # pyusb, systemd-analyze for unit checks, Chromium and the Noto fonts for the UI end-to-end
 # tests, PostgreSQL for the distributed central's tests, bench and `make central`; pcscd,
 # vsmartcard's vpcd virtual reader and libccid for the document-chip tests,
-# libpcsclite-dev and swig to build pyscard).
+# libpcsclite-dev and swig to build pyscard; OCR-B for the MRZ specimen documents).
 # Idempotent; skipped when already present.
 set -euo pipefail
 packages=(softhsm2 opensc libusb-1.0-0 systemd chromium chromium-driver fonts-noto-core postgresql
-  pcscd libccid vsmartcard-vpcd libpcsclite-dev swig)
+  pcscd libccid vsmartcard-vpcd libpcsclite-dev swig fonts-ocr-b)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

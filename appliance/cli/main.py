@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "appliance.cli.hil",
     "appliance.cli.models",
     "appliance.cli.photo_check",
+    "appliance.cli.doc_check",
     "appliance.cli.account",
     "appliance.cli.doc_chip",
     "appliance.cli.audit",

