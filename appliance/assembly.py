@@ -21,7 +21,9 @@ from appliance.capture.sealing import PacketSealer
 from appliance.capture.service import CaptureService
 from appliance.config import ApplianceConfig, Profile
 from appliance.devices import DeviceSupervisor
+from appliance.documents import mrz_models
 from appliance.documents.chip.trust import TrustStoreError, load_trust_store
+from appliance.documents.mrz_reader import MrzReader
 from appliance.face.capture import FaceCaptureService
 from appliance.facematch.matcher import FaceMatcher
 from appliance.facematch.models import MatchModelError
@@ -88,11 +90,19 @@ def capture_service(
         devices,
         FaceCapture(face_engine, metrics, auto_capture_frames=quality.face.auto_capture_frames),
         FingerprintCapture(devices, quality.finger, metrics),
-        DocumentCapture(devices, metrics),
+        DocumentCapture(devices, metrics, mrz_reader()),
         sealer,
         chip_capture(config, devices, metrics),
         on_operation=on_operation,
     )
+
+
+def mrz_reader() -> MrzReader | None:
+    """The MRZ reader; without its models (checked before start) only the demo runs on."""
+    if any(verdict != "ok" for verdict in mrz_models.verify().values()):
+        logger.warning("MRZ models missing: documents are photographed but not read")
+        return None
+    return MrzReader()
 
 
 def chip_capture(

@@ -43,6 +43,7 @@ import cv2
 from appliance.app import Appliance
 from appliance.audit import verify_log
 from appliance.config import ApplianceConfig
+from appliance.documents.presented import SimulatedCounter
 from appliance.identity.store import IdentityFiles, provision
 from appliance.local_central import local_central
 from appliance.outbox import Outbox
@@ -142,6 +143,13 @@ async def capture_all(workflow: WorkflowEngine, case_reference: str) -> None:
     The case is looked up and the operator confirms the applicant's identity, as at
     the counter (the case must exist at central for the kiosk's site).
     """
+    await to_documents(workflow, case_reference)
+    await workflow.documents.capture("passport")
+    await workflow.finish_documents()
+
+
+async def to_documents(workflow: WorkflowEngine, case_reference: str) -> None:
+    """Start, consent, face and the three slaps: the enrolment is at the documents step."""
     await workflow.case.look_up(case_reference, OPERATOR)
     await workflow.start(case_reference, "pt-PT", OPERATOR, identity_confirmed=True)
     await workflow.consent(True)
@@ -158,8 +166,6 @@ async def capture_all(workflow: WorkflowEngine, case_reference: str) -> None:
         else:
             raise DemoError(f"slap {kind.value} was not accepted in {SLAP_ATTEMPTS} attempts")
     await workflow.fingers.finish()
-    await workflow.documents.capture("passport")
-    await workflow.documents.finish()
 
 
 async def submit(workflow: WorkflowEngine) -> str:
@@ -201,6 +207,12 @@ async def run_demo(
                 central_ca_pem=central.ca_pem,
             )
             app = Appliance(config, serve_web=False)
+            # Each applicant shows their own (simulated) document under the camera.
+            counter = SimulatedCounter(
+                root / "document-scene.png",
+                lambda: app.workflow.case.bound.case if app.workflow.case.bound else None,
+            )
+            app.observe_operation = counter.on_operation
             with _credentials(root / "credentials", secret):
                 await app.start()
             try:

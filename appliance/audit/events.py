@@ -35,6 +35,13 @@ event                      fields
                            accepted, failed (check names), duration_ms
 ``exception.confirmed``    workflow_id, kind (missing_finger), position, reason,
                            declared_by, confirmed_by
+``document.checked``       workflow_id, kind, verdict (valid | check_digit | expired |
+                           unreadable), failed (check names), mismatches (field names)
+``document.override``      workflow_id, operator, confirmed_by, reason, verdict, mismatches
+``chip.read``              workflow_id, pa, pa_reason, active_auth, chip_auth,
+                           dg1_matches_mrz, match (match | no_match | null), distance,
+                           threshold, error
+``chip.decision``          workflow_id, operator, confirmed_by, accepted, reason
 ``enrolment.cancelled``    workflow_id, operator, step
 ``enrolment.submitted``    workflow_id, operator, packet_id
 ``enrolment.sealed``       workflow_id, packet_id, case_digest, operator, started_at,
@@ -78,6 +85,11 @@ EVENTS: dict[str, frozenset[str]] = {
         "enrolment.started": "workflow_id operator language case_digest",
         "consent.given": "workflow_id operator language",
         "consent.refused": "workflow_id operator language",
+        "document.checked": "workflow_id kind verdict failed mismatches",
+        "document.override": "workflow_id operator confirmed_by reason verdict mismatches",
+        "chip.read": "workflow_id pa pa_reason active_auth chip_auth dg1_matches_mrz match "
+        "distance threshold error",
+        "chip.decision": "workflow_id operator confirmed_by accepted reason",
         "capture.attempt": "workflow_id item auto accepted failed duration_ms",
         "exception.confirmed": "workflow_id kind position reason declared_by confirmed_by",
         "enrolment.cancelled": "workflow_id operator step had_captures",

@@ -1,9 +1,14 @@
-"""The document part of the capture service: the appointment QR and document photos.
+"""The document part of the capture service: the appointment QR, document photos, the MRZ.
 
 A document is taken from the document camera (the face camera when there is
 none) and straightened when it is found (:mod:`appliance.documents.perspective`);
 within ``timeout_s`` the service keeps trying for a straightened frame, then
 keeps the frame as it is, marked as not corrected, for the operator to judge.
+Its machine-readable zone is then read and checked (:mod:`appliance.documents.
+mrz_reader`): the verdict and the parsed fields go into the item's manifest entry
+(no extra image copies). The live preview's analysis outlines the document and,
+with the MRZ reader, says what to fix (no MRZ found, move closer, glare, hold
+still).
 """
 
 from __future__ import annotations
@@ -11,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 
 from appliance.capture.captures import Capture, EnrolmentCaptures
 from appliance.capture.devices import DeviceAccess
 from appliance.capture.errors import CaptureError
+from appliance.documents.mrz_guidance import MrzGuidance
+from appliance.documents.mrz_reader import MrzReader, MrzResult
 from appliance.documents.perspective import analyse_document_frame, rectify
 from appliance.documents.qr import case_reference_from_payload, decode_qr
 from appliance.metrics import ApplianceMetrics
@@ -31,14 +39,45 @@ class DocumentResult:
     kind: str
     corrected: bool
     format: str | None
+    mrz: MrzResult | None  # None: this kiosk reads no MRZ (demo without the models)
+
+
+def mrz_figures(result: MrzResult) -> dict[str, Any]:
+    """The manifest entry's MRZ fields: verdict, checks, confidence and the parsed fields."""
+    figures: dict[str, Any] = {
+        "mrz.verdict": result.verdict,
+        "mrz.failed_checks": ",".join(result.failed_checks),
+        "mrz.confidence": round(result.confidence, 3),
+    }
+    if result.record is not None and result.verdict != "unreadable":
+        for key, value in result.record.fields_json().items():
+            if key != "lines":
+                figures[f"mrz.{key}"] = value
+    return figures
 
 
 class DocumentCapture:
-    def __init__(self, devices: DeviceAccess, metrics: ApplianceMetrics) -> None:
+    def __init__(
+        self, devices: DeviceAccess, metrics: ApplianceMetrics, mrz: MrzReader | None = None
+    ) -> None:
         self._devices = devices
         self._metrics = metrics
+        self._mrz = mrz
+        self._guidance = MrzGuidance(mrz.detector) if mrz is not None else None
 
-    analyse = staticmethod(analyse_document_frame)
+    @property
+    def reads_mrz(self) -> bool:
+        return self._mrz is not None
+
+    def analyse(self, image: ImageU8) -> dict[str, Any]:
+        """The live preview's analysis: the document's outline and, with MRZ, what to fix."""
+        analysis = analyse_document_frame(image)
+        if self._guidance is not None:
+            hints = self._guidance.analyse(image)
+            analysis["prompts"] = [*analysis["prompts"], *hints.prompts]
+            analysis["mrz_band"] = [list(corner) for corner in hints.band]
+            analysis["ok"] = not analysis["prompts"]
+        return analysis
 
     @staticmethod
     async def case_reference_in(image: ImageU8) -> str | None:
@@ -58,6 +97,11 @@ class DocumentCapture:
             rectified = await asyncio.to_thread(rectify, frame.image)
             if rectified.corrected or time.monotonic() > deadline:
                 break
+        mrz = None
+        if self._mrz is not None:
+            mrz = await asyncio.to_thread(self._mrz.read, rectified.image)
+            if mrz.verdict != "valid":
+                self._metrics.quality_rejects.labels(f"mrz_{mrz.verdict}").inc()
         jpeg = await asyncio.to_thread(_jpeg, rectified.image)
         height, width = rectified.image.shape[:2]
         capture = captures.add(
@@ -70,9 +114,10 @@ class DocumentCapture:
             format=rectified.format or "",
             width=width,
             height=height,
+            **(mrz_figures(mrz) if mrz is not None else {}),
         )
         self._metrics.captures.labels("document").inc()
-        return DocumentResult(capture, kind, rectified.corrected, rectified.format)
+        return DocumentResult(capture, kind, rectified.corrected, rectified.format, mrz)
 
 
 def _jpeg(image: ImageU8, quality: int = 90) -> bytes:

@@ -134,7 +134,9 @@ class CaptureService:
         started = time.perf_counter()
         result = await self.documents.take(self.current, kind, number, timeout_s)
         failed = [] if result.corrected else ["not_corrected"]
-        self._attempt("document", started, auto=False, accepted=result.corrected, failed=failed)
+        if result.mrz is not None and result.mrz.verdict != "valid":
+            failed.append(f"mrz_{result.mrz.verdict}")
+        self._attempt("document", started, auto=False, accepted=not failed, failed=failed)
         return result
 
     def _attempt(

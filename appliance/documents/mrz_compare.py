@@ -231,6 +231,8 @@ class CaseData:
 
     surname: str | None = None
     given_names: str | None = None
+    #: The whole name when the case does not split it (either order is accepted).
+    full_name: str | None = None
     birth_date: date | None = None
     nationality: str | None = None  # ICAO code, e.g. "BRA"; "D" for Germany
     document_number: str | None = None
@@ -243,6 +245,10 @@ def compare(record: MrzRecord, case: CaseData) -> list[Mismatch]:
         found.append(Mismatch("surname", record.surname, case.surname))
     if case.given_names is not None and not names_match(record.given_names, case.given_names):
         found.append(Mismatch("given_names", record.given_names, case.given_names))
+    if case.full_name is not None and not _full_name_matches(record, case.full_name):
+        found.append(
+            Mismatch("name", f"{record.given_names} {record.surname}".strip(), case.full_name)
+        )
     if case.birth_date is not None and record.birth != case.birth_date:
         found.append(Mismatch("birth_date", record.birth_date, case.birth_date.isoformat()))
     if case.nationality is not None and record.nationality != case.nationality.strip().upper():
@@ -252,3 +258,34 @@ def compare(record: MrzRecord, case: CaseData) -> list[Mismatch]:
         if record.document_number != wanted:
             found.append(Mismatch("document_number", record.document_number, case.document_number))
     return found
+
+
+def _full_name_matches(record: MrzRecord, full_name: str) -> bool:
+    """The case's whole name against the MRZ's surname and given names.
+
+    The case does not say which of its words is the surname, so the MRZ surname
+    may stand at its end or at its start; the given names are the other words.
+    When the MRZ's name zone is full (no filler left at its end), it was cut to
+    fit, and the given names only need to begin the case's remaining words.
+    """
+    surname = record.surname.split()
+    given = " ".join(record.given_names.split())
+    truncated = _name_zone_full(record)
+    for spelling in spellings(full_name):
+        words = spelling.split()
+        k = len(surname)
+        if not k or k > len(words):
+            continue
+        for rest, ends in ((words[:-k], words[-k:]), (words[k:], words[:k])):
+            if ends != surname:
+                continue
+            others = " ".join(rest)
+            if others == given or (truncated and given and others.startswith(given)):
+                return True
+    return False
+
+
+def _name_zone_full(record: MrzRecord) -> bool:
+    """True when the MRZ's name zone has no filler at its end (the name was truncated)."""
+    zone = record.lines[-1] if record.format == "TD1" else record.lines[0][5:]
+    return bool(zone) and not zone.endswith("<")

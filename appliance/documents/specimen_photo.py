@@ -38,9 +38,17 @@ DOCUMENT_MM = {
 
 @lru_cache(maxsize=8)
 def _font(size: int) -> ImageFont.FreeTypeFont:
-    if not OCR_B_FONT.is_file():
-        raise FileNotFoundError(f"{OCR_B_FONT} is missing: install Debian's fonts-ocr-b")
-    return ImageFont.truetype(str(OCR_B_FONT), size)
+    """OCR-B (Debian's fonts-ocr-b, which the tests and the bench install); without it, as
+    on a developer's machine running ``make run`` unprivileged, matplotlib's DejaVu Sans
+    Mono stands in for the demo's simulated documents."""
+    if OCR_B_FONT.is_file():
+        return ImageFont.truetype(str(OCR_B_FONT), size)
+    import matplotlib
+
+    fallback = (
+        Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf" / "DejaVuSansMono.ttf"
+    )
+    return ImageFont.truetype(str(fallback), size)
 
 
 def _guilloche(draw: ImageDraw.ImageDraw, width: int, height: int, rng: random.Random) -> None:

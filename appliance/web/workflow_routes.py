@@ -10,6 +10,7 @@ stops.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable
 
@@ -130,6 +131,18 @@ class DocumentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: str = Field(description="passport, residence_permit, id_card or other.")
+
+
+class SupervisorBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    supervisor: str = Field(min_length=1, max_length=64, description="Supervisor account.")
+    pin: str = Field(min_length=1, max_length=32, description="The supervisor's PIN.")
+    reason: str = Field(min_length=1, max_length=200, description="Why, for the record.")
+
+
+class ChipDecisionBody(SupervisorBody):
+    accepted: bool = Field(description="Continue with this document (true) or not (false).")
 
 
 class GotoBody(BaseModel):
@@ -261,7 +274,36 @@ def workflow_router(engine: WorkflowEngine) -> APIRouter:
 
     @router.post("/documents/done", **ENROL)
     async def documents_done() -> WorkflowView:
-        return await act(engine.documents.finish())
+        return await act(engine.finish_documents())
+
+    @router.post("/documents/{capture_id}/override", **ENROL)
+    async def document_override(
+        request: Request, capture_id: str, body: SupervisorBody
+    ) -> WorkflowView:
+        return await act(
+            engine.documents.override(
+                capture_id, _user(request), body.supervisor, body.pin, body.reason
+            )
+        )
+
+    @router.post("/chip", status_code=202, **ENROL)
+    async def chip() -> WorkflowView:
+        return await act(engine.read_chip())
+
+    @router.post("/chip/decision", **ENROL)
+    async def chip_decision(request: Request, body: ChipDecisionBody) -> WorkflowView:
+        return await act(
+            engine.chip.decide(
+                body.accepted, _user(request), body.supervisor, body.pin, body.reason
+            )
+        )
+
+    @router.get("/chip/portrait", response_class=Response, **ENROL)
+    async def chip_portrait() -> Response:
+        data = await asyncio.to_thread(engine.chip.portrait_jpeg)
+        if data is None:
+            raise ApiError(404, "chip.no_portrait", "no chip portrait")
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     @router.post("/goto", **ENROL)
     async def goto(body: GotoBody) -> WorkflowView:

@@ -6,6 +6,7 @@ import asyncio
 from typing import Protocol
 
 from appliance.capture.service import CaptureService
+from appliance.documents.mrz_compare import CaseData
 from appliance.tasks import BackgroundTasks
 from appliance.workflow.operations import OnOperation
 from appliance.workflow.state import Step, WorkflowRecord
@@ -28,3 +29,6 @@ class WorkflowContext(Protocol):
 
     def advance(self, record: WorkflowRecord, step: Step) -> None:
         """Go to ``step`` (skipping capture steps already complete) and save."""
+
+    def case_data(self) -> CaseData | None:
+        """What the verified case says about the applicant (memory only), if anything."""

@@ -1,27 +1,46 @@
 """The document step, and the appointment QR code read before an enrolment starts.
 
 Both use the document camera (the face camera when the kiosk has none) through
-one live preview whose analysis outlines the document it finds.
+one live preview whose analysis outlines the document and says what to fix for
+its machine-readable zone. Each document photo's MRZ is read and checked by the
+capture service and compared with the verified case (name, date of birth,
+nationality, document number). A failed check digit, an expired document or a
+mismatch with the case blocks "continue" until a supervisor confirms it with
+their PIN and a reason; the verdict (and the confirmation) go to the record of
+operations. The chip of the document is read by :mod:`.chip_step`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 from appliance.capture.errors import CaptureError
+from appliance.documents.mrz_compare import compare
+from appliance.documents.mrz_reader import MrzResult
 from appliance.workflow.context import WorkflowContext
+from appliance.workflow.finger_step import SupervisorCheck
+from appliance.workflow.operations import report
 from appliance.workflow.preview import LivePreview
 from appliance.workflow.state import Step, TransitionError
-from appliance.workflow.view import DocumentView
+from appliance.workflow.view import (
+    DocumentView,
+    MismatchView,
+    MrzView,
+    SupervisorDecisionView,
+)
 
 MAX_DOCUMENTS = 4
 QR_POLL_S = 0.03
+BLOCKING_VERDICTS = frozenset({"check_digit", "expired"})
+MAX_REASON = 200
 
 
 class DocumentStep:
-    def __init__(self, ctx: WorkflowContext) -> None:
+    def __init__(self, ctx: WorkflowContext, confirm_supervisor: SupervisorCheck) -> None:
         self._ctx = ctx
+        self._confirm = confirm_supervisor
         devices = ctx.capture.devices
         self.preview = LivePreview(
             lambda: devices.camera(devices.document_role()),
@@ -30,9 +49,16 @@ class DocumentStep:
             on_error=lambda exc: devices.failed(devices.document_role(), exc),
         )
         self.documents: list[DocumentView] = []
+        #: The MRZ results behind the views (memory only), for the chip's access keys.
+        self.readings: dict[str, MrzResult] = {}
 
     def reset(self) -> None:
         self.documents = []
+        self.readings = {}
+
+    @property
+    def blocked(self) -> bool:
+        return any(d.blocking and d.override is None for d in self.documents)
 
     async def scan_qr(self, timeout_s: float) -> str | None:
         """Read frames until an appointment QR code with a case reference shows up."""
@@ -51,9 +77,9 @@ class DocumentStep:
         return None
 
     async def capture(self, kind: str, timeout_s: float = 3.0) -> None:
-        """Take the document, straightened when it is found."""
+        """Take the document (straightened when found), read and check its MRZ."""
         async with self._ctx.lock:
-            self._ctx.require(Step.DOCUMENTS)
+            record = self._ctx.require(Step.DOCUMENTS)
             if len(self.documents) >= MAX_DOCUMENTS:
                 raise TransitionError("document.too_many", "no more documents for this enrolment")
             try:
@@ -62,9 +88,78 @@ class DocumentStep:
                 )
             except CaptureError as exc:
                 raise TransitionError(exc.code, str(exc)) from None
-            self.documents.append(
-                DocumentView(result.capture.capture_id, kind, result.corrected, result.format)
+            view = DocumentView(result.capture.capture_id, kind, result.corrected, result.format)
+            if result.mrz is not None:
+                self.readings[view.capture_id] = result.mrz
+                view = self._checked(view, result.mrz)
+                report(
+                    self._ctx.on_operation,
+                    "document.checked",
+                    workflow_id=record.workflow_id,
+                    kind=kind,
+                    verdict=result.mrz.verdict,
+                    failed=list(result.mrz.failed_checks),
+                    mismatches=[m.field for m in view.mismatches],
+                )
+            self.documents.append(view)
+
+    def _checked(self, view: DocumentView, mrz: MrzResult) -> DocumentView:
+        readable = mrz.record is not None and mrz.verdict != "unreadable"
+        mismatches: list[MismatchView] = []
+        case = self._ctx.case_data()
+        if readable and mrz.record is not None and case is not None:
+            mismatches = [MismatchView(m.field, m.mrz, m.case) for m in compare(mrz.record, case)]
+        fields = mrz.record.fields_json() if readable and mrz.record is not None else None
+        return replace(
+            view,
+            mrz=MrzView(
+                mrz.verdict, list(mrz.failed_checks), round(mrz.confidence, 3), fields, mrz.reason
+            ),
+            mismatches=mismatches,
+            blocking=mrz.verdict in BLOCKING_VERDICTS or bool(mismatches),
+        )
+
+    async def override(
+        self, capture_id: str, operator: str, supervisor: str, pin: str, reason: str
+    ) -> None:
+        """A supervisor confirms a document that failed its checks or disagrees with the case."""
+        reason = reason.strip()
+        if not reason or len(reason) > MAX_REASON:
+            raise TransitionError("document.override_reason", "give a reason (1-200 characters)")
+        view = self._find(capture_id)
+        if not view.blocking:
+            raise TransitionError("document.not_blocked", "this document needs no override")
+        confirmed_by = await self._confirm(supervisor, pin, operator)
+        async with self._ctx.lock:
+            record = self._ctx.require(Step.DOCUMENTS)
+            view = self._find(capture_id)
+            decided = replace(view, override=SupervisorDecisionView(confirmed_by, reason))
+            self.documents = [decided if d.capture_id == capture_id else d for d in self.documents]
+            report(
+                self._ctx.on_operation,
+                "document.override",
+                workflow_id=record.workflow_id,
+                operator=operator,
+                confirmed_by=confirmed_by,
+                reason=reason,
+                verdict=view.mrz.verdict if view.mrz else None,
+                mismatches=[m.field for m in view.mismatches],
             )
+
+    def latest_mrz_lines(self) -> tuple[str, ...]:
+        """The MRZ lines of the last document read (the chip's access keys come from them)."""
+        for view in reversed(self.documents):
+            reading = self.readings.get(view.capture_id)
+            if reading is not None and reading.record is not None:
+                if reading.verdict != "unreadable":
+                    return reading.record.lines
+        raise TransitionError("chip.no_mrz_keys", "photograph the document's MRZ first")
+
+    def _find(self, capture_id: str) -> DocumentView:
+        for view in self.documents:
+            if view.capture_id == capture_id:
+                return view
+        raise TransitionError("document.not_found", "no such document")
 
     async def remove(self, capture_id: str) -> None:
         async with self._ctx.lock:
@@ -73,12 +168,21 @@ class DocumentStep:
             if len(kept) == len(self.documents):
                 raise TransitionError("document.not_found", "no such document")
             self.documents = kept
+            self.readings.pop(capture_id, None)
             self._ctx.capture.drop(capture_id)
 
-    async def finish(self) -> None:
+    async def finish(self, chip_ready: bool = True) -> None:
         async with self._ctx.lock:
             record = self._ctx.require(Step.DOCUMENTS)
             if not self.documents:
                 raise TransitionError("document.none", "capture at least one document")
+            if self.blocked:
+                raise TransitionError(
+                    "document.needs_supervisor", "a document needs a supervisor's confirmation"
+                )
+            if not chip_ready:
+                raise TransitionError(
+                    "chip.needs_decision", "the chip check needs a supervisor's decision"
+                )
             record.complete(Step.DOCUMENTS)
             self._ctx.advance(record, Step.REVIEW)

@@ -14,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import date
 
 from appliance.capture.captures import Capture
 from appliance.capture.service import CaptureService
+from appliance.documents.mrz_compare import CaseData
 from appliance.tasks import BackgroundTasks
 from appliance.workflow.case_step import CaseStep, Override
+from appliance.workflow.chip_step import CHIP_TASK, ChipStep
 from appliance.workflow.document_step import DocumentStep
 from appliance.workflow.face_step import FaceStep
 from appliance.workflow.finger_step import FingerStep, SupervisorCheck
@@ -67,7 +70,8 @@ class WorkflowEngine:
         self.problem: str | None = None
         self.face = FaceStep(self)
         self.fingers = FingerStep(self, confirm_supervisor, nfiq2_threshold)
-        self.documents = DocumentStep(self)
+        self.documents = DocumentStep(self, confirm_supervisor)
+        self.chip = ChipStep(self, confirm_supervisor)
         self.submission = SubmitStep(self, site_id, kiosk_name, municipality)
         #: Case verification at start (fails closed without a case directory).
         self.case = case_step or CaseStep(None, confirm_supervisor)
@@ -125,6 +129,7 @@ class WorkflowEngine:
             face=self.face.view(),
             fingers=self.fingers.view(record),
             documents=list(self.documents.documents),
+            chip=self.chip.state if self.chip.available else None,
             receipt=record.receipt,
             sealing=self.submission.sealing,
             can_submit=record.step is Step.REVIEW and provisioned,
@@ -280,17 +285,43 @@ class WorkflowEngine:
     async def _end(self) -> None:
         """Forget the enrolment: background work stopped, captures wiped, record removed."""
         await self.fingers.stop()
-        for name in ("face-auto-capture",):
+        for name in ("face-auto-capture", CHIP_TASK):
             await self.tasks.cancel(name)
         self.capture.end()
         self.face.reset()
         self.fingers.reset()
         self.documents.reset()
+        self.chip.reset()
         self.submission.reset()
         self.case.reset()
         self.problem = None
         self._record = None
         self._store.clear()
+
+    def case_data(self) -> CaseData | None:
+        """What the verified case says about the applicant, for the document checks."""
+        check = self.case.bound
+        case = check.case if check is not None else None
+        if case is None:
+            return None
+        try:
+            birth = date.fromisoformat(case.date_of_birth)
+        except ValueError:  # a year or year-month only: not compared
+            birth = None
+        return CaseData(
+            full_name=case.full_name,
+            birth_date=birth,
+            nationality=case.nationality or None,
+            document_number=case.document_number or None,
+        )
+
+    async def finish_documents(self) -> None:
+        """Documents done: none waits for a supervisor, and the chip check (if any) is settled."""
+        await self.documents.finish(chip_ready=self.chip.ready)
+
+    async def read_chip(self) -> None:
+        """Read the chip of the document whose MRZ was read last."""
+        await self.chip.read(self.documents.latest_mrz_lines())
 
     def _on_task_failure(self, name: str, error: BaseException) -> None:
         """A background task failed unexpectedly: the operator sees it, the log has it."""

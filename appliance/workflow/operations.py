@@ -7,8 +7,11 @@ here. The details never carry biometric data; a case reference is passed as
 
 Events the workflow reports (fields as in :mod:`appliance.audit.events`):
 ``enrolment.started``, ``consent.given``, ``consent.refused``,
-``enrolment.cancelled``, ``enrolment.submitted`` and ``exception.confirmed`` (a
-missing finger, with the supervisor who confirmed it). Capture attempts and
+``enrolment.cancelled``, ``enrolment.submitted``, ``exception.confirmed`` (a
+missing finger, with the supervisor who confirmed it), ``document.checked`` (the
+MRZ verdict), ``document.override``, ``chip.read`` (the chip's verdicts and the
+face-match decision) and ``chip.decision`` (a supervisor's decision on a chip or
+face-match failure). Capture attempts and
 seals are reported by the capture service through the same hook.
 """
 
@@ -31,6 +34,10 @@ EVENTS = frozenset(
         "enrolment.cancelled",
         "enrolment.submitted",
         "exception.confirmed",
+        "document.checked",
+        "document.override",
+        "chip.read",
+        "chip.decision",
     }
 )
 

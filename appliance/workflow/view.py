@@ -73,11 +73,64 @@ class FingersView:
 
 
 @dataclass(frozen=True)
+class MrzView:
+    """The machine-readable zone as read: verdict, failed checks and the parsed fields."""
+
+    verdict: str  # valid | check_digit | expired | unreadable
+    failed_checks: list[str]
+    confidence: float
+    fields: dict[str, Any] | None  # the doc-check ``mrz`` object; None when unreadable
+    reason: str = ""  # why unreadable: no_mrz, low_confidence, bad_layout
+
+
+@dataclass(frozen=True)
+class MismatchView:
+    """Where the document disagrees with the case (field, what the MRZ says, what the case says)."""
+
+    field: str
+    mrz: str
+    case: str
+
+
+@dataclass(frozen=True)
+class SupervisorDecisionView:
+    confirmed_by: str
+    reason: str
+    accepted: bool = True
+
+
+@dataclass(frozen=True)
 class DocumentView:
     capture_id: str
     kind: str
     corrected: bool
     format: str | None
+    mrz: MrzView | None = None
+    mismatches: list[MismatchView] = field(default_factory=list)
+    #: A failed check digit, an expired document or a mismatch with the case: "continue"
+    #: waits for a supervisor's confirmation (``override``).
+    blocking: bool = False
+    override: SupervisorDecisionView | None = None
+
+
+@dataclass(frozen=True)
+class ChipView:
+    """The document chip: reading state, authenticity verdicts and the 1:1 face match."""
+
+    state: str  # idle | reading | done | failed
+    error: str | None = None
+    pa: str | None = None  # passed | failed (passive authentication)
+    pa_reason: str | None = None
+    active_auth: str | None = None
+    chip_auth: str | None = None
+    dg1_matches_mrz: bool | None = None
+    match: str | None = None  # match | no_match; None: not compared
+    distance: float | None = None
+    threshold: float | None = None
+    match_error: str | None = None
+    needs_decision: bool = False
+    decision: SupervisorDecisionView | None = None
+    portrait: bool = False  # the chip's portrait can be shown beside the live capture
 
 
 @dataclass(frozen=True)
@@ -104,6 +157,7 @@ class WorkflowView:
     face: FaceView | None = None
     fingers: FingersView | None = None
     documents: list[DocumentView] = field(default_factory=list)
+    chip: ChipView | None = None
     receipt: dict[str, Any] | None = None
     sealing: SealingView = field(default_factory=lambda: SealingView("idle"))
     can_submit: bool = False

@@ -54,7 +54,8 @@ def _person(seed: bytes, reference: str, status: str) -> CaseRecord:
     document_type = "travel_document" if nationality == "XXA" else "passport"
     if seed[8] % 4 == 0:
         document_type = "residence_permit"
-    number = "SYN" + str(int.from_bytes(seed[9:13], "big") % 10**7).zfill(7)
+    # Nine characters, as an MRZ document-number field holds without an extension.
+    number = "SYN" + str(int.from_bytes(seed[9:13], "big") % 10**6).zfill(6)
     return CaseRecord(
         case_reference=reference,
         status=status,

@@ -77,10 +77,13 @@ def _place(
     return scene
 
 
-def document_scene(width: int = 1024, height: int = 768, seed: int = 0) -> ImageU8:
-    """The specimen card lying tilted on a desk, as a document camera sees it."""
+def document_scene(
+    width: int = 1024, height: int = 768, seed: int = 0, card: ImageU8 | None = None
+) -> ImageU8:
+    """A document lying tilted on a desk, as a document camera sees it (``card``: the
+    flat document, the built-in specimen card by default)."""
     corners = [(0.16, 0.18), (0.80, 0.22), (0.78, 0.78), (0.13, 0.72)]
-    return _place(specimen_card(), corners, width, height, seed)
+    return _place(specimen_card() if card is None else card, corners, width, height, seed)
 
 
 def qr_scene(text: str, width: int = 1024, height: int = 768, seed: int = 0) -> ImageU8:
@@ -90,10 +93,16 @@ def qr_scene(text: str, width: int = 1024, height: int = 768, seed: int = 0) -> 
     return _place(np.asarray(code, np.uint8), corners, width, height, seed)
 
 
-def counter_scene(text: str, width: int = 1024, height: int = 768, seed: int = 0) -> ImageU8:
-    """What the document camera sees at the counter: the card and the appointment slip."""
-    card = [(0.03, 0.32), (0.64, 0.35), (0.62, 0.86), (0.01, 0.80)]
-    scene = _place(specimen_card(), card, width, height, seed)
+def counter_scene(
+    text: str,
+    width: int = 1024,
+    height: int = 768,
+    seed: int = 0,
+    card: ImageU8 | None = None,
+) -> ImageU8:
+    """What the document camera sees at the counter: the document and the appointment slip."""
+    corners = [(0.03, 0.32), (0.64, 0.35), (0.62, 0.86), (0.01, 0.80)]
+    scene = _place(specimen_card() if card is None else card, corners, width, height, seed)
     code = cv2.cvtColor(encode_qr(text, module_px=6), cv2.COLOR_GRAY2BGR)
     slip = [(0.68, 0.06), (0.97, 0.07), (0.96, 0.45), (0.67, 0.44)]
     return _place(np.asarray(code, np.uint8), slip, width, height, seed, scene)

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from appliance.accounts import Role
 from appliance.app import Appliance
 from appliance.config.model import ApplianceConfig
+from appliance.documents.presented import SimulatedCounter
 from appliance.identity.store import IdentityFiles, provision
 from central.cases.servicer import CaseDesk
 from central.cases.setup import case_desk, open_case_store
@@ -104,37 +105,39 @@ def _config(
 ) -> ApplianceConfig:
     finger_delay = float(ui.pop("finger_delay_s", 0.05))
     lift_delay = float(ui.pop("lift_delay_s", 0.0))
-    return ApplianceConfig.model_validate(
-        {
-            "site": {"claim_id": SITE, "municipality": "Lisboa", "kiosk_name": "k-e2e"},
-            "central": {"endpoint": f"127.0.0.1:{central_port}"},
-            "devices": {
-                # Pre-rendered simulated portraits (1024x768, as the demo's camera): the
-                # renderer itself manages only ~11 fps at that size on 2 cores.
-                "face_camera": {
-                    "type": "file",
-                    "device_id": "sim-face-camera",
-                    "paths": [str(p) for p in faces],
-                    "fps": 20,
-                },
-                "document_camera": {
-                    "type": "file",
-                    "device_id": "sim-document-camera",
-                    "paths": [str(p) for p in scenes],
-                    "fps": 10,
-                },
-                "fingerprint_reader": {
-                    "type": "sim",
-                    "finger_delay_s": finger_delay,
-                    "lift_delay_s": lift_delay,
-                },
+    extra: dict[str, Any] = ui.pop("config", {})  # more sections, merged in (e.g. a chip reader)
+    document: dict[str, Any] = {
+        "site": {"claim_id": SITE, "municipality": "Lisboa", "kiosk_name": "k-e2e"},
+        "central": {"endpoint": f"127.0.0.1:{central_port}"},
+        "devices": {
+            # Pre-rendered simulated portraits (1024x768, as the demo's camera): the
+            # renderer itself manages only ~11 fps at that size on 2 cores.
+            "face_camera": {
+                "type": "file",
+                "device_id": "sim-face-camera",
+                "paths": [str(p) for p in faces],
+                "fps": 20,
             },
-            "storage": {"state_dir": str(root / "state"), "quota_mb": 64},
-            "web": {"port": int(ui.pop("web_port", 0))},
-            "ui": ui,
-            "logging": {"level": "INFO", "json_logs": False},
-        }
-    )
+            "document_camera": {
+                "type": "file",
+                "device_id": "sim-document-camera",
+                "paths": [str(p) for p in scenes],
+                "fps": 10,
+            },
+            "fingerprint_reader": {
+                "type": "sim",
+                "finger_delay_s": finger_delay,
+                "lift_delay_s": lift_delay,
+            },
+        },
+        "storage": {"state_dir": str(root / "state"), "quota_mb": 64},
+        "web": {"port": int(ui.pop("web_port", 0))},
+        "ui": ui,
+        "logging": {"level": "INFO", "json_logs": False},
+    }
+    for section, values in extra.items():
+        document[section] = {**document.get(section, {}), **values}
+    return ApplianceConfig.model_validate(document)
 
 
 async def prepare_kiosk(
@@ -163,6 +166,13 @@ async def prepare_kiosk(
     return _config(root, receiver.port, faces, scenes, **ui)
 
 
+def _bound_case(app: Appliance) -> Any:
+    """The case the enrolment in progress started on (what the applicant's papers say)."""
+    if app.services is None or app.services.workflow.case.bound is None:
+        return None
+    return app.services.workflow.case.bound.case
+
+
 @contextlib.asynccontextmanager
 async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> AsyncIterator[World]:
     """A running, provisioned appliance (see the module docstring).
@@ -183,7 +193,13 @@ async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> Asyn
         os.environ["CREDENTIALS_DIRECTORY"] = str(credentials)  # read once, at start
         app = Appliance(await prepare_kiosk(root, receiver, central, **ui))
         operations: list[tuple[str, dict[str, object]]] = []
-        app.observe_operation = lambda event, fields: operations.append((event, dict(fields)))
+        counter = SimulatedCounter(root / "scene-counter.png", lambda: _bound_case(app))
+
+        def observe(event: str, fields: dict[str, object]) -> None:
+            operations.append((event, dict(fields)))
+            counter.on_operation(event, fields)  # the applicant shows their own document
+
+        app.observe_operation = observe
         try:
             await app.start()
         finally:

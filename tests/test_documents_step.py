@@ -1,0 +1,206 @@
+"""The documents step: the MRZ read and checked against the case, the supervisor's
+override, and the chip read on the real pcscd + vpcd stack with the face match.
+
+The simulated applicant shows their own document (SimulatedCounter); a test that
+wants another document on the counter writes it after the enrolment started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from appliance.demo import to_documents
+from appliance.documents.presented import case_identity, presented_document
+from appliance.documents.specimen_data import write_mrz
+from appliance.workflow.chip_step import CHIP_TASK
+from appliance.workflow.engine import WorkflowEngine
+from appliance.workflow.state import Step, TransitionError
+from central.cases.synthetic import synthetic_case
+from drivers.sim.documents import document_scene
+from drivers.sim.emrtd import lds_builder as lb
+from drivers.sim.emrtd.card import ATR, CardGone, EmulatedPassport
+from drivers.sim.emrtd.vpcd import VirtualCardLink
+from tests.chip_world import make_pki, pcsc_stack_unavailable, pcscd, portrait, wait_reader_empty
+from tests.e2e.world import SITE, TEST_CASES, World, kiosk_world
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def _show(world: World, reference: str, *, kind: str = "residence_permit") -> tuple[str, ...]:
+    """Put ``reference``'s applicant's document on the counter; its MRZ lines."""
+    case, _ = synthetic_case(reference, SITE, dt.datetime.now(dt.UTC))
+    identity = case_identity(case)
+    if kind != "residence_permit":
+        from dataclasses import replace
+
+        identity = replace(identity, kind="TD3", document_code="P<")
+    scene = document_scene(card=presented_document(identity))
+    target = world.root / "scene-counter.png"
+    partial = target.with_suffix(".partial.png")
+    cv2.imwrite(str(partial), scene)
+    partial.replace(target)
+    return write_mrz(identity)
+
+
+async def _wait(workflow: WorkflowEngine, name: str) -> None:
+    task = workflow.tasks.task(name)
+    if task is not None:
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_the_document_of_another_person_needs_a_supervisor(tmp_path: Path) -> None:
+    async with kiosk_world(tmp_path, central_up=False) as world:
+        workflow = world.app.workflow
+        await to_documents(workflow, TEST_CASES[1])
+        _show(world, TEST_CASES[2])  # the applicant hands over someone else's permit
+        await workflow.documents.capture("residence_permit")
+        [document] = workflow.view().documents
+        assert document.mrz is not None and document.mrz.verdict == "valid"
+        assert {m.field for m in document.mismatches} >= {"name", "document_number"}
+        assert document.blocking and document.override is None
+        with pytest.raises(TransitionError) as blocked:
+            await workflow.finish_documents()
+        assert blocked.value.code == "document.needs_supervisor"
+        with pytest.raises(TransitionError) as refused:
+            await workflow.documents.override(
+                document.capture_id, "ana", "sofia", "000000", "checked with the passport"
+            )
+        assert refused.value.code == "finger.supervisor_refused"
+        await workflow.documents.override(
+            document.capture_id, "ana", "sofia", "246810", "checked with the passport"
+        )
+        await workflow.finish_documents()
+        assert workflow.view().step == "review"
+        events = [event for event, _ in world.operations]
+        assert "document.checked" in events and "document.override" in events
+        checked = next(fields for event, fields in world.operations if event == "document.checked")
+        assert checked["verdict"] == "valid" and "name" in checked["mismatches"]  # type: ignore[operator]
+
+
+async def test_the_applicants_own_document_passes_and_its_fields_are_sealed(
+    tmp_path: Path,
+) -> None:
+    async with kiosk_world(tmp_path, central_up=False) as world:
+        workflow = world.app.workflow
+        await to_documents(workflow, TEST_CASES[3])  # SimulatedCounter shows their own
+        await workflow.documents.capture("residence_permit")
+        [document] = workflow.view().documents
+        assert document.mrz is not None and document.mrz.verdict == "valid"
+        assert document.mismatches == [] and not document.blocking
+        item = workflow.capture.capture(document.capture_id)
+        assert item is not None and item.quality["mrz.verdict"] == "valid"
+        assert item.quality["mrz.document_number"].startswith("SYN")
+        await workflow.finish_documents()
+        assert workflow.require(Step.REVIEW)
+
+
+# ------------------------------------------------------------------------ the chip
+
+_missing = pcsc_stack_unavailable()
+chip_stack = pytest.mark.skipif(_missing is not None, reason=_missing or "")
+
+
+@pytest.fixture(scope="module")
+def vpcd_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    if _missing is not None:
+        pytest.skip(_missing)
+    with pcscd(tmp_path_factory.mktemp("pcscd")) as port:
+        yield port
+
+
+def _chip(lines: tuple[str, ...], signer: object, **kwargs: object) -> EmulatedPassport:
+    mrz = "".join(lines)
+    number = lines[1][0:9].rstrip("<")
+    holder = lb.Holder(
+        document_number=number, date_of_birth=lines[1][13:19], date_of_expiry=lines[1][21:27]
+    )
+    image, size = portrait()
+    files = lb.build_chip(holder, image, size, signer, mrz_override=mrz, **kwargs)  # type: ignore[arg-type]
+    from drivers.emrtd.mrz_key import MrzKeyInput
+
+    key = MrzKeyInput(number, lines[1][13:19], lines[1][21:27])
+    return EmulatedPassport(files, key.mrz_information)
+
+
+@chip_stack
+async def test_the_chip_is_read_authenticated_and_matched_in_the_workflow(
+    tmp_path: Path, vpcd_port: int
+) -> None:
+    pki = make_pki()
+    csca_dir = tmp_path / "csca"
+    csca_dir.mkdir()
+    (csca_dir / "csca.pem").write_bytes(pki.csca.certificate.public_bytes(Encoding.PEM))
+    config = {
+        "devices": {"document_reader": {"type": "pcsc", "allow_virtual": True}},
+        "documents": {"chip": {"csca_dir": str(csca_dir), "read_timeout_s": 20}},
+    }
+    async with kiosk_world(tmp_path / "kiosk", central_up=False, config=config) as world:
+        workflow = world.app.workflow
+        await to_documents(workflow, TEST_CASES[4])
+        lines = _show(world, TEST_CASES[4], kind="passport")
+        await workflow.documents.capture("passport")
+        assert workflow.view().documents[0].mrz.verdict == "valid"  # type: ignore[union-attr]
+        wait_reader_empty()
+        link = VirtualCardLink(_chip(lines, pki.ds), ATR, port=vpcd_port, gone=CardGone)
+        link.insert()
+        try:
+            await workflow.read_chip()
+            await _wait(workflow, CHIP_TASK)
+            chip = workflow.view().chip
+            assert chip is not None and chip.state == "done", chip
+            assert chip.pa == "passed" and chip.dg1_matches_mrz is True
+            assert chip.active_auth == "passed" and chip.portrait
+            assert chip.match in ("match", "no_match") and chip.threshold is not None
+            record = next(c for c in workflow.capture.current if c.name == "chip.json")
+            assert record.quality["chip.pa"] == "passed"
+            if chip.needs_decision:  # a non-match is a supervisor's call, never silent
+                with pytest.raises(TransitionError):
+                    await workflow.finish_documents()
+                await workflow.chip.decide(True, "ana", "sofia", "246810", "same person")
+            await workflow.finish_documents()
+        finally:
+            link.remove()
+        assert any(event == "chip.read" for event, _ in world.operations)
+
+
+@chip_stack
+async def test_an_altered_chip_needs_a_supervisors_decision(tmp_path: Path, vpcd_port: int) -> None:
+    pki, stranger = make_pki(), make_pki()
+    csca_dir = tmp_path / "csca"
+    csca_dir.mkdir()
+    (csca_dir / "csca.pem").write_bytes(pki.csca.certificate.public_bytes(Encoding.PEM))
+    config = {
+        "devices": {"document_reader": {"type": "pcsc", "allow_virtual": True}},
+        "documents": {"chip": {"csca_dir": str(csca_dir), "read_timeout_s": 20}},
+    }
+    async with kiosk_world(tmp_path / "kiosk", central_up=False, config=config) as world:
+        workflow = world.app.workflow
+        await to_documents(workflow, TEST_CASES[5])
+        lines = _show(world, TEST_CASES[5], kind="passport")
+        await workflow.documents.capture("passport")
+        wait_reader_empty()
+        card = _chip(lines, stranger.ds)  # signed by a document signer nobody trusts
+        link = VirtualCardLink(card, ATR, port=vpcd_port, gone=CardGone)
+        link.insert()
+        try:
+            await workflow.read_chip()
+            await _wait(workflow, CHIP_TASK)
+        finally:
+            link.remove()
+        chip = workflow.view().chip
+        assert chip is not None and chip.pa == "failed" and chip.needs_decision
+        with pytest.raises(TransitionError) as waiting:
+            await workflow.finish_documents()
+        assert waiting.value.code == "chip.needs_decision"
+        await workflow.chip.decide(False, "ana", "sofia", "246810", "chip not trusted")
+        with pytest.raises(TransitionError):
+            await workflow.finish_documents()  # refused by the supervisor: no way on
+        decisions = [f for e, f in world.operations if e == "chip.decision"]
+        assert decisions and decisions[0]["accepted"] is False
