@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the test suite uses (SoftHSM for the PKCS#11 key store, libusb for
 # pyusb, systemd-analyze for unit checks, Chromium and the Noto fonts for the UI end-to-end
-# tests).
+# tests; mmdebstrap, squashfs/FAT/ext4 tools, RAUC to sign bundles, QEMU/KVM with OVMF
+# for the kiosk image and its boot test; qemu-user-static for the arm64 package test).
 # Idempotent; skipped when already present.
 set -euo pipefail
-packages=(softhsm2 opensc libusb-1.0-0 systemd chromium chromium-driver fonts-noto-core)
+packages=(softhsm2 opensc libusb-1.0-0 systemd chromium chromium-driver fonts-noto-core
+  mmdebstrap squashfs-tools dosfstools mtools e2fsprogs fdisk rauc openssl
+  qemu-system-x86 qemu-utils ovmf qemu-user-static binfmt-support)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,145 @@
+"""Commands the image test runs inside the guest (as root, through the guest agent).
+
+Only the packaged CLI (`appliance provision`, `appliance run` via systemd), RAUC
+and systemd are used, except two small Python programs for the venv: one seals
+simulated enrolments into the kiosk's outbox (the seed before the update), one
+reads the outbox's index read-only and checks every queued blob's SHA-256.
+"""
+
+from __future__ import annotations
+
+APPLIANCE = "/opt/appliance/venv/bin/appliance"
+PYTHON = "/opt/appliance/venv/bin/python"
+STATE = "/var/lib/appliance"
+CREDENTIALS = "/etc/appliance/credentials"
+
+FACTS = r"""
+. /etc/os-release
+slot=$(sed -n 's/.*rauc\.slot=\([A-Z]\).*/\1/p' /proc/cmdline)
+echo "version=$IMAGE_VERSION"
+echo "slot=$slot"
+echo "appliance=$(systemctl is-active appliance.service)"
+echo "bless=$(systemctl is-active appliance-bless.service)"
+echo "ready_us=$(systemctl show -P ActiveEnterTimestampMonotonic appliance.service)"
+echo "blessed_us=$(systemctl show -P ActiveEnterTimestampMonotonic appliance-bless.service)"
+echo "uptime=$(cut -d' ' -f1 /proc/uptime)"
+grub-editenv /boot/efi/EFI/BOOT/grubenv list | sed 's/^/grubenv./'
+"""
+
+READ_ONLY = r"""
+set -e
+findmnt -no FSTYPE,OPTIONS /
+if touch /usr/.image-test 2>/run/touch.err; then echo WRITABLE; exit 1; fi
+cat /run/touch.err
+for path in /data /var/lib/appliance /etc/appliance; do
+    echo "$path $(findmnt -no SOURCE,FSTYPE "$path" | tr '\n' ' ')"
+done
+"""
+
+PROVISION = r"""
+set -e
+install -d -m 0700 {cred}
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > {cred}/device-key-passphrase
+chmod 0600 {cred}/device-key-passphrase
+cat > /run/central-ca.pem
+CREDENTIALS_DIRECTORY={cred} {app} provision --central {central} --token {token} \
+    --site CLAIM-TEST-001 --ca /run/central-ca.pem --state-dir {state} --kiosk-name image-test-kiosk
+sed 's/10\.0\.2\.2:50443/{uplink}/' /usr/share/claim-kiosk/demo.yaml > /etc/appliance/appliance.yaml
+{app} config validate /etc/appliance/appliance.yaml
+chown -R appliance:appliance {state}
+"""
+
+START = r"""
+systemctl start appliance.service || { journalctl -b -u appliance.service --no-pager | tail -n 30; exit 1; }
+systemctl start appliance-bless.service
+"""
+
+# Seals N simulated enrolments into the outbox (appliance.service stopped, central away).
+SEED = r"""
+import asyncio, sys
+from pathlib import Path
+from appliance.enrolment import Enrolment, capture_basic, submit_enrolment
+from appliance.identity.software_key import credential_secret
+from appliance.identity.store import IdentityFiles, load_identity
+from appliance.outbox import Outbox
+from drivers.sim.camera import SimCamera
+from drivers.sim.config import SimCameraConfig, SimReaderConfig
+from drivers.sim.reader import SimFingerprintReader
+
+async def main(count: int) -> None:
+    state = Path("/var/lib/appliance")
+    loaded = load_identity(IdentityFiles(state / "identity"), credential_secret())
+    outbox = Outbox(state / "outbox", quota_bytes=256 << 20)
+    camera = SimCamera(SimCameraConfig(type="sim", width=1024, height=768, fps=60))
+    reader = SimFingerprintReader(
+        SimReaderConfig(type="sim", finger_delay_s=0, lift_delay_s=0, subject_seed=3))
+    await camera.open()
+    await reader.open()
+    for number in range(count):
+        enrolment = Enrolment(case_reference=f"IMAGE-{number:05d}", operator_id="image-test",
+                              site_id="CLAIM-TEST-001")
+        await capture_basic(enrolment, camera, reader)
+        submit_enrolment(enrolment, outbox, loaded.identity, loaded.central_keys[0])
+    await reader.close()
+    await camera.close()
+    print(outbox.status().depth)
+    outbox.close()
+
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+# Read-only look at the outbox: packets per state, and every queued blob's SHA-256.
+OUTBOX = r"""
+import hashlib, json, sqlite3
+from pathlib import Path
+root = Path("/var/lib/appliance/outbox")
+db = sqlite3.connect(f"file:{root / 'outbox.sqlite'}?mode=ro", uri=True)
+states = dict(db.execute("SELECT state, COUNT(*) FROM packets GROUP BY state").fetchall())
+bad = 0
+for packet_id, sha in db.execute(
+        "SELECT packet_id, sha256 FROM packets WHERE state IN ('queued', 'uploading')"):
+    blob = root / "blobs" / f"{packet_id}.pkt"
+    if not blob.is_file() or hashlib.sha256(blob.read_bytes()).hexdigest() != sha:
+        bad += 1
+print(json.dumps({"states": states, "bad_blobs": bad}))
+"""
+
+
+def provision_script(central: str, uplink: str, token: str) -> str:
+    return PROVISION.format(
+        cred=CREDENTIALS, app=APPLIANCE, central=central, uplink=uplink, token=token, state=STATE
+    )
+
+
+def seed_script(count: int) -> str:
+    return (
+        "set -e\nsystemctl stop appliance.service\n"
+        f"CREDENTIALS_DIRECTORY={CREDENTIALS} {PYTHON} - {count}\n"
+        f"chown -R appliance:appliance {STATE}\n"
+    )
+
+
+def outbox_script() -> str:
+    return f"runuser -u appliance -- {PYTHON} -"
+
+
+def download_and_install(url: str, background: bool) -> str:
+    """Fetch a bundle to the data partition and `rauc install` it (the update agent's job)."""
+    fetch = (
+        "set -e\nmkdir -p /data/rauc/download\n"
+        "python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' "
+        f"{url} /data/rauc/download/update.raucb\n"
+    )
+    install = "rauc install /data/rauc/download/update.raucb"
+    if background:
+        return fetch + f"nohup {install} > /run/rauc-install.log 2>&1 &\necho started\n"
+    return fetch + f"{install}\nrm -f /data/rauc/download/update.raucb\n"
+
+
+def parse_facts(text: str) -> dict[str, str]:
+    facts: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            facts[key.strip()] = value.strip()
+    return facts
