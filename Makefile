@@ -65,7 +65,8 @@ image-test: deb
 	PROFILE=test nice bash scripts/build-image.sh bundle $(IMAGE_VERSION)+2
 	PROFILE=test nice bash scripts/build-image.sh bundle $(IMAGE_VERSION)+3 broken
 	$(PY) scripts/image-test.py --image $(IMAGE_TEST_DIR)/claim-kiosk_$(IMAGE_VERSION).img \
-	    --v1 $(IMAGE_VERSION) --v2 $(IMAGE_VERSION)+2 --v3 $(IMAGE_VERSION)+3
+	    --v1 $(IMAGE_VERSION) --v2 $(IMAGE_VERSION)+2 --v3 $(IMAGE_VERSION)+3 \
+	    --accel $(or $(IMAGE_TEST_ACCEL),auto)
 
 # In `make test`: image-test where KVM and root are usable, otherwise one line saying why not.
 image-ci: install
@@ -74,6 +75,7 @@ image-ci: install
 
 # The arm64 package in an arm64 Debian root under qemu-user (slow; not in `make test`).
 arm64-test: install
+	$(MAKE) --no-print-directory deb ARCH=arm64
 	nice bash scripts/arm64-test.sh
 
 proto: $(STAMP)

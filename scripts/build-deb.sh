@@ -6,6 +6,10 @@
 # models (SHA-256 verified by `appliance models fetch` here and again by
 # postinst), the systemd units, udev rules, sysusers and tmpfiles entries.
 # Wheels come from the package registry at build time, never at install time.
+#
+# ARCH=arm64 (on an amd64 host) resolves and builds the wheels inside an arm64
+# Debian 12 root under qemu-user (scripts/arm64-root.sh): pip there picks the
+# aarch64 wheels and builds the sdist-only ones (wsq) natively for aarch64.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +19,8 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 VERSION=$("$PY" -c 'import appliance; print(appliance.__version__)')
-ARCH=$(dpkg --print-architecture)
+HOST_ARCH=$(dpkg --print-architecture)
+ARCH=${ARCH:-$HOST_ARCH}
 PKG=$WORK/pkg
 APP=$PKG/opt/appliance
 
@@ -25,7 +30,25 @@ mkdir -p "$APP/wheels" "$APP/models" "$PKG/DEBIAN" \
 
 echo "wheels for $VERSION ($ARCH)..."
 "$PY" -m pip wheel --quiet --no-deps --wheel-dir "$APP/wheels" "$ROOT"
-"$PY" -m pip wheel --quiet --wheel-dir "$APP/wheels" -c "$ROOT/constraints.txt" "$ROOT"
+if [ "$ARCH" = "$HOST_ARCH" ]; then
+    "$PY" -m pip wheel --quiet --wheel-dir "$APP/wheels" -c "$ROOT/constraints.txt" "$ROOT"
+else
+    [ "$ARCH" = arm64 ] || { echo "build-deb: ARCH=$ARCH: only arm64 is built cross" >&2; exit 2; }
+    BUILDER=$(bash "$ROOT/scripts/arm64-root.sh" builder)
+    rm -rf "$BUILDER/tmp/deb-wheels" && mkdir -p "$BUILDER/tmp/deb-wheels"
+    cp "$APP"/wheels/claim_kiosk_appliance-*.whl "$ROOT/constraints.txt" "$BUILDER/tmp/deb-wheels/"
+    # pip under qemu-aarch64: aarch64 wheels from the registry, sdist-only ones built here.
+    chroot "$BUILDER" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+        PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CACHE_DIR=/var/cache/pip \
+        /opt/builder/bin/python -m pip wheel --quiet --wheel-dir /tmp/deb-wheels \
+        -c /tmp/deb-wheels/constraints.txt /tmp/deb-wheels/claim_kiosk_appliance-*.whl
+    rm "$BUILDER/tmp/deb-wheels/constraints.txt" "$BUILDER"/tmp/deb-wheels/claim_kiosk_appliance-*.whl
+    mv "$BUILDER"/tmp/deb-wheels/*.whl "$APP/wheels/"
+    if ls "$APP"/wheels/*x86_64*.whl >/dev/null 2>&1; then
+        echo "build-deb: an x86_64 wheel ended up in the arm64 package" >&2
+        exit 1
+    fi
+fi
 cp "$ROOT/constraints.txt" "$APP/constraints.txt"
 
 echo "models..."

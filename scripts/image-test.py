@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from imagetest import steps  # noqa: E402
-from imagetest.host import Receiver, free_port, update_server  # noqa: E402
-from imagetest.vm import Vm  # noqa: E402
+from imagetest import steps
+from imagetest.host import Receiver, free_port, update_medium
+from imagetest.vm import Vm, kvm_runs_firmware
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,6 +38,10 @@ def main() -> int:
     parser.add_argument(
         "--receiver", type=Path, default=ROOT / ".venv" / "bin" / "appliance-receiver"
     )
+    parser.add_argument(
+        "--accel", choices=["auto", "kvm", "tcg"], default="auto",
+        help="QEMU accelerator (auto: KVM if it can run the firmware, else TCG)",
+    )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
     bundles = args.image.parent
@@ -50,31 +54,38 @@ def main() -> int:
     vm_dir, central_dir = steps.work_paths(work)
     report = steps.Report()
     started = time.monotonic()
-    vm = Vm(vm_dir, args.image.resolve(), web_port=free_port())
+    accel = args.accel
+    if accel == "auto":
+        accel = "kvm" if kvm_runs_firmware() else "tcg"
+    print(json.dumps({"accel": accel}), flush=True)
+    medium = update_medium(
+        [bundles / f"claim-kiosk_{v}.raucb" for v in (args.v2, args.v3)], work / "updates.img"
+    )
+    vm = Vm(vm_dir, args.image.resolve(), web_port=free_port(), accel=accel, updates=medium)
     receiver = Receiver(args.receiver, central_dir, steps.new_token())
+    plan = [
+        ("boot", lambda: steps.step_boot(kiosk, args.v1)),
+        ("read_only_root", lambda: steps.step_read_only(kiosk)),
+        ("ready_and_healthz", lambda: steps.step_ready(kiosk)),
+        ("seed_outbox", lambda: steps.step_seed(kiosk)),
+        ("reboot_keeps_data", lambda: steps.step_reboot_persists(kiosk)),
+        ("power_cut_during_update", lambda: steps.step_power_cut(kiosk, args.v1, args.v2)),
+        ("update", lambda: steps.step_update(kiosk, args.v2)),
+        ("rollback", lambda: steps.step_rollback(kiosk, args.v2, args.v3)),
+        ("outbox_delivered", lambda: steps.step_delivery(kiosk)),
+    ]
+    kiosk = steps.Kiosk(vm, receiver)
     try:
-        with update_server(bundles) as port:
-            kiosk = steps.Kiosk(vm, receiver, port)
-            plan = [
-                ("boot", lambda: steps.step_boot(kiosk, args.v1)),
-                ("read_only_root", lambda: steps.step_read_only(kiosk)),
-                ("ready_and_healthz", lambda: steps.step_ready(kiosk)),
-                ("seed_outbox", lambda: steps.step_seed(kiosk)),
-                ("reboot_keeps_data", lambda: steps.step_reboot_persists(kiosk)),
-                ("power_cut_during_update", lambda: steps.step_power_cut(kiosk, args.v1, args.v2)),
-                ("update", lambda: steps.step_update(kiosk, args.v2)),
-                ("rollback", lambda: steps.step_rollback(kiosk, args.v2, args.v3)),
-                ("outbox_delivered", lambda: steps.step_delivery(kiosk)),
-            ]
-            for name, body in plan:
-                if not report.run(name, body):
-                    break
+        for name, body in plan:
+            if not report.run(name, body):
+                break
     finally:
         vm.stop()
         receiver.stop()
     passed = len(report.steps) == len(plan) and all(s["passed"] for s in report.steps)
     summary = {
         "image_test": "passed" if passed else "failed",
+        "accel": accel,
         "seconds": round(time.monotonic() - started, 1),
         "steps": report.steps,
         "serial_log": str(vm.serial) if not passed or args.keep else None,

@@ -50,7 +50,10 @@ chown -R appliance:appliance {state}
 """
 
 START = r"""
-systemctl start appliance.service || { journalctl -b -u appliance.service --no-pager | tail -n 30; exit 1; }
+if ! systemctl start appliance.service; then
+    journalctl -b -u appliance.service --no-pager | tail -n 30
+    exit 1
+fi
 systemctl start appliance-bless.service
 """
 
@@ -123,17 +126,18 @@ def outbox_script() -> str:
     return f"runuser -u appliance -- {PYTHON} -"
 
 
-def download_and_install(url: str, background: bool) -> str:
-    """Fetch a bundle to the data partition and `rauc install` it (the update agent's job)."""
-    fetch = (
-        "set -e\nmkdir -p /data/rauc/download\n"
-        "python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' "
-        f"{url} /data/rauc/download/update.raucb\n"
+def install(version: str, background: bool) -> str:
+    """`rauc install` a bundle from the update medium (a read-only disk, /dev/vdb)."""
+    script = (
+        "set -e\nmkdir -p /run/updates\n"
+        "mountpoint -q /run/updates || mount -o ro /dev/disk/by-label/updates /run/updates\n"
     )
-    install = "rauc install /data/rauc/download/update.raucb"
+    bundle = f"/run/updates/claim-kiosk_{version}.raucb"
     if background:
-        return fetch + f"nohup {install} > /run/rauc-install.log 2>&1 &\necho started\n"
-    return fetch + f"{install}\nrm -f /data/rauc/download/update.raucb\n"
+        return (
+            script + f"nohup rauc install {bundle} > /run/rauc-install.log 2>&1 &\necho started\n"
+        )
+    return script + f"rauc install {bundle}\n"
 
 
 def parse_facts(text: str) -> dict[str, str]:

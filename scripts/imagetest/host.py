@@ -1,20 +1,16 @@
-"""Host side of the image test: the reference receiver and the update server.
+"""Host side of the image test: the reference receiver and the update medium.
 
-Both listen on 127.0.0.1 only; the guest reaches them through QEMU user
-networking at 10.0.2.2 (slirp maps it to the host's loopback).
+The receiver listens on 127.0.0.1 only; the guest reaches it through QEMU user
+networking at 10.0.2.2 (slirp maps it to the host's loopback). The bundles reach
+the guest on a read-only disk (an ext4 image built without loop devices).
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import socket
 import subprocess
-import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 GUEST_HOST = "10.0.2.2"
@@ -45,7 +41,8 @@ class Receiver:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(self.binary), "--dir", str(self.state),
-                 "--listen", f"127.0.0.1:{self.listen}", "--enrol-listen", f"127.0.0.1:{self.enrol}",
+                 "--listen", f"127.0.0.1:{self.listen}",
+                 "--enrol-listen", f"127.0.0.1:{self.enrol}",
                  "--host", GUEST_HOST, "--token", self.token,
                  "--metrics-port", str(self.metrics), "--log-level", "WARNING"],
                 stdout=log, stderr=log, stdin=subprocess.DEVNULL,
@@ -87,20 +84,19 @@ class Receiver:
         self.process = None
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
-
-
-@contextlib.contextmanager
-def update_server(directory: Path) -> Iterator[int]:
-    """Serve the RAUC bundles over HTTP on 127.0.0.1; yields the port."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield int(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
+def update_medium(bundles: list[Path], image: Path) -> Path:
+    """A read-only ext4 disk (label "updates") holding the RAUC bundles."""
+    stage = image.parent / "updates"
+    stage.mkdir(parents=True, exist_ok=True)
+    size = 64 << 20
+    for bundle in bundles:
+        target = stage / bundle.name
+        if not target.exists():
+            target.hardlink_to(bundle)
+        size += bundle.stat().st_size * 105 // 100
+    subprocess.run(
+        ["mkfs.ext4", "-q", "-F", "-L", "updates", "-d", str(stage), str(image),
+         f"{size // 1024}k"],
+        check=True,
+    )  # fmt: skip
+    return image

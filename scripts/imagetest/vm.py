@@ -113,7 +113,9 @@ class Agent:
 
     def call(self, command: str, timeout: float = 30.0, **arguments: object) -> object:
         deadline = time.monotonic() + timeout
-        message = {"execute": command, "arguments": arguments} if arguments else {"execute": command}
+        message = (
+            {"execute": command, "arguments": arguments} if arguments else {"execute": command}
+        )
         self._connect().sendall(json.dumps(message).encode())
         while True:
             reply = self._read_reply(deadline)
@@ -181,7 +183,8 @@ class Vm:
         self.agent_path.unlink(missing_ok=True)
         command = [
             "qemu-system-x86_64", "-machine", f"q35,accel={self.accel}",
-            "-cpu", "host" if self.accel == "kvm" else "max", "-smp", "2", "-m", str(self.memory_mb), "-nodefaults", "-display", "none",
+            "-cpu", "host" if self.accel == "kvm" else "max", "-smp", "2",
+            "-m", str(self.memory_mb), "-nodefaults", "-display", "none",
             "-bios", str(OVMF),
             "-drive", f"if=virtio,format=qcow2,file={self.disk}",
             "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.web_port}-:8080",
