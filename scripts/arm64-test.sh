@@ -67,6 +67,23 @@ check finger_check in_root $APP finger-check /tmp/finger.png /tmp/finger.wsq --j
 JUDGE='import json, sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(("ok " if d["delivered"] == 3 else "") + f"{d[\"delivered\"]} of {d[\"enrolments\"]} delivered in {d[\"seconds\"]} s")'
 check demo in_root env APPLIANCE_MODELS_DIR=/opt/appliance/models $APP demo --enrolments 3 --json
 
+# The Pi's update format: this root as the ext4 slot image of a signed RAUC bundle for
+# image/rpi/system.conf (compatible=claim-kiosk-rpi), checked with `rauc info`.
+pi_bundle() {
+    local dir=$ROOT/build/arm64/bundle keys=$ROOT/build/keys out=$ROOT/build/arm64/claim-kiosk-rpi_$VERSION.raucb
+    [ -s "$keys/signing.key" ] || PROFILE=test bash "$ROOT/scripts/build-image.sh" keys >/dev/null
+    rm -rf "$dir" "$out" && mkdir -p "$dir"
+    mkfs.ext4 -q -L root -d "$R" "$dir/rootfs.ext4" "$(( $(du -sk "$R" | cut -f1) * 12 / 10 + 65536 ))k" || return 1
+    printf '[update]\ncompatible=%s\nversion=%s\n\n[bundle]\nformat=verity\n\n[image.rootfs]\nfilename=rootfs.ext4\n' \
+        "$(sed -n 's/^compatible=//p' "$ROOT/image/rpi/system.conf")" "$VERSION" > "$dir/manifest.raucm"
+    rauc bundle --cert="$keys/signing.pem" --key="$keys/signing.key" --signing-keyring="$keys/ca.pem" \
+        --mksquashfs-args="-comp zstd" "$dir" "$out" >/dev/null 2>&1 || return 1
+    rm -rf "$dir"
+    rauc info --keyring="$keys/ca.pem" --output-format=json "$out" 2>/dev/null
+}
+JUDGE='import json, sys; d=json.loads(sys.stdin.read()); print(("ok " if d["compatible"] == "claim-kiosk-rpi" else "") + f"{d[\"compatible\"]} {d[\"version\"]} images={[i for i in d[\"images\"]]}")'
+check rauc_bundle pi_bundle
+
 printf '{"arm64_test": "%s", "failed": %d, "seconds": %d, "root": "%s"}\n' \
     "$([ "$failed" -eq 0 ] && echo passed || echo failed)" "$failed" "$(($(date +%s) - started))" "$R"
 [ "$failed" -eq 0 ]

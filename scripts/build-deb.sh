@@ -8,12 +8,16 @@
 # Wheels come from the package registry at build time, never at install time.
 #
 # ARCH=arm64 (on an amd64 host) resolves and builds the wheels inside an arm64
-# Debian 12 root under qemu-user (scripts/arm64-root.sh): pip there picks the
-# aarch64 wheels and builds the sdist-only ones (wsq) natively for aarch64.
+# Debian 13 root under qemu-user (scripts/arm64-root.sh): pip there picks the
+# aarch64 wheels and builds the sdist-only ones (wsq) natively for aarch64. The
+# package then depends on that root's Python minor version (its wheels are cp3XX).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-$ROOT/.venv/bin/python}
+# Same commit, same bytes (wheel and tar timestamps): the image build reuses its root
+# tree while the package is unchanged.
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || echo 1767225600)}
 OUT=${OUT:-$ROOT/dist}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -21,6 +25,7 @@ trap 'rm -rf "$WORK"' EXIT
 VERSION=$("$PY" -c 'import appliance; print(appliance.__version__)')
 HOST_ARCH=$(dpkg --print-architecture)
 ARCH=${ARCH:-$HOST_ARCH}
+PYTHON_DEPENDS="python3 (>= 3.11)"
 PKG=$WORK/pkg
 APP=$PKG/opt/appliance
 
@@ -38,7 +43,9 @@ else
     rm -rf "$BUILDER/tmp/deb-wheels" && mkdir -p "$BUILDER/tmp/deb-wheels"
     cp "$APP"/wheels/claim_kiosk_appliance-*.whl "$ROOT/constraints.txt" "$BUILDER/tmp/deb-wheels/"
     # pip under qemu-aarch64: aarch64 wheels from the registry, sdist-only ones built here.
+    # shellcheck disable=SC2046 # word splitting of the VAR=value list is wanted
     chroot "$BUILDER" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+        $(bash "$ROOT/scripts/arm64-root.sh" pip-env "$BUILDER") \
         PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CACHE_DIR=/var/cache/pip \
         /opt/builder/bin/python -m pip wheel --quiet --wheel-dir /tmp/deb-wheels \
         -c /tmp/deb-wheels/constraints.txt /tmp/deb-wheels/claim_kiosk_appliance-*.whl
@@ -48,6 +55,8 @@ else
         echo "build-deb: an x86_64 wheel ended up in the arm64 package" >&2
         exit 1
     fi
+    PYMINOR=$(chroot "$BUILDER" python3 -c 'import sys; print(sys.version_info[1])')
+    PYTHON_DEPENDS="python3 (>= 3.$PYMINOR), python3 (<< 3.$((PYMINOR + 1)))"
 fi
 cp "$ROOT/constraints.txt" "$APP/constraints.txt"
 
@@ -63,6 +72,7 @@ cp "$ROOT/config/production.example.yaml" "$ROOT/README.md" "$PKG/usr/share/doc/
 
 SIZE=$(du -sk "$PKG" | cut -f1)
 sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@SIZE@/$SIZE/" \
+    -e "s/@PYTHON_DEPENDS@/$PYTHON_DEPENDS/" \
     "$ROOT/packaging/debian/control.in" > "$PKG/DEBIAN/control"
 install -m 0755 "$ROOT"/packaging/debian/{postinst,prerm,postrm} "$PKG/DEBIAN/"
 

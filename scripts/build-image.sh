@@ -254,6 +254,10 @@ all)
     manifest "$OUT/claim-kiosk_$VERSION.manifest"
     report "$OUT/claim-kiosk_$VERSION.img" "$OUT/claim-kiosk_$VERSION.raucb"
     ;;
+keys)
+    signing_keys
+    echo "$RAUC_CERT"
+    ;;
 bundle)
     [ -n "${2:-}" ] || { echo "usage: build-image.sh bundle VERSION [broken]" >&2; exit 2; }
     [ -f "$TREE/.claim-tree-key" ] || { echo "build-image: no root tree yet (run: build-image.sh all)" >&2; exit 2; }
@@ -263,7 +267,7 @@ bundle)
     report "$OUT/claim-kiosk_$2.raucb"
     ;;
 *)
-    echo "usage: build-image.sh [all | bundle VERSION [broken]]" >&2
+    echo "usage: build-image.sh [all | bundle VERSION [broken] | keys]" >&2
     exit 2
     ;;
 esac
