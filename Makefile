@@ -52,10 +52,12 @@ ARCH ?= $(shell dpkg --print-architecture)
 deb: install
 	PY=$(abspath $(PY)) ARCH=$(ARCH) bash scripts/build-deb.sh
 
-# The x86-64 kiosk disk image and its RAUC bundle (build/image/production/); see image/README.md.
+# The x86-64 kiosk disk image and its RAUC bundle (build/image/<profile>/); see image/README.md.
+# Production signs with RAUC_CERT/RAUC_KEY/RAUC_KEYRING and stops without them;
+# PROFILE=test builds the test image with a throw-away key.
 IMAGE_VERSION ?= $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' appliance/__init__.py)
 image: deb
-	VERSION=$(IMAGE_VERSION) nice bash scripts/build-image.sh all
+	PROFILE=$(or $(PROFILE),production) VERSION=$(IMAGE_VERSION) nice bash scripts/build-image.sh all
 
 # Boots the test-profile image in QEMU/KVM: READY, read-only root, data survives, power cut,
 # update to +2, rollback from a +3 that never gets READY, outbox delivered. JSON summary.

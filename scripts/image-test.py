@@ -58,6 +58,7 @@ def main() -> int:
     if accel == "auto":
         accel = "kvm" if kvm_runs_firmware() else "tcg"
     print(json.dumps({"accel": accel}), flush=True)
+    steps.SLOW = 1.0 if accel == "kvm" else 4.0
     medium = update_medium(
         [bundles / f"claim-kiosk_{v}.raucb" for v in (args.v2, args.v3)], work / "updates.img"
     )

@@ -32,7 +32,7 @@ install -D -m 0644 "$X/20-wired.network" "$R/etc/systemd/network/20-wired.networ
 mkdir -p "$R/data" "$R/boot/efi" "$R/etc/appliance" "$R/var/lib/appliance"
 in_root systemctl enable data.mount boot-efi.mount appliance-data-setup.service \
     var-lib-appliance.mount etc-appliance.mount appliance.service appliance-bless.service \
-    kiosk.service systemd-networkd.service systemd-resolved.service
+    kiosk.service systemd-networkd.service
 # The journal stays in RAM (/run): the root is read-only and /var is a tmpfs.
 install -d "$R/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=64M\n' \

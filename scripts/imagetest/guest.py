@@ -23,6 +23,7 @@ echo "bless=$(systemctl is-active appliance-bless.service)"
 echo "ready_us=$(systemctl show -P ActiveEnterTimestampMonotonic appliance.service)"
 echo "blessed_us=$(systemctl show -P ActiveEnterTimestampMonotonic appliance-bless.service)"
 echo "uptime=$(cut -d' ' -f1 /proc/uptime)"
+echo "failed_units=$(systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
 grub-editenv /boot/efi/EFI/BOOT/grubenv list | sed 's/^/grubenv./'
 """
 

@@ -18,6 +18,12 @@ from imagetest.host import GUEST_HOST, Receiver
 from imagetest.vm import GuestError, Vm
 
 SEEDED = 5
+#: Time limits are for KVM; under TCG (software emulation) everything runs ~SLOW times slower.
+SLOW = 1.0
+
+
+def limit(seconds: float) -> float:
+    return seconds * SLOW
 
 
 class StepFailed(Exception):
@@ -63,9 +69,8 @@ class Kiosk:
     def sh(self, script: str, timeout: float = 120.0, stdin: bytes | None = None) -> str:
         result = self.vm.agent.run(script, timeout=timeout, stdin=stdin)
         if result.code != 0:
-            raise StepFailed(
-                f"guest command failed ({result.code}): {(result.err or result.out)[-600:]}"
-            )
+            output = (result.out + result.err)[-1500:]
+            raise StepFailed(f"guest command failed ({result.code}): {output}")
         return result.out
 
     def facts(self) -> dict[str, str]:
@@ -110,7 +115,7 @@ class Kiosk:
 
     def healthz(self) -> int:
         url = f"http://127.0.0.1:{self.vm.web_port}/healthz"
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(url, timeout=limit(10)) as response:
             status: int = response.status
             return status
 
@@ -136,11 +141,16 @@ def queued(outbox: dict[str, object]) -> int:
 def step_boot(k: Kiosk, v1: str) -> dict[str, object]:
     started = time.monotonic()
     k.vm.start()
-    k.wait_boot(240)
+    k.wait_boot(limit(240))
     facts = k.facts()
     check(facts.get("version") == v1, f"booted version {facts.get('version')}, expected {v1}")
     check(facts.get("slot") == "A", f"booted slot {facts.get('slot')}, expected A")
-    return {"boot_to_agent_s": round(time.monotonic() - started, 1), "version": v1, "slot": "A"}
+    return {
+        "boot_to_agent_s": round(time.monotonic() - started, 1),
+        "version": v1,
+        "slot": "A",
+        "failed_units": facts.get("failed_units", ""),
+    }
 
 
 def step_read_only(k: Kiosk) -> dict[str, object]:
@@ -163,19 +173,20 @@ def step_ready(k: Kiosk) -> dict[str, object]:
         uplink=f"{GUEST_HOST}:{k.receiver.listen}",
         token=k.receiver.token,
     )
-    k.sh(script, timeout=180, stdin=k.receiver.ca.read_bytes())
+    k.sh(script, timeout=limit(180), stdin=k.receiver.ca.read_bytes())
     started = time.monotonic()
-    k.sh(guest.START, timeout=240)
+    k.sh(guest.START, timeout=limit(240))
     ready_s = time.monotonic() - started
-    facts = k.wait_ready(30)
+    facts = k.wait_ready(limit(30))
     check(k.healthz() == 200, "/healthz did not answer 200 through the forward")
     return {"start_to_ready_s": round(ready_s, 1), "grubenv_A_TRY": facts.get("grubenv.A_TRY")}
 
 
 def step_seed(k: Kiosk) -> dict[str, object]:
     k.receiver.stop()  # central away: the sealed packets stay in the outbox
-    depth = int(k.sh(guest.seed_script(SEEDED), timeout=300, stdin=guest.SEED.encode()).split()[-1])
-    k.sh(guest.START, timeout=240)
+    sealed = k.sh(guest.seed_script(SEEDED), timeout=limit(300), stdin=guest.SEED.encode())
+    depth = int(sealed.split()[-1])
+    k.sh(guest.START, timeout=limit(240))
     outbox = k.outbox()
     check(depth == SEEDED and queued(outbox) == SEEDED, f"outbox after seeding: {outbox}")
     return {"queued": SEEDED}
@@ -187,8 +198,8 @@ def step_reboot_persists(k: Kiosk) -> dict[str, object]:
     old = k.boot_id
     started = time.monotonic()
     k.reboot()
-    k.wait_boot(240, after=old)
-    facts = k.wait_ready(240)
+    k.wait_boot(limit(240), after=old)
+    facts = k.wait_ready(limit(240))
     boot_to_ready = time.monotonic() - started
     check(k.healthz() == 200, "/healthz did not answer 200 after the reboot")
     check(k.data_fingerprint() == before, "config/identity/credentials changed across the reboot")
@@ -203,8 +214,8 @@ def step_reboot_persists(k: Kiosk) -> dict[str, object]:
 
 
 def step_power_cut(k: Kiosk, v1: str, v2: str) -> dict[str, object]:
-    k.sh(guest.install(v2, background=True), timeout=60)
-    deadline = time.monotonic() + 300
+    k.sh(guest.install(v2, background=True), timeout=limit(60))
+    deadline = time.monotonic() + limit(120)
     log = ""
     while "Copying image" not in log:  # cut the power while RAUC writes the slot
         check(time.monotonic() < deadline, f"RAUC did not start writing: {log[-400:]!r}")
@@ -214,8 +225,8 @@ def step_power_cut(k: Kiosk, v1: str, v2: str) -> dict[str, object]:
     time.sleep(2)
     k.vm.power_cut()
     k.vm.start()
-    k.wait_boot(240)
-    facts = k.wait_ready(240)
+    k.wait_boot(limit(240))
+    facts = k.wait_ready(limit(240))
     check(facts.get("version") == v1 and facts.get("slot") == "A", f"after the power cut: {facts}")
     outbox = k.outbox()
     check(queued(outbox) == SEEDED and outbox.get("bad_blobs") == 0, f"outbox: {outbox}")
@@ -223,14 +234,14 @@ def step_power_cut(k: Kiosk, v1: str, v2: str) -> dict[str, object]:
 
 
 def step_update(k: Kiosk, v2: str) -> dict[str, object]:
-    k.sh(guest.install(v2, background=False), timeout=900)
+    k.sh(guest.install(v2, background=False), timeout=limit(900))
     env = k.facts()
     check(env.get("grubenv.ORDER") == "B A", f"after install ORDER={env.get('grubenv.ORDER')}")
     old = k.boot_id
     k.reboot()
-    k.wait_boot(240, after=old)
+    k.wait_boot(limit(240), after=old)
     # Before READY the new slot is on trial; after READY appliance-bless marks it good.
-    facts = k.wait_ready(240)
+    facts = k.wait_ready(limit(240))
     check(facts.get("version") == v2 and facts.get("slot") == "B", f"after the update: {facts}")
     check(int(facts["blessed_us"]) >= int(facts["ready_us"]) > 0, f"blessed before READY: {facts}")
     check(facts.get("grubenv.B_TRY") == "0" and facts.get("grubenv.B_OK") == "1", f"{facts}")
@@ -241,18 +252,18 @@ def step_update(k: Kiosk, v2: str) -> dict[str, object]:
 
 
 def step_rollback(k: Kiosk, v2: str, v3: str) -> dict[str, object]:
-    k.sh(guest.install(v3, background=False), timeout=900)
+    k.sh(guest.install(v3, background=False), timeout=limit(900))
     seen: list[str] = []
     old = k.boot_id
     k.reboot()
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + limit(600)
     while time.monotonic() < deadline:
         old = k.wait_boot(max(1.0, deadline - time.monotonic()), after=old)
         facts = k.facts()
         seen.append(f"{facts.get('slot')}:{facts.get('version')}")
         if facts.get("version") == v2:
             break
-    facts = k.wait_ready(240)
+    facts = k.wait_ready(limit(240))
     check(facts.get("version") == v2 and facts.get("slot") == "B", f"after the rollback: {facts}")
     check(facts.get("grubenv.A_TRY") == "3", f"slot A did not use its tries: {facts}")
     check(any(s.endswith(v3) for s in seen), f"v3 never booted: {seen}")
@@ -264,7 +275,7 @@ def step_rollback(k: Kiosk, v2: str, v3: str) -> dict[str, object]:
 
 def step_delivery(k: Kiosk) -> dict[str, object]:
     k.receiver.start()
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + limit(180)
     outbox: dict[str, object] = {}
     while time.monotonic() < deadline:
         outbox = k.outbox()
