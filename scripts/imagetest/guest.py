@@ -136,9 +136,18 @@ def install(version: str, background: bool) -> str:
     bundle = f"/run/updates/claim-kiosk_{version}.raucb"
     if background:
         return (
-            script + f"nohup rauc install {bundle} > /run/rauc-install.log 2>&1 &\necho started\n"
+            script
+            + f"nohup stdbuf -oL rauc install {bundle} > /run/rauc-install.log 2>&1 &\n"
+            + "echo started\n"
         )
     return script + f"rauc install {bundle}\n"
+
+
+# RAUC's own progress (D-Bus), e.g. `(isi) 40 "Copying image to rootfs.0" 2`, and its log.
+INSTALL_PROGRESS = (
+    "busctl get-property de.pengutronix.rauc / de.pengutronix.rauc.Installer Progress"
+    " 2>/dev/null; cat /run/rauc-install.log 2>/dev/null; true"
+)
 
 
 def parse_facts(text: str) -> dict[str, str]:

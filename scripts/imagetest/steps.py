@@ -219,7 +219,7 @@ def step_power_cut(k: Kiosk, v1: str, v2: str) -> dict[str, object]:
     log = ""
     while "Copying image" not in log:  # cut the power while RAUC writes the slot
         check(time.monotonic() < deadline, f"RAUC did not start writing: {log[-400:]!r}")
-        log = k.sh("cat /run/rauc-install.log 2>/dev/null || true")
+        log = k.sh(guest.INSTALL_PROGRESS)
         check("failed" not in log.lower(), f"rauc install failed: {log[-400:]!r}")
         time.sleep(0.3)
     time.sleep(2)
@@ -259,7 +259,10 @@ def step_rollback(k: Kiosk, v2: str, v3: str) -> dict[str, object]:
     deadline = time.monotonic() + limit(600)
     while time.monotonic() < deadline:
         old = k.wait_boot(max(1.0, deadline - time.monotonic()), after=old)
-        facts = k.facts()
+        try:
+            facts = k.facts()
+        except (GuestError, StepFailed):  # rebooting again already
+            continue
         seen.append(f"{facts.get('slot')}:{facts.get('version')}")
         if facts.get("version") == v2:
             break
