@@ -41,15 +41,16 @@ else
     [ "$ARCH" = arm64 ] || { echo "build-deb: ARCH=$ARCH: only arm64 is built cross" >&2; exit 2; }
     BUILDER=$(bash "$ROOT/scripts/arm64-root.sh" builder)
     rm -rf "$BUILDER/tmp/deb-wheels" && mkdir -p "$BUILDER/tmp/deb-wheels"
-    cp "$APP"/wheels/claim_kiosk_appliance-*.whl "$ROOT/constraints.txt" "$BUILDER/tmp/deb-wheels/"
+    OURS=$(basename "$APP"/wheels/claim_kiosk_appliance-*.whl)
+    cp "$APP/wheels/$OURS" "$ROOT/constraints.txt" "$BUILDER/tmp/deb-wheels/"
     # pip under qemu-aarch64: aarch64 wheels from the registry, sdist-only ones built here.
     # shellcheck disable=SC2046 # word splitting of the VAR=value list is wanted
     chroot "$BUILDER" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
         $(bash "$ROOT/scripts/arm64-root.sh" pip-env "$BUILDER") \
         PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CACHE_DIR=/var/cache/pip \
         /opt/builder/bin/python -m pip wheel --quiet --wheel-dir /tmp/deb-wheels \
-        -c /tmp/deb-wheels/constraints.txt /tmp/deb-wheels/claim_kiosk_appliance-*.whl
-    rm "$BUILDER/tmp/deb-wheels/constraints.txt" "$BUILDER"/tmp/deb-wheels/claim_kiosk_appliance-*.whl
+        -c /tmp/deb-wheels/constraints.txt "/tmp/deb-wheels/$OURS"
+    rm "$BUILDER/tmp/deb-wheels/constraints.txt" "$BUILDER/tmp/deb-wheels/$OURS"
     mv "$BUILDER"/tmp/deb-wheels/*.whl "$APP/wheels/"
     if ls "$APP"/wheels/*x86_64*.whl >/dev/null 2>&1; then
         echo "build-deb: an x86_64 wheel ended up in the arm64 package" >&2
