@@ -44,12 +44,21 @@ else
     OURS=$(basename "$APP"/wheels/claim_kiosk_appliance-*.whl)
     cp "$APP/wheels/$OURS" "$ROOT/constraints.txt" "$BUILDER/tmp/deb-wheels/"
     # pip under qemu-aarch64: aarch64 wheels from the registry, sdist-only ones built here.
+    # wsq's setup.py passes the x86-only -m64 to the compiler: its sdist is built with
+    # that one flag removed (the sources are portable; -D__NBISLE__ holds on aarch64).
+    WSQ=$(sed -n 's/^wsq==//p' "$ROOT/constraints.txt")
     # shellcheck disable=SC2046 # word splitting of the VAR=value list is wanted
     chroot "$BUILDER" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
         $(bash "$ROOT/scripts/arm64-root.sh" pip-env "$BUILDER") \
-        PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CACHE_DIR=/var/cache/pip \
-        /opt/builder/bin/python -m pip wheel --quiet --wheel-dir /tmp/deb-wheels \
-        -c /tmp/deb-wheels/constraints.txt "/tmp/deb-wheels/$OURS"
+        PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CACHE_DIR=/var/cache/pip sh -euc '
+        cd /tmp/deb-wheels
+        /opt/builder/bin/python -m pip download --quiet --no-deps --no-binary :all: "wsq==$1" -d sdist
+        tar -xzf "sdist/wsq-$1.tar.gz" -C sdist
+        sed -i "s/ -m64//" "sdist/wsq-$1/setup.py"
+        /opt/builder/bin/python -m pip wheel --quiet --no-deps --wheel-dir . "sdist/wsq-$1"
+        rm -rf sdist
+        /opt/builder/bin/python -m pip wheel --quiet --wheel-dir . --find-links . \
+            -c constraints.txt "$2"' sh "$WSQ" "$OURS"
     rm "$BUILDER/tmp/deb-wheels/constraints.txt" "$BUILDER/tmp/deb-wheels/$OURS"
     mv "$BUILDER"/tmp/deb-wheels/*.whl "$APP/wheels/"
     if ls "$APP"/wheels/*x86_64*.whl >/dev/null 2>&1; then
