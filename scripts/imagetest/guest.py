@@ -128,10 +128,11 @@ def outbox_script() -> str:
 
 
 def install(version: str, background: bool) -> str:
-    """`rauc install` a bundle from the update medium (a read-only disk, /dev/vdb)."""
+    """`rauc install` a bundle from the update medium (the host's bundle folder, 9p, ro)."""
     script = (
         "set -e\nmkdir -p /run/updates\n"
-        "mountpoint -q /run/updates || mount -o ro /dev/disk/by-label/updates /run/updates\n"
+        "mountpoint -q /run/updates || mount -t 9p -o trans=virtio,version=9p2000.L,ro,"
+        "msize=524288 updates /run/updates\n"
     )
     bundle = f"/run/updates/claim-kiosk_{version}.raucb"
     if background:

@@ -2,7 +2,7 @@
 
 The receiver listens on 127.0.0.1 only; the guest reaches it through QEMU user
 networking at 10.0.2.2 (slirp maps it to the host's loopback). The bundles reach
-the guest on a read-only disk (an ext4 image built without loop devices).
+the guest as a read-only shared folder (virtio 9p), like a technician's USB stick.
 """
 
 from __future__ import annotations
@@ -82,21 +82,3 @@ class Receiver:
                 self.process.kill()
                 self.process.wait()
         self.process = None
-
-
-def update_medium(bundles: list[Path], image: Path) -> Path:
-    """A read-only ext4 disk (label "updates") holding the RAUC bundles."""
-    stage = image.parent / "updates"
-    stage.mkdir(parents=True, exist_ok=True)
-    size = 64 << 20
-    for bundle in bundles:
-        target = stage / bundle.name
-        if not target.exists():
-            target.hardlink_to(bundle)
-        size += bundle.stat().st_size * 105 // 100
-    subprocess.run(
-        ["mkfs.ext4", "-q", "-F", "-L", "updates", "-d", str(stage), str(image),
-         f"{size // 1024}k"],
-        check=True,
-    )  # fmt: skip
-    return image

@@ -6,6 +6,7 @@ and delivery of the outbox seeded before the updates.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 import urllib.request
@@ -214,6 +215,7 @@ def step_reboot_persists(k: Kiosk) -> dict[str, object]:
 
 
 def step_power_cut(k: Kiosk, v1: str, v2: str) -> dict[str, object]:
+    wait_for_bundle(k, v2)
     k.sh(guest.install(v2, background=True), timeout=limit(60))
     deadline = time.monotonic() + limit(120)
     log = ""
@@ -251,7 +253,17 @@ def step_update(k: Kiosk, v2: str) -> dict[str, object]:
     return {"version": v2, "slot": "B"}
 
 
+def wait_for_bundle(k: Kiosk, version: str) -> None:
+    """IMAGE_TEST_WAIT=1: bundles are still being built; each gets a `.done` file when ready."""
+    marker = Path(str(k.vm.updates)) / f"claim-kiosk_{version}.raucb.done"
+    deadline = time.monotonic() + 3600
+    while os.environ.get("IMAGE_TEST_WAIT") and not marker.exists():
+        check(time.monotonic() < deadline, f"bundle {version} was not built within an hour")
+        time.sleep(5)
+
+
 def step_rollback(k: Kiosk, v2: str, v3: str) -> dict[str, object]:
+    wait_for_bundle(k, v3)
     k.sh(guest.install(v3, background=False), timeout=limit(900))
     seen: list[str] = []
     old = k.boot_id

@@ -196,8 +196,11 @@ class Vm:
             "-chardev", f"file,id=ser0,path={self.serial},append=on",
             "-serial", "chardev:ser0",
         ]  # fmt: skip
-        if self.updates is not None:  # the update medium: a read-only disk with the bundles
-            command += ["-drive", f"if=virtio,format=raw,readonly=on,file={self.updates}"]
+        if self.updates is not None:  # the update medium: the bundles' folder, read-only (9p)
+            command += [
+                "-virtfs",
+                f"local,path={self.updates},mount_tag=updates,security_model=none,readonly=on",
+            ]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not self.agent_path.exists():
