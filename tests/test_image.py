@@ -161,3 +161,14 @@ def test_preflight_answers_in_one_line() -> None:
         assert result.stdout == ""
     else:
         assert len(result.stdout.strip().splitlines()) == 1, result.stdout
+
+
+def test_rauc_service_files_are_installed_on_the_image() -> None:
+    # Debian 12's rauc package ships only the binary: without the D-Bus service,
+    # `rauc status mark-good` fails and no slot is ever blessed.
+    customize = (IMAGE / "x86" / "customize.sh").read_text()
+    for name in ("rauc.service", "de.pengutronix.rauc.service", "de.pengutronix.rauc.conf"):
+        assert f'"$X/{name}"' in customize, name
+    unit = (IMAGE / "x86" / "rauc.service").read_text()
+    assert "BusName=de.pengutronix.rauc" in unit
+    assert "--mount=/run/rauc" in unit  # the default /mnt/rauc is on the read-only root

@@ -28,6 +28,10 @@ install -m 0644 "$C"/data.mount "$C"/var-lib-appliance.mount "$C"/etc-appliance.
 install -D -m 0644 "$C/appliance-image.conf" "$U/appliance.service.d/10-image.conf"
 install -m 0644 "$C/appliance-data.conf" "$R/usr/lib/tmpfiles.d/"
 install -D -m 0644 "$X/system.conf" "$R/etc/rauc/system.conf"
+# Debian 12's rauc package has no service files: the D-Bus service, its activation and policy.
+install -m 0644 "$X/rauc.service" "$U/"
+install -D -m 0644 "$X/de.pengutronix.rauc.service" "$R/usr/share/dbus-1/system-services/de.pengutronix.rauc.service"
+install -D -m 0644 "$X/de.pengutronix.rauc.conf" "$R/usr/share/dbus-1/system.d/de.pengutronix.rauc.conf"
 install -D -m 0644 "$X/20-wired.network" "$R/etc/systemd/network/20-wired.network"
 mkdir -p "$R/data" "$R/boot/efi" "$R/etc/appliance" "$R/var/lib/appliance"
 in_root systemctl enable data.mount boot-efi.mount appliance-data-setup.service \
