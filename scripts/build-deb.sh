@@ -6,16 +6,26 @@
 # models (SHA-256 verified by `appliance models fetch` here and again by
 # postinst), the systemd units, udev rules, sysusers and tmpfiles entries.
 # Wheels come from the package registry at build time, never at install time.
+#
+# ARCH=arm64 (on an amd64 host) resolves and builds the wheels inside an arm64
+# Debian 13 root under qemu-user (scripts/arm64-root.sh): pip there picks the
+# aarch64 wheels and builds the sdist-only ones (wsq) natively for aarch64. The
+# package then depends on that root's Python minor version (its wheels are cp3XX).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-$ROOT/.venv/bin/python}
+# Same commit, same bytes (wheel and tar timestamps): the image build reuses its root
+# tree while the package is unchanged.
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || echo 1767225600)}
 OUT=${OUT:-$ROOT/dist}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 VERSION=$("$PY" -c 'import appliance; print(appliance.__version__)')
-ARCH=$(dpkg --print-architecture)
+HOST_ARCH=$(dpkg --print-architecture)
+ARCH=${ARCH:-$HOST_ARCH}
+PYTHON_DEPENDS="python3 (>= 3.11)"
 PKG=$WORK/pkg
 APP=$PKG/opt/appliance
 
@@ -25,7 +35,39 @@ mkdir -p "$APP/wheels" "$APP/models" "$PKG/DEBIAN" \
 
 echo "wheels for $VERSION ($ARCH)..."
 "$PY" -m pip wheel --quiet --no-deps --wheel-dir "$APP/wheels" "$ROOT"
-"$PY" -m pip wheel --quiet --wheel-dir "$APP/wheels" -c "$ROOT/constraints.txt" "$ROOT"
+if [ "$ARCH" = "$HOST_ARCH" ]; then
+    "$PY" -m pip wheel --quiet --wheel-dir "$APP/wheels" -c "$ROOT/constraints.txt" "$ROOT"
+else
+    [ "$ARCH" = arm64 ] || { echo "build-deb: ARCH=$ARCH: only arm64 is built cross" >&2; exit 2; }
+    BUILDER=$(bash "$ROOT/scripts/arm64-root.sh" builder)
+    rm -rf "$BUILDER/tmp/deb-wheels" && mkdir -p "$BUILDER/tmp/deb-wheels"
+    OURS=$(basename "$APP"/wheels/claim_kiosk_appliance-*.whl)
+    cp "$APP/wheels/$OURS" "$ROOT/constraints.txt" "$BUILDER/tmp/deb-wheels/"
+    # pip under qemu-aarch64: aarch64 wheels from the registry, sdist-only ones built here.
+    # wsq's setup.py passes the x86-only -m64 to the compiler: its sdist is built with
+    # that one flag removed (the sources are portable; -D__NBISLE__ holds on aarch64).
+    WSQ=$(sed -n 's/^wsq==//p' "$ROOT/constraints.txt")
+    # shellcheck disable=SC2046 # word splitting of the VAR=value list is wanted
+    chroot "$BUILDER" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+        $(bash "$ROOT/scripts/arm64-root.sh" pip-env "$BUILDER") \
+        PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CACHE_DIR=/var/cache/pip sh -euc '
+        cd /tmp/deb-wheels
+        /opt/builder/bin/python -m pip download --quiet --no-deps --no-binary :all: "wsq==$1" -d sdist
+        tar -xzf "sdist/wsq-$1.tar.gz" -C sdist
+        sed -i "s/ -m64//" "sdist/wsq-$1/setup.py"
+        /opt/builder/bin/python -m pip wheel --quiet --no-deps --wheel-dir . "sdist/wsq-$1"
+        rm -rf sdist
+        /opt/builder/bin/python -m pip wheel --quiet --wheel-dir . --find-links . \
+            -c constraints.txt "$2"' sh "$WSQ" "$OURS"
+    rm "$BUILDER/tmp/deb-wheels/constraints.txt" "$BUILDER/tmp/deb-wheels/$OURS"
+    mv "$BUILDER"/tmp/deb-wheels/*.whl "$APP/wheels/"
+    if ls "$APP"/wheels/*x86_64*.whl >/dev/null 2>&1; then
+        echo "build-deb: an x86_64 wheel ended up in the arm64 package" >&2
+        exit 1
+    fi
+    PYMINOR=$(chroot "$BUILDER" python3 -c 'import sys; print(sys.version_info[1])')
+    PYTHON_DEPENDS="python3 (>= 3.$PYMINOR), python3 (<< 3.$((PYMINOR + 1)))"
+fi
 cp "$ROOT/constraints.txt" "$APP/constraints.txt"
 
 echo "models..."
@@ -42,6 +84,7 @@ cp "$ROOT/config/production.example.yaml" "$ROOT/README.md" "$PKG/usr/share/doc/
 
 SIZE=$(du -sk "$PKG" | cut -f1)
 sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@SIZE@/$SIZE/" \
+    -e "s/@PYTHON_DEPENDS@/$PYTHON_DEPENDS/" \
     "$ROOT/packaging/debian/control.in" > "$PKG/DEBIAN/control"
 install -m 0755 "$ROOT"/packaging/debian/{postinst,prerm,postrm} "$PKG/DEBIAN/"
 

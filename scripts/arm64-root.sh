@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Debian 13 (trixie) arm64 root trees run under qemu-user (binfmt_misc), for the arm64
+# package. Trixie, not 12: the only aarch64 NFIQ 2 wheel on PyPI (nbis-python 0.1.21)
+# needs glibc >= 2.38 although it is tagged manylinux_2_28; Debian 12 has 2.36.
+#
+#   arm64-root.sh builder   prints the path of the wheel-building root (python3-dev, gcc,
+#                           a venv with pip at /opt/builder), creating it on first use
+#   arm64-root.sh runtime   prints the path of a fresh minimal root (what a Pi gets from
+#                           Debian before our package): recreated on every call
+#
+# Downloaded .debs are cached in build/cache/apt-arm64 between runs. mmdebstrap's own
+# emulation check needs arch-test (not in Debian 12): binfmt() below checks instead.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BASE=${ARM64_ROOTS:-$ROOT/build/arm64}
+CACHE=$ROOT/build/cache/apt-arm64
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+SUITE=${ARM64_SUITE:-trixie}
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || echo 1767225600)}
+
+log() { printf '[arm64-root %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+binfmt() {
+    [ "$(uname -m)" = aarch64 ] && return
+    if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
+        mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+    fi
+    if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+        command -v update-binfmts >/dev/null || { echo "arm64-root: install qemu-user-static binfmt-support" >&2; exit 2; }
+        update-binfmts --enable qemu-aarch64 >&2
+    fi
+    [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { echo "arm64-root: qemu-aarch64 binfmt not enabled" >&2; exit 2; }
+}
+
+strap() { # $1 target, $2 packages (comma separated)
+    mkdir -p "$CACHE" "$(dirname "$1")"
+    log "mmdebstrap $SUITE arm64 -> $1"
+    nice mmdebstrap --variant=apt --architectures=arm64 --mode=root --format=directory \
+        --aptopt='APT::Install-Recommends "false"' --include="$2" \
+        --skip=essential/unlink --skip=check/qemu \
+        --setup-hook='mkdir -p "$1"/var/cache/apt/archives' \
+        --setup-hook="sync-in '$CACHE' /var/cache/apt/archives/" \
+        --customize-hook="sync-out /var/cache/apt/archives '$CACHE'" \
+        "$SUITE" "$1" "$MIRROR" >&2
+}
+
+pip_env() { # $1 root: the host's pip index/CA settings, for pip inside the root
+    local var
+    for var in PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_DEFAULT_TIMEOUT; do
+        [ -z "${!var:-}" ] || printf '%s=%s ' "$var" "${!var}"
+    done
+    if [ -n "${PIP_CERT:-}" ] && [ -f "$PIP_CERT" ]; then
+        cp "$PIP_CERT" "$1/etc/pip-host-ca.pem"
+        printf 'PIP_CERT=/etc/pip-host-ca.pem '
+    fi
+}
+if [ "${1:-}" = pip-env ]; then pip_env "$2"; exit 0; fi
+
+[ "$(id -u)" -eq 0 ] || { echo "arm64-root: needs root (mmdebstrap root mode, chroot)" >&2; exit 2; }
+binfmt
+case "${1:-}" in
+builder)
+    dir=$BASE/builder
+    if [ ! -x "$dir/opt/builder/bin/python" ]; then
+        rm -rf "$dir"
+        strap "$dir" python3,python3-venv,python3-dev,build-essential,ca-certificates
+        log "venv with pip in the builder (under emulation)"
+        chroot "$dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root python3 -m venv /opt/builder
+        chroot "$dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root $(pip_env "$dir") \
+            /opt/builder/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip wheel
+    fi
+    echo "$dir"
+    ;;
+runtime)
+    dir=$BASE/runtime
+    rm -rf "$dir"
+    strap "$dir" python3,python3-venv,libusb-1.0-0,systemd,ca-certificates
+    echo "$dir"
+    ;;
+*)
+    echo "usage: arm64-root.sh builder|runtime" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# make arm64-test: install the arm64 package into a fresh Debian 12 arm64 root and run
+# the appliance there under qemu-user. Prints one JSON line per check and a summary.
+#
+# Checks: `appliance --version`, `config validate`, `photo-check` (all 28 ICAO checks on
+# scikit-image's public astronaut portrait), `finger-check` on a synthetic print as PNG
+# and as WSQ (NFIQ 2 + the WSQ codec), and `appliance demo --enrolments 3` (3 of 3
+# delivered through seal -> outbox -> gRPC -> receipt).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=${PY:-$ROOT/.venv/bin/python}
+VERSION=$("$PY" -c 'import appliance; print(appliance.__version__)')
+DEB=${DEB:-$ROOT/dist/claim-appliance_${VERSION}_arm64.deb}
+[ -f "$DEB" ] || { echo "arm64-test: $DEB is missing (make deb ARCH=arm64)" >&2; exit 2; }
+
+started=$(date +%s)
+in_root() { chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 "$@"; }
+if [ "${ARM64_TEST_ROOT:-fresh}" = builder ]; then
+    # Quicker under emulation: the wheel builder's root (a superset of a runtime root).
+    R=$(bash "$ROOT/scripts/arm64-root.sh" builder) || exit 2
+    in_root apt-get update -qq >/dev/null
+else
+    R=$(bash "$ROOT/scripts/arm64-root.sh" runtime) || exit 2
+fi
+APP=/opt/appliance/venv/bin/appliance
+
+# Inputs made on the host: a synthetic fingerprint (PNG and WSQ); never a real person's.
+"$PY" - "$R/tmp" <<'PY'
+import sys
+from pathlib import Path
+
+import cv2
+import wsq  # noqa: F401  (registers the WSQ codec with Pillow)
+from PIL import Image
+
+from drivers.interfaces import FingerPosition
+from drivers.sim.fingerprint_synth import synthesize_finger
+
+out = Path(sys.argv[1])
+finger = synthesize_finger(7, FingerPosition(2))
+cv2.imwrite(str(out / "finger.png"), finger)
+Image.fromarray(finger).save(out / "finger.wsq")
+PY
+
+failed=0
+check() { # name, then the command; the last line of its output is judged by $JUDGE
+    local name=$1 t0 out rc verdict
+    shift
+    t0=$(date +%s%N)
+    out=$("$@" 2>"$R/tmp/$name.err")
+    rc=$?
+    verdict=$(printf '%s' "$out" | "$PY" -c "$JUDGE" 2>/dev/null || echo "unparsable output")
+    [ "$rc" -eq 0 ] || verdict="exit $rc: $(tail -c 300 "$R/tmp/$name.err" | tr '\n"' ' .')"
+    local passed=true
+    case "$verdict" in ok*) ;; *) passed=false; failed=$((failed + 1)) ;; esac
+    printf '{"check": "%s", "passed": %s, "seconds": %d.%d, "detail": "%s"}\n' "$name" "$passed" \
+        $((($(date +%s%N) - t0) / 1000000000)) $(((($(date +%s%N) - t0) / 100000000) % 10)) "$verdict"
+}
+
+cp "$DEB" "$R/tmp/"
+JUDGE='import sys; d=sys.stdin.read(); print("ok" if d.strip() else "empty")'
+check install in_root sh -c "apt-get install -y -q --no-install-recommends /tmp/$(basename "$DEB") >/dev/null && echo installed"
+JUDGE='import sys; d=sys.stdin.read(); print("ok " + d.strip() if "'"$VERSION"'" in d else "wrong version: " + d)'
+check version in_root $APP --version
+JUDGE='import sys; d=sys.stdin.read(); print("ok" if "valid" in d else d)'
+check config_validate in_root $APP config validate /usr/share/doc/claim-appliance/production.example.yaml
+in_root /opt/appliance/venv/bin/python -c "import cv2; from skimage import data; cv2.imwrite('/tmp/astronaut.jpg', data.astronaut()[:, :, ::-1])"
+JUDGE='import json, sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); n=len(d.get("checks", [])); print(f"ok {n} checks" if n == 28 else f"{n} checks: {d}")'
+check photo_check in_root env APPLIANCE_MODELS_DIR=/opt/appliance/models $APP photo-check /tmp/astronaut.jpg --json
+JUDGE='import json, sys; rows=[json.loads(x) for x in sys.stdin.read().split("\n") if x.strip()]; ok=len(rows)==2 and all(isinstance(r.get("nfiq2"), int) for r in rows); print(("ok " if ok else "") + " ".join(f"{r[\"file\"]}: NFIQ2 {r.get(\"nfiq2\")}" for r in rows) + ("" if ok else f" {rows}"))'
+check finger_check in_root $APP finger-check /tmp/finger.png /tmp/finger.wsq --json
+JUDGE='import json, sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(("ok " if d["delivered"] == 3 else "") + f"{d[\"delivered\"]} of {d[\"enrolments\"]} delivered in {d[\"seconds\"]} s")'
+check demo in_root env APPLIANCE_MODELS_DIR=/opt/appliance/models $APP demo --enrolments 3 --json
+
+# The Pi's update format: this root as the ext4 slot image of a signed RAUC bundle for
+# image/rpi/system.conf (compatible=claim-kiosk-rpi), checked with `rauc info`.
+pi_bundle() {
+    local dir=$ROOT/build/arm64/bundle keys=$ROOT/build/keys out=$ROOT/build/arm64/claim-kiosk-rpi_$VERSION.raucb
+    [ -s "$keys/signing.key" ] || PROFILE=test bash "$ROOT/scripts/build-image.sh" keys >/dev/null
+    rm -rf "$dir" "$out" && mkdir -p "$dir"
+    mkfs.ext4 -q -L root -d "$R" "$dir/rootfs.ext4" "$(( $(du -sk "$R" | cut -f1) * 12 / 10 + 65536 ))k" || return 1
+    printf '[update]\ncompatible=%s\nversion=%s\n\n[bundle]\nformat=verity\n\n[image.rootfs]\nfilename=rootfs.ext4\n' \
+        "$(sed -n 's/^compatible=//p' "$ROOT/image/rpi/system.conf")" "$VERSION" > "$dir/manifest.raucm"
+    rauc bundle --cert="$keys/signing.pem" --key="$keys/signing.key" --signing-keyring="$keys/ca.pem" \
+        --mksquashfs-args="-comp zstd" "$dir" "$out" >/dev/null 2>&1 || return 1
+    rm -rf "$dir"
+    rauc info --keyring="$keys/ca.pem" --output-format=json "$out" 2>/dev/null
+}
+JUDGE='import json, sys; d=json.loads(sys.stdin.read()); print(("ok " if d["compatible"] == "claim-kiosk-rpi" else "") + f"{d[\"compatible\"]} {d[\"version\"]} images={[i for i in d[\"images\"]]}")'
+check rauc_bundle pi_bundle
+
+printf '{"arm64_test": "%s", "failed": %d, "seconds": %d, "root": "%s"}\n' \
+    "$([ "$failed" -eq 0 ] && echo passed || echo failed)" "$failed" "$(($(date +%s) - started))" "$R"
+[ "$failed" -eq 0 ]

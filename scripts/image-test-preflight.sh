@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Can this machine build and boot the kiosk image? Exit 0 if so; otherwise print
+# the reason on one line and exit 1 (`make test` then reports image-test as skipped).
+# The build needs root (mmdebstrap, chroot) and the Debian tools; the boot needs a KVM
+# that can run UEFI firmware. Some nested hosts offer a /dev/kvm that opens but cannot
+# (a PVM-style hypervisor: "KVM internal error ... emulation failure" in OVMF); there
+# the test would run emulated (TCG), far over its 15-minute budget, so it is skipped
+# unless IMAGE_TEST_ACCEL=tcg asks for it. No loop devices are needed: the disk image
+# is assembled from filesystem images.
+set -u
+fail() { echo "$*"; exit 1; }
+[ "$(id -u)" -eq 0 ] || fail "not root (mmdebstrap and chroot need it)"
+[ -e /dev/kvm ] || fail "no /dev/kvm"
+{ exec 3<>/dev/kvm; } 2>/dev/null || fail "/dev/kvm cannot be opened"
+exec 3>&-
+for tool in mmdebstrap qemu-system-x86_64 qemu-img mksquashfs mkfs.fat mcopy mkfs.ext4 sfdisk rauc; do
+    command -v "$tool" >/dev/null || fail "$tool is missing (make system-deps)"
+done
+[ -f /usr/share/ovmf/OVMF.fd ] || fail "OVMF firmware is missing (package ovmf)"
+[ "${IMAGE_TEST_ACCEL:-auto}" = tcg ] && exit 0
+err=$(timeout 5 qemu-system-x86_64 -machine q35,accel=kvm -cpu host -m 256 -nodefaults \
+    -display none -bios /usr/share/ovmf/OVMF.fd -no-reboot 2>&1 >/dev/null)
+case "$err" in
+*"KVM internal error"* | *"emulation failure"* | *"failed to initialize kvm"*)
+    fail "/dev/kvm cannot run UEFI firmware here (nested PVM-style KVM); IMAGE_TEST_ACCEL=tcg runs it emulated" ;;
+esac
+exit 0

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""make image-test: boot the kiosk image in QEMU/KVM and prove its A/B updates.
+
+    image-test.py [--image build/image/test/claim-kiosk_V.img] [--v2 V2] [--v3 V3]
+
+Needs the test-profile image and the bundles of V2 (an update) and V3 (a release
+whose appliance never gets READY) next to it (`make image-test` builds them).
+Prints one JSON line per step, then a JSON summary; exit 0 only if all passed.
+The host's reference receiver (`appliance-receiver`) and the bundle server listen
+on 127.0.0.1 only; so does QEMU's forward of the kiosk web port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from imagetest import steps
+from imagetest.host import Receiver, free_port
+from imagetest.vm import Vm, kvm_runs_firmware
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--image", type=Path, required=True, help="test-profile disk image (v1)")
+    parser.add_argument("--v1", required=True, help="version of the disk image")
+    parser.add_argument("--v2", required=True, help="update bundle version")
+    parser.add_argument("--v3", required=True, help="broken bundle version (never READY)")
+    parser.add_argument(
+        "--receiver", type=Path, default=ROOT / ".venv" / "bin" / "appliance-receiver"
+    )
+    parser.add_argument(
+        "--accel", choices=["auto", "kvm", "tcg"], default="auto",
+        help="QEMU accelerator (auto: KVM if it can run the firmware, else TCG)",
+    )  # fmt: skip
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args()
+    bundles = args.image.parent
+    for version in (args.v2, args.v3) if not os.environ.get("IMAGE_TEST_WAIT") else ():
+        if not (bundles / f"claim-kiosk_{version}.raucb").is_file():
+            print(f"image-test: bundle {version} missing in {bundles}", file=sys.stderr)
+            return 2
+
+    work = Path(tempfile.mkdtemp(prefix="image-test-", dir=ROOT / "build"))
+    vm_dir, central_dir = steps.work_paths(work)
+    report = steps.Report()
+    started = time.monotonic()
+    accel = args.accel
+    if accel == "auto":
+        accel = "kvm" if kvm_runs_firmware() else "tcg"
+    print(json.dumps({"accel": accel}), flush=True)
+    steps.SLOW = 1.0 if accel == "kvm" else 4.0
+    vm = Vm(vm_dir, args.image.resolve(), web_port=free_port(), accel=accel, updates=bundles)
+    receiver = Receiver(args.receiver, central_dir, steps.new_token())
+    plan = [
+        ("boot", lambda: steps.step_boot(kiosk, args.v1)),
+        ("read_only_root", lambda: steps.step_read_only(kiosk)),
+        ("ready_and_healthz", lambda: steps.step_ready(kiosk)),
+        ("seed_outbox", lambda: steps.step_seed(kiosk)),
+        ("reboot_keeps_data", lambda: steps.step_reboot_persists(kiosk)),
+        ("power_cut_during_update", lambda: steps.step_power_cut(kiosk, args.v1, args.v2)),
+        ("update", lambda: steps.step_update(kiosk, args.v2)),
+        ("rollback", lambda: steps.step_rollback(kiosk, args.v2, args.v3)),
+        ("outbox_delivered", lambda: steps.step_delivery(kiosk)),
+    ]
+    kiosk = steps.Kiosk(vm, receiver)
+    try:
+        for name, body in plan:
+            if not report.run(name, body):
+                break
+    finally:
+        vm.stop()
+        receiver.stop()
+    passed = len(report.steps) == len(plan) and all(s["passed"] for s in report.steps)
+    summary = {
+        "image_test": "passed" if passed else "failed",
+        "accel": accel,
+        "seconds": round(time.monotonic() - started, 1),
+        "steps": report.steps,
+        "serial_log": str(vm.serial) if not passed or args.keep else None,
+    }
+    print(json.dumps(summary, indent=2))
+    if passed and not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
