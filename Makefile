@@ -39,7 +39,8 @@ unit: install
 
 # Longer fuzzing (hypothesis) than the bounded budget `make unit` runs; prints executions.
 fuzz: install
-	FUZZ_EXAMPLES=5000 $(PY) -m pytest -q -s tests/test_fuzz.py
+	FUZZ_EXAMPLES=5000 $(PY) -m pytest -q -s tests/test_fuzz.py tests/test_audit_fuzz.py \
+	    tests/test_day_list_format.py tests/test_api_schema_fuzz.py
 
 # UI end-to-end tests in Debian's Chromium; axe-core comes from npm at build time only.
 AXE_CORE := build/e2e/node_modules/axe-core/axe.min.js

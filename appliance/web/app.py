@@ -23,6 +23,7 @@ from appliance.cases import CasesStatus
 from appliance.services import Services
 from appliance.web.auth import auth_router
 from appliance.web.errors import ApiError
+from appliance.web.limits import BodyLimit
 from appliance.web.roles import PUBLIC, AuthServices, allow, check_every_route_has_a_rule
 from appliance.web.schemas import (
     DeviceList,
@@ -54,6 +55,7 @@ def create_app(services: Services) -> FastAPI:
     auth = AuthServices(services.accounts, services.logins)
     api.state.auth = auth
     _install_error_handlers(api)
+    api.add_middleware(BodyLimit)  # before any route reads a body (and inside the headers)
     api.add_middleware(SecurityHeaders)
     install_ui(api, services.config.ui.operator_language)
     api.include_router(auth_router(auth))

@@ -97,6 +97,8 @@ def tech_router(services: Services) -> APIRouter:
 
     @router.post("/devices/{role}/reset", **TECHNICIAN)
     async def reset(request: Request, role: DeviceRole) -> DeviceReset:
+        if role not in {row.role for row in services.supervisor.statuses()}:
+            raise ApiError(404, "device.not_configured", "this kiosk has no such device")
         record(request, "device_reset", role.value)
         services.supervisor.reset(role)
         return DeviceReset(role=role.value, reset=True)

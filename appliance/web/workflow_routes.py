@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable
+from typing import Literal, get_args
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -34,7 +35,6 @@ from drivers.interfaces import CaptureKind
 
 BOUNDARY = "frame"
 ENROL = allow(*ENROLLING)
-SLAPS = (CaptureKind.SLAP_RIGHT_FOUR, CaptureKind.SLAP_LEFT_FOUR, CaptureKind.SLAP_THUMBS)
 
 #: HTTP status per message key (prefix match for ``device.``); anything else is 409.
 STATUS_BY_CODE: dict[str, int] = {
@@ -68,6 +68,14 @@ REFERENCE = Field(
 )
 
 
+#: The applicant languages and document kinds, as the schema states them (and FastAPI checks).
+Language = Literal["pt-PT", "en", "hi", "ne", "bn", "uk", "ur", "fr", "es", "ar"]
+DocumentKind = Literal["passport", "residence_permit", "id_card", "other"]
+#: The 4-4-2 flow captures slaps only.
+SlapKind = Literal["slap_right_four", "slap_left_four", "slap_thumbs"]
+assert get_args(Language) == LANGUAGES and get_args(DocumentKind) == DOCUMENT_KINDS
+
+
 class OverrideBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -82,7 +90,7 @@ class StartBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     case_reference: str = REFERENCE
-    language: str = Field(default="pt-PT", description="Applicant language.")
+    language: Language = Field(default="pt-PT", description="Applicant language.")
     identity_confirmed: bool = Field(
         default=False,
         description="The operator compared the case's data with the identity document presented.",
@@ -103,7 +111,7 @@ class CaseBody(BaseModel):
 class LanguageBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    language: str = Field(description="One of the applicant languages.")
+    language: Language = Field(description="One of the applicant languages.")
 
 
 class ConsentBody(BaseModel):
@@ -130,7 +138,7 @@ class MissingBody(BaseModel):
 class DocumentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(description="passport, residence_permit, id_card or other.")
+    kind: DocumentKind = Field(description="passport, residence_permit, id_card or other.")
 
 
 class SupervisorBody(BaseModel):
@@ -241,10 +249,8 @@ def workflow_router(engine: WorkflowEngine) -> APIRouter:
         return await act(engine.face.accept())
 
     @router.post("/fingers/{kind}/capture", status_code=202, **ENROL)
-    async def slap(kind: CaptureKind) -> WorkflowView:
-        if kind not in SLAPS:
-            raise ApiError(422, "finger.not_a_slap", "the 4-4-2 flow captures slaps")
-        return await act(engine.fingers.capture_slap(kind))
+    async def slap(kind: SlapKind) -> WorkflowView:
+        return await act(engine.fingers.capture_slap(CaptureKind(kind)))
 
     @router.post("/fingers/missing", **ENROL)
     async def missing(request: Request, body: MissingBody) -> WorkflowView:
