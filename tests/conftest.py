@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.softhsm import softhsm_token  # noqa: F401  (a fixture shared by the PKCS#11 tests)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -6,9 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -32,11 +29,10 @@ from packet.daylist import (
     parse_day_list,
     valid_reference,
 )
+from tests.softhsm import MODULE, key_label, needs_softhsm
 
 pytestmark = pytest.mark.timeout(60)
-MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
 DAY = dt.date(2026, 11, 23)
-PINS = ("--pin", "123456", "--so-pin", "12345678")
 KEY = ec.generate_private_key(ec.SECP256R1())
 
 
@@ -109,26 +105,11 @@ def test_references_and_qr_slips() -> None:
         CaseAppointment(**{**_listed().appointments[0].__dict__, "nationality": "portugal"})
 
 
-@pytest.mark.skipif(
-    not MODULE.exists() or shutil.which("softhsm2-util") is None,
-    reason="SoftHSM2 is not installed (make system-deps installs it)",
-)
-def test_a_token_key_that_only_signs_still_opens_the_sealed_list(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@needs_softhsm
+def test_a_token_key_that_only_signs_still_opens_the_sealed_list(softhsm_token: str) -> None:
     from appliance.identity.pkcs11_key import Pkcs11DeviceKey
 
-    (tmp_path / "tokens").mkdir()
-    conf = tmp_path / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nobjectstore.backend = file\n")
-    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
-    subprocess.run(
-        [*("softhsm2-util", "--init-token", "--free", "--label", "kiosk"), *PINS],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "SOFTHSM2_CONF": str(conf)},
-    )
-    key = Pkcs11DeviceKey(MODULE, "kiosk", "device-key", "123456")
+    key = Pkcs11DeviceKey(MODULE, softhsm_token, key_label("day-list-key"), "123456")
     key.generate()
     payload = _listed().to_bytes()
     sealed = seal(key.public_key(), b"day-list|CLAIM-T|2026-11-23", payload)

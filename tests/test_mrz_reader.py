@@ -95,9 +95,21 @@ def test_case_comparison_transliterates() -> None:
     )
     record = parse(write_mrz(identity), TODAY)
     assert record.failed_checks == ()
-    case = CaseData("Müller", "Søren Peña", date(1974, 8, 12), "UTO", "L898902C3")
+    case = CaseData(
+        surname="Müller",
+        given_names="Søren Peña",
+        birth_date=date(1974, 8, 12),
+        nationality="UTO",
+        document_number="L898902C3",
+    )
     assert compare(record, case) == []
-    wrong = CaseData("Mueller", "Soren", date(1974, 8, 13), "PRT", "L898902C4")
+    wrong = CaseData(
+        surname="Mueller",
+        given_names="Soren",
+        birth_date=date(1974, 8, 13),
+        nationality="PRT",
+        document_number="L898902C4",
+    )
     fields = [m.field for m in compare(record, wrong)]
     assert fields == ["given_names", "birth_date", "nationality", "document_number"]
     assert names_match("IVANOVA", "Иванова")

@@ -3,50 +3,17 @@
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 
-MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
-pytestmark = pytest.mark.skipif(
-    not MODULE.exists() or shutil.which("softhsm2-util") is None,
-    reason="SoftHSM2 is not installed (make system-deps installs it)",
-)
+from tests.softhsm import MODULE, key_label, needs_softhsm
+
+pytestmark = needs_softhsm
 
 
-@pytest.fixture
-def token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    (tmp_path / "tokens").mkdir()
-    conf = tmp_path / "softhsm2.conf"
-    conf.write_text(
-        f"directories.tokendir = {tmp_path / 'tokens'}\nobjectstore.backend = file\n"
-        "log.level = ERROR\n"
-    )
-    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
-    subprocess.run(
-        [
-            "softhsm2-util",
-            "--init-token",
-            "--free",
-            "--label",
-            "kiosk",
-            "--pin",
-            "123456",
-            "--so-pin",
-            "12345678",
-        ],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "SOFTHSM2_CONF": str(conf)},
-    )
-    return "kiosk"
-
-
-def test_hsm_key_signs_csrs_and_packets(token: str) -> None:
+def test_hsm_key_signs_csrs_and_packets(softhsm_token: str) -> None:
     from appliance.identity.device import DeviceIdentity
     from appliance.identity.pkcs11_key import Pkcs11DeviceKey
     from appliance.identity.software_key import KeyStoreError
@@ -54,7 +21,8 @@ def test_hsm_key_signs_csrs_and_packets(token: str) -> None:
     from packet.seal import ItemSource, seal_packet
     from tests.sealing_helpers import META, make_world
 
-    key = Pkcs11DeviceKey(MODULE, token, "device-key", "123456")
+    label = key_label("device-key")
+    key = Pkcs11DeviceKey(MODULE, softhsm_token, label, "123456")
     key.generate()
     with pytest.raises(KeyStoreError, match="already holds"):
         key.generate()
@@ -75,12 +43,12 @@ def test_hsm_key_signs_csrs_and_packets(token: str) -> None:
     opened = open_packet(io.BytesIO(out.getvalue()), world.keyring, world.trust, MemorySink())
     assert opened.manifest.device_id == "dev-hsm-1"
     with pytest.raises(KeyStoreError, match="log in"):
-        Pkcs11DeviceKey(MODULE, token, "device-key", "000000").sign(b"x")
+        Pkcs11DeviceKey(MODULE, softhsm_token, label, "000000").sign(b"x")
 
 
 @pytest.mark.timeout(120)
 async def test_hsm_kiosk_provisions_uploads_and_runs_in_production(
-    token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    softhsm_token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from cryptography.hazmat.primitives import serialization
 
@@ -97,8 +65,8 @@ async def test_hsm_kiosk_provisions_uploads_and_runs_in_production(
     receiver = Receiver(state)
     port = await receiver.start()
     state.store.add_token("hsm-token")
-    # SoftHSM stays loaded in-process across tests: use a key label of our own.
-    hsm = Pkcs11DeviceKey(MODULE, token, "kiosk-signing-key", "123456")
+    label = key_label("kiosk-signing-key")
+    hsm = Pkcs11DeviceKey(MODULE, softhsm_token, label, "123456")
     identity = await provision(
         IdentityFiles(tmp_path / "kiosk" / "identity"),
         central=f"127.0.0.1:{receiver.enrol_port}",
@@ -149,7 +117,11 @@ async def test_hsm_kiosk_provisions_uploads_and_runs_in_production(
                 **base,
                 "security": {
                     "key_backend": "pkcs11",
-                    "pkcs11": {"module": str(MODULE), "token_label": token},
+                    "pkcs11": {
+                        "module": str(MODULE),
+                        "token_label": softhsm_token,
+                        "key_label": label,
+                    },
                 },
             }
         )

@@ -225,7 +225,7 @@ class Mismatch:
     case: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CaseData:
     """What the case holds about the applicant; None where it holds nothing."""
 
