@@ -21,7 +21,12 @@ fingerprints, one document, review, submit. Reported:
   records, capture documents, scan QR codes and seal the packet);
 - ``preview``: MJPEG frames per second and capture-to-client latency on loopback.
 
-Goals from the issue: software under 10 s per enrolment, API p95 under 100 ms.
+Goals (issue 15): software time at most 3 s per enrolment on average, the first
+enrolment at most 1.2 times the mean (the engines are warmed before READY), and
+every operator-facing route's p95 at most 300 ms (the QR scan and the document
+photo wait for the applicant's paper and are reported but not held to it; login
+is argon2id by design). The earlier goals (interactive p95 under 100 ms, preview
+rate and latency) are kept.
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ HEAVY_ROUTES = (
     "POST /api/workflow/submit",
     "POST /api/auth/login",
 )
+#: Routes that wait for the applicant or a device by design (the QR slip under the
+#: camera, a document photo and its MRZ reading): not operator-facing waits for software.
+WAITING_ROUTES = ("POST /api/workflow/scan", "POST /api/workflow/documents", "POST /api/auth/login")
 _ID = re.compile(r"/[0-9a-f]{32}")
 
 
@@ -163,8 +171,13 @@ async def run(enrolments: int) -> dict[str, Any]:
         },
         "preview": preview,
         "goals": {
-            "software_under_10s": max(software) < 10.0,
-            "first_enrolment_under_10s": first < 10.0,
+            "software_mean_at_most_3s": statistics.mean(software) <= 3.0,
+            "first_enrolment_at_most_1_2x_mean": first <= 1.2 * statistics.mean(software),
+            "every_operator_route_p95_at_most_300ms": all(
+                _percentile(values, 0.95) <= 300.0
+                for route, values in by_route.items()
+                if not route.startswith(WAITING_ROUTES)
+            ),
             "interactive_api_p95_under_100ms": _percentile(interactive, 0.95) < 100.0,
             "preview_at_least_15fps": preview["fps"] >= 15.0,
             "preview_latency_under_200ms": preview["latency_p95_ms"] < 200.0,
