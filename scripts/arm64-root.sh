@@ -62,13 +62,25 @@ binfmt
 case "${1:-}" in
 builder)
     dir=$BASE/builder
+    # pyscard (sdist only) builds against pcsc-lite's headers; wsq needs only the compiler.
+    packages=python3,python3-venv,python3-dev,build-essential,pkg-config,libpcsclite-dev,ca-certificates
     if [ ! -x "$dir/opt/builder/bin/python" ]; then
         rm -rf "$dir"
-        strap "$dir" python3,python3-venv,python3-dev,build-essential,ca-certificates
+        strap "$dir" "$packages"
         log "venv with pip in the builder (under emulation)"
         chroot "$dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root python3 -m venv /opt/builder
         chroot "$dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root $(pip_env "$dir") \
             /opt/builder/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip wheel
+    fi
+    # A builder from an earlier list gets the packages added since (apt under emulation).
+    missing=$(for p in ${packages//,/ }; do
+        chroot "$dir" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+    done)
+    if [ -n "$missing" ]; then
+        log "adding to the builder: $(echo $missing)"
+        # shellcheck disable=SC2086 # one word per package
+        chroot "$dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive \
+            sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@"' sh $missing >&2
     fi
     echo "$dir"
     ;;

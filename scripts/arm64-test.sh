@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make arm64-test: install the arm64 package into a fresh Debian 12 arm64 root and run
+# make arm64-test: install the arm64 package into a fresh Debian 13 arm64 root and run
 # the appliance there under qemu-user. Prints one JSON line per check and a summary.
 #
 # Checks: `appliance --version`, `config validate`, `photo-check` (all 28 ICAO checks on
@@ -19,10 +19,11 @@ in_root() { chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_
 if [ "${ARM64_TEST_ROOT:-fresh}" = builder ]; then
     # Quicker under emulation: the wheel builder's root (a superset of a runtime root).
     R=$(bash "$ROOT/scripts/arm64-root.sh" builder) || exit 2
-    in_root apt-get update -qq >/dev/null
 else
     R=$(bash "$ROOT/scripts/arm64-root.sh" runtime) || exit 2
 fi
+# mmdebstrap leaves no package lists: apt needs them to resolve the package's Depends.
+in_root apt-get update -qq >/dev/null || { echo "arm64-test: apt-get update failed in $R" >&2; exit 2; }
 APP=/opt/appliance/venv/bin/appliance
 
 # Inputs made on the host: a synthetic fingerprint (PNG and WSQ); never a real person's.

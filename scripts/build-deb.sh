@@ -43,6 +43,12 @@ else
     rm -rf "$BUILDER/tmp/deb-wheels" && mkdir -p "$BUILDER/tmp/deb-wheels"
     OURS=$(basename "$APP"/wheels/claim_kiosk_appliance-*.whl)
     cp "$APP/wheels/$OURS" "$ROOT/constraints.txt" "$BUILDER/tmp/deb-wheels/"
+    # Wheels built here from sdists (wsq, pyscard) take many minutes under emulation:
+    # kept in build/cache/wheels-arm64 and offered again (--find-links) on the next build.
+    SDIST_WHEELS=${CACHE:-$ROOT/build/cache}/wheels-arm64
+    mkdir -p "$SDIST_WHEELS"
+    mkdir -p "$BUILDER/tmp/deb-wheels/cached"
+    cp "$SDIST_WHEELS"/*.whl "$BUILDER/tmp/deb-wheels/cached/" 2>/dev/null || true
     # pip under qemu-aarch64: aarch64 wheels from the registry, sdist-only ones built here.
     # wsq's setup.py passes the x86-only -m64 to the compiler: its sdist is built with
     # that one flag removed (the sources are portable; -D__NBISLE__ holds on aarch64).
@@ -52,14 +58,18 @@ else
         $(bash "$ROOT/scripts/arm64-root.sh" pip-env "$BUILDER") \
         PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CACHE_DIR=/var/cache/pip sh -euc '
         cd /tmp/deb-wheels
-        /opt/builder/bin/python -m pip download --quiet --no-deps --no-binary :all: "wsq==$1" -d sdist
-        tar -xzf "sdist/wsq-$1.tar.gz" -C sdist
-        sed -i "s/ -m64//" "sdist/wsq-$1/setup.py"
-        /opt/builder/bin/python -m pip wheel --quiet --no-deps --wheel-dir . "sdist/wsq-$1"
-        rm -rf sdist
-        /opt/builder/bin/python -m pip wheel --quiet --wheel-dir . --find-links . \
+        if ! ls "cached/wsq-$1-"*.whl >/dev/null 2>&1; then
+            /opt/builder/bin/python -m pip download --quiet --no-deps --no-binary :all: "wsq==$1" -d sdist
+            tar -xzf "sdist/wsq-$1.tar.gz" -C sdist
+            sed -i "s/ -m64//" "sdist/wsq-$1/setup.py"
+            /opt/builder/bin/python -m pip wheel --quiet --no-deps --wheel-dir cached "sdist/wsq-$1"
+            rm -rf sdist
+        fi
+        /opt/builder/bin/python -m pip wheel --quiet --wheel-dir . --find-links . --find-links cached \
             -c constraints.txt "$2"' sh "$WSQ" "$OURS"
     rm "$BUILDER/tmp/deb-wheels/constraints.txt" "$BUILDER/tmp/deb-wheels/$OURS"
+    cp "$BUILDER"/tmp/deb-wheels/*-linux_aarch64.whl "$SDIST_WHEELS/" 2>/dev/null || true
+    rm -rf "$BUILDER/tmp/deb-wheels/cached"
     mv "$BUILDER"/tmp/deb-wheels/*.whl "$APP/wheels/"
     if ls "$APP"/wheels/*x86_64*.whl >/dev/null 2>&1; then
         echo "build-deb: an x86_64 wheel ended up in the arm64 package" >&2

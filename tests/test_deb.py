@@ -51,7 +51,9 @@ def _field(deb: Path, name: str) -> str:
 def test_control_and_contents(deb: Path) -> None:
     assert _field(deb, "Package") == "claim-appliance"
     assert _field(deb, "Version") == __version__
-    assert "python3-venv" in _field(deb, "Depends")
+    depends = _field(deb, "Depends")
+    assert "python3-venv" in depends
+    assert "libpcsclite1" in depends  # pyscard dlopens it (chip reading)
     listing = subprocess.run(
         ["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True, check=True
     ).stdout
