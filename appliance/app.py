@@ -43,6 +43,8 @@ from appliance.logview import RingBufferHandler
 from appliance.metrics import ApplianceMetrics, certificate_days_left
 from appliance.models_check import StartupError, check_models
 from appliance.outbox import Outbox
+from appliance.outbox.case_key import CaseHistory, CaseKey
+from appliance.receipt.printing import ReceiptPrinting
 from appliance.retention import Retention
 from appliance.sdnotify import Notifier, watchdog_interval_s
 from appliance.services import Services
@@ -51,12 +53,13 @@ from appliance.uplink.heartbeat import Heartbeat
 from appliance.watchdog import Watchdog
 from appliance.web.app import create_app
 from appliance.web.server import WebServer
-from appliance.workflow.engine import WorkflowEngine
+from appliance.workflow.engine import CaseLookup, WorkflowEngine
+from appliance.workflow.operations import OnOperation, no_operation_log
 from appliance.workflow.persist import WorkflowFile
 from appliance.workflow.supervisor import supervisor_check
 from drivers.hotplug import UsbEvent, create_monitor
 from drivers.interfaces import Camera, DeviceInfo, DeviceState, FingerprintReader
-from drivers.registry import create_camera, create_reader
+from drivers.registry import create_camera, create_printer, create_reader
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +78,10 @@ class Appliance:
         *,
         serve_web: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        on_operation: OnOperation = no_operation_log,
     ) -> None:
         self.config = config
+        self.on_operation = on_operation  # the record of operations plugs in here
         self.serve_web = serve_web
         self.clock = clock  # monotonic time of the idle lock and the restart budget (tests)
         self.metrics = ApplianceMetrics()
@@ -91,6 +96,8 @@ class Appliance:
         self._stoppers: list[tuple[str, Stopper]] = []
         self.identity: LoadedIdentity | None = None
         self.outbox: Outbox | None = None
+        self.case_key: CaseKey | None = None
+        self.receipt_printing: ReceiptPrinting | None = None
         self.uplink: Uplink | None = None
         self.supervisor: DeviceSupervisor | None = None
         self.face_engine: FaceCaptureService | None = None
@@ -116,6 +123,7 @@ class Appliance:
             self._start_outbox()
             self._start_uplink()
             await self._start_devices()
+            await self._start_printer()
             self._start_face_engine()
             capture = self._build_capture()
             accounts, logins = self._start_accounts()
@@ -133,6 +141,7 @@ class Appliance:
                 workflow=workflow,
                 logs=self._start_log_view(),
                 certificate_expiry=self._certificate_expiry,
+                receipt_printing=self.receipt_printing,
             )
             if self.serve_web:
                 await self._start_web(self.services)
@@ -226,6 +235,8 @@ class Appliance:
             warn_percent=storage.warn_percent,
         )
         self.outbox = outbox
+        # Keyed hashes of case references, stored with each packet (never the reference).
+        self.case_key = CaseKey.load_or_create(storage.state_dir / "case-key")
 
         async def close() -> None:
             outbox.close()
@@ -308,6 +319,17 @@ class Appliance:
         if any(d.info.usb_vid is not None and not d.info.simulated for d in devices.values()):
             self._start_hotplug(supervisor)
 
+    async def _start_printer(self) -> None:
+        """The receipt printer, when one is configured (jobs open the device as they print:
+        a printer switched off or out of paper is shown to the operator, not a start failure)."""
+        config = self.config.devices.receipt_printer
+        if config is None:
+            return
+        printer = create_printer(config)
+        await printer.open()
+        self.receipt_printing = ReceiptPrinting(printer)
+        self._on_stop("receipt printer", printer.close)
+
     def _start_hotplug(self, supervisor: DeviceSupervisor) -> None:
         """USB add/remove events reach the supervisor on the event loop."""
         loop = asyncio.get_running_loop()
@@ -351,6 +373,7 @@ class Appliance:
                 self.config.site.claim_id,
                 self.metrics,
                 on_sealed=self.uplink.notify if self.uplink is not None else None,
+                case_key=self.case_key,
             )
         capture = CaptureService(
             devices,
@@ -400,10 +423,19 @@ class Appliance:
             municipality=self.config.site.municipality,
             kiosk_name=self.config.site.kiosk_name,
             default_language=self.config.ui.applicant_language,
+            on_operation=self.on_operation,
+            case_lookup=self._case_history(),
+            case_digest=self.case_key.digest if self.case_key else None,
         )
         workflow.recover()
         self._on_stop("workflow", workflow.close)
         return workflow
+
+    def _case_history(self) -> CaseLookup | None:
+        """Until the case service (issue 17) answers centrally: this kiosk's own outbox."""
+        if self.outbox is None or self.case_key is None:
+            return None
+        return CaseHistory(self.outbox, self.case_key).seen
 
     def _start_retention(self) -> None:
         if self.outbox is None:

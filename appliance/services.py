@@ -17,6 +17,7 @@ from appliance.devices import DeviceSupervisor
 from appliance.logview import RingBufferHandler
 from appliance.metrics import ApplianceMetrics
 from appliance.outbox import Outbox
+from appliance.receipt.printing import ReceiptPrinting
 from appliance.workflow.engine import WorkflowEngine
 
 
@@ -32,3 +33,4 @@ class Services:
     workflow: WorkflowEngine
     logs: RingBufferHandler
     certificate_expiry: Callable[[], datetime | None]
+    receipt_printing: ReceiptPrinting | None = None  # devices.receipt_printer, when configured

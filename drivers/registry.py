@@ -15,10 +15,16 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from drivers.interfaces import Camera, FingerprintReader
+from drivers.escpos_config import EscposPrinterConfig
+from drivers.interfaces import Camera, FingerprintReader, ReceiptPrinter
 from drivers.opencv_camera import OpenCvCameraConfig
 from drivers.sbi.config import SbiCameraConfig, SbiReaderConfig
-from drivers.sim.config import FileCameraConfig, SimCameraConfig, SimReaderConfig
+from drivers.sim.config import (
+    FileCameraConfig,
+    SimCameraConfig,
+    SimPrinterConfig,
+    SimReaderConfig,
+)
 from drivers.usb.config import Uru4000Config
 from drivers.vendor_sdk.config import VendorSdkReaderConfig
 
@@ -29,6 +35,11 @@ CameraConfig = Annotated[
 
 ReaderConfig = Annotated[
     SimReaderConfig | Uru4000Config | SbiReaderConfig | VendorSdkReaderConfig,
+    Field(discriminator="type"),
+]
+
+PrinterConfig = Annotated[
+    EscposPrinterConfig | SimPrinterConfig,
     Field(discriminator="type"),
 ]
 
@@ -45,6 +56,12 @@ READER_DRIVERS: dict[type[BaseModel], str] = {
     Uru4000Config: "drivers.usb.uru4000:Uru4000Reader",
     SbiReaderConfig: "drivers.sbi.reader:SbiFingerprintReader",
     VendorSdkReaderConfig: "drivers.vendor_sdk.reader:VendorSdkReader",
+}
+
+
+PRINTER_DRIVERS: dict[type[BaseModel], str] = {
+    EscposPrinterConfig: "drivers.escpos_printer:EscposPrinter",
+    SimPrinterConfig: "drivers.sim.printer:SimReceiptPrinter",
 }
 
 
@@ -67,3 +84,9 @@ def create_reader(config: BaseModel) -> FingerprintReader:
     """Build the fingerprint reader a validated :data:`ReaderConfig` describes."""
     reader: FingerprintReader = _load(READER_DRIVERS, config)
     return reader
+
+
+def create_printer(config: BaseModel) -> ReceiptPrinter:
+    """Build the receipt printer a validated :data:`PrinterConfig` describes."""
+    printer: ReceiptPrinter = _load(PRINTER_DRIVERS, config)
+    return printer

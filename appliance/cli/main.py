@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "appliance.cli.models",
     "appliance.cli.photo_check",
     "appliance.cli.account",
+    "appliance.cli.prompts",
 )
 
 

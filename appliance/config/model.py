@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from appliance.config.quality import QualityConfig
-from drivers.registry import CameraConfig, ReaderConfig
+from drivers.registry import CameraConfig, PrinterConfig, ReaderConfig
 
 
 class Strict(BaseModel):
@@ -87,6 +87,11 @@ class DevicesConfig(Strict):
         default=None, description="Optional document camera; unset uses the face camera."
     )
     fingerprint_reader: ReaderConfig = Field(description="The ten-print reader.")
+    receipt_printer: PrinterConfig | None = Field(
+        default=None,
+        description="Optional receipt printer (type escpos or sim); unset: the receipt is "
+        "printed from the browser (CUPS).",
+    )
     allowlist: Path | None = Field(
         default=None,
         description="Approved-device allow-list (YAML). Unset: the packaged firmware_config list.",
@@ -253,7 +258,12 @@ class ApplianceConfig(Strict):
         if self.profile is Profile.PRODUCTION:
             simulated = [
                 name
-                for name in ("face_camera", "document_camera", "fingerprint_reader")
+                for name in (
+                    "face_camera",
+                    "document_camera",
+                    "fingerprint_reader",
+                    "receipt_printer",
+                )
                 if getattr(getattr(self.devices, name), "type", None) in ("sim", "file")
             ]
             if simulated:

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from appliance.capture.service import CaptureService
 from appliance.tasks import BackgroundTasks
+from appliance.workflow.operations import OnOperation
 from appliance.workflow.state import Step, WorkflowRecord
 
 
@@ -14,6 +15,7 @@ class WorkflowContext(Protocol):
     capture: CaptureService
     tasks: BackgroundTasks
     lock: asyncio.Lock
+    on_operation: OnOperation
 
     @property
     def record(self) -> WorkflowRecord | None: ...

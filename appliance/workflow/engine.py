@@ -7,6 +7,14 @@ capture service, which holds the captures in memory. Every step change is
 written to disk before it is acknowledged; captures never are. Background work
 (auto-capture, slaps, sealing) runs in kept tasks whose failures are logged
 and shown to the operator (``problem`` in the view).
+
+One applicant at a time: an enrolment starts only when the devices it needs
+are ready (:mod:`.readiness`) and, for a case this kiosk already enrolled,
+only once the operator has seen the warning; "next applicant" resets the
+language, the captures and the step state. An enrolment belongs to the operator
+who started it; another user must take it over (same role) or discard it
+(:mod:`.handover`). Operations are reported through one hook
+(:mod:`.operations`).
 """
 
 from __future__ import annotations
@@ -14,17 +22,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import asdict
 
 from appliance.capture.captures import Capture
 from appliance.capture.service import CaptureService
+from appliance.outbox.case_key import CaseSeen
 from appliance.tasks import BackgroundTasks
 from appliance.workflow.document_step import DocumentStep
 from appliance.workflow.face_step import FaceStep
 from appliance.workflow.finger_step import FingerStep, SupervisorCheck
+from appliance.workflow.handover import Handover
+from appliance.workflow.operations import OnOperation, no_operation_log, report
 from appliance.workflow.persist import WorkflowFile
+from appliance.workflow.readiness import device_problems, roles_for
 from appliance.workflow.state import (
     CANCELLABLE,
     CAPTURE_STEPS,
+    FINISHED,
     LANGUAGES,
     NEXT_CAPTURE_STEP,
     Step,
@@ -33,7 +48,17 @@ from appliance.workflow.state import (
     check_transition,
 )
 from appliance.workflow.submit_step import SubmitStep
-from appliance.workflow.view import ConsentView, WorkflowView
+from appliance.workflow.view import (
+    ApplicantView,
+    ConsentView,
+    DeliveryView,
+    WorkflowView,
+)
+
+#: A case reference -> what this kiosk already did for it (None: nothing).
+CaseLookup = Callable[[str], CaseSeen | None]
+#: A case reference -> its keyed hash (what the record of operations may hold).
+CaseDigest = Callable[[str], str]
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +77,17 @@ class WorkflowEngine:
         kiosk_name: str,
         municipality: str = "",
         default_language: str = "pt-PT",
+        on_operation: OnOperation = no_operation_log,
+        case_lookup: CaseLookup | None = None,
+        case_digest: CaseDigest | None = None,
     ) -> None:
         self._store = store
         self.capture = capture
-        self.default_language = default_language
+        self.default_language = default_language  # the configured one, for each new applicant
+        self.idle_language = default_language  # chosen before start; reset by next applicant
+        self.on_operation = on_operation
+        self._case_lookup = case_lookup
+        self._case_digest = case_digest
         self.lock = asyncio.Lock()
         self.tasks = BackgroundTasks(self._on_task_failure)
         self._record: WorkflowRecord | None = None
@@ -64,6 +96,7 @@ class WorkflowEngine:
         self.fingers = FingerStep(self, confirm_supervisor, nfiq2_threshold)
         self.documents = DocumentStep(self)
         self.submission = SubmitStep(self, site_id, kiosk_name, municipality)
+        self.handover = Handover(self, confirm_supervisor)
 
     @property
     def record(self) -> WorkflowRecord | None:
@@ -101,7 +134,11 @@ class WorkflowEngine:
         provisioned = self.capture.provisioned
         if record is None:
             return WorkflowView(
-                active=False, step=None, language=self.default_language, provisioned=provisioned
+                active=False,
+                step=None,
+                language=self.idle_language,
+                provisioned=provisioned,
+                devices=device_problems(self.capture.devices, roles_for(None, self.capture.devices)),
             )
         return WorkflowView(
             active=True,
@@ -121,7 +158,50 @@ class WorkflowEngine:
             sealing=self.submission.sealing,
             can_submit=record.step is Step.REVIEW and provisioned,
             provisioned=provisioned,
+            operator_role=record.operator_role,
+            paused=record.paused,
+            has_captures=self.has_captures,
+            devices=device_problems(
+                self.capture.devices, roles_for(record.step, self.capture.devices)
+            ),
+            delivery=self._delivery(record),
         )
+
+    def applicant_view(self) -> ApplicantView:
+        """What the applicant's own screen shows: no case reference, names or images."""
+        record = self._record
+        if record is None or record.paused:
+            return ApplicantView(step=None, language=self.idle_language)
+        delivery = self._delivery(record)
+        face = self.face.view() if record.step is Step.FACE else None
+        return ApplicantView(
+            step=record.step.value,
+            language=record.language,
+            face_prompts=list(face.prompts) if face else [],
+            face_captured=self.face.captured,
+            slaps=self.fingers.applicant_view(record)
+            if record.step is Step.FINGERPRINTS
+            else [],
+            delivery=delivery.state if delivery else None,
+        )
+
+    def _delivery(self, record: WorkflowRecord) -> DeliveryView | None:
+        if record.step is not Step.DONE or not record.packet_id:
+            return None
+        found = self.capture.delivery(record.packet_id)
+        return DeliveryView(found.state, found.receipt_id, found.received_at)
+
+    @property
+    def has_captures(self) -> bool:
+        """Anything of the applicant's is held (discarding it needs a supervisor)."""
+        return (
+            self.face.captured
+            or any(p.captured is not None for p in self.fingers.slaps.values())
+            or bool(self.documents.documents)
+        )
+
+    def digest(self, case_reference: str) -> str | None:
+        return self._case_digest(case_reference) if self._case_digest else None
 
     def capture_for_review(self, capture_id: str) -> Capture | None:
         """A face or document capture of the current enrolment (memory only)."""
@@ -134,40 +214,108 @@ class WorkflowEngine:
 
     # ----------------------------------------------------------------- steps
 
-    async def start(self, case_reference: str, language: str, operator: str) -> None:
+    async def start(
+        self,
+        case_reference: str,
+        language: str,
+        operator: str,
+        role: str = "operator",
+        *,
+        acknowledge_duplicate: bool = False,
+    ) -> None:
+        """Start an enrolment: refused while a needed device is not ready, and for a
+        case already enrolled here until the operator acknowledges the warning."""
         async with self.lock:
-            if self._record is not None and self._record.step not in (Step.DONE, Step.ABORTED):
+            if self._record is not None and self._record.step not in FINISHED:
                 raise TransitionError("workflow.in_progress", "an enrolment is in progress")
             _check_language(language)
+            problems = device_problems(self.capture.devices, roles_for(None, self.capture.devices))
+            if problems:
+                report(
+                    self.on_operation,
+                    "enrolment.device_refused",
+                    operator=operator,
+                    devices=[p.role for p in problems],
+                )
+                raise TransitionError(
+                    "workflow.devices_not_ready",
+                    "a device the enrolment needs is not ready",
+                    devices=[asdict(p) for p in problems],
+                )
+            seen = await self._seen(case_reference)
+            if seen is not None:
+                report(
+                    self.on_operation,
+                    "enrolment.duplicate_warned",
+                    workflow_id=None,
+                    operator=operator,
+                    case_digest=self.digest(case_reference),
+                    seen=seen.seen,
+                    acknowledged=acknowledge_duplicate,
+                )
+                if not acknowledge_duplicate:
+                    raise TransitionError(
+                        f"case.already_{seen.seen}",
+                        "this case was already enrolled on this kiosk",
+                        seen=seen.seen,
+                        at=seen.at,
+                    )
             await self._end()
             self.capture.begin()
             self._record = WorkflowRecord(
-                case_reference=case_reference, operator=operator, language=language
+                case_reference=case_reference,
+                operator=operator,
+                language=language,
+                operator_role=role,
             )
             self.save()
+            report(
+                self.on_operation,
+                "enrolment.started",
+                workflow_id=self._record.workflow_id,
+                operator=operator,
+                language=language,
+                case_digest=self.digest(case_reference),
+            )
             logger.info("enrolment %s started", self._record.workflow_id[:8])
+
+    async def _seen(self, case_reference: str) -> CaseSeen | None:
+        if self._case_lookup is None:
+            return None
+        return await asyncio.to_thread(self._case_lookup, case_reference)
 
     async def set_language(self, language: str) -> None:
         _check_language(language)
         async with self.lock:
             if self._record is None:
-                self.default_language = language
+                self.idle_language = language  # this applicant only: reset at the next
                 return
             self._record.language = language
             self.save()
 
-    async def consent(self, accepted: bool) -> None:
+    async def consent(self, accepted: bool, operator: str = "") -> None:
+        """Consent given: on to the face. Refused: nothing is captured, the refusal is
+        recorded and the enrolment ends on an acknowledgement (``declined``)."""
         async with self.lock:
             record = self.require(Step.CONSENT)
-            if not accepted:
-                await self._cancel_locked()
-                return
-            check_transition(record.step, Step.FACE)
-            record.consent_at = time.time()
-            record.consent_language = record.language
-            record.complete(Step.CONSENT)
-            record.step = Step.FACE
+            event = "consent.given" if accepted else "consent.refused"
+            target = Step.FACE if accepted else Step.DECLINED
+            check_transition(record.step, target)
+            if accepted:
+                record.consent_at = time.time()
+                record.consent_language = record.language
+                record.complete(Step.CONSENT)
+            else:
+                self.capture.end()  # nothing was captured; nothing is kept
+            record.step = target
             self.save()
+            report(
+                self.on_operation,
+                event,
+                workflow_id=record.workflow_id,
+                operator=operator or record.operator,
+                language=record.language,
+            )
 
     def acknowledge_notice(self) -> None:
         if self._record is not None and self._record.notice is not None:
@@ -186,23 +334,36 @@ class WorkflowEngine:
             self.save()
 
     async def finish(self) -> None:
-        """After the receipt (or an abort notice): back to idle for the next applicant."""
+        """After the receipt (or an abort or refusal): idle, reset for the next applicant."""
         async with self.lock:
-            self.require(Step.DONE, Step.ABORTED)
+            self.require(*FINISHED)
             await self._end()
 
-    async def cancel(self) -> None:
+    async def cancel(self, operator: str = "") -> None:
         async with self.lock:
-            await self._cancel_locked()
+            record = self._record
+            if record is None:
+                return
+            if record.step not in CANCELLABLE:
+                raise TransitionError("workflow.not_cancellable", "sealing cannot be interrupted")
+            report(
+                self.on_operation,
+                "enrolment.cancelled",
+                workflow_id=record.workflow_id,
+                operator=operator or record.operator,
+                step=record.step.value,
+                had_captures=self.has_captures,
+            )
+            await self._end()
+            logger.info("enrolment cancelled; captures discarded")
 
-    async def _cancel_locked(self) -> None:
+    def check_owner(self, user: str) -> None:
+        """Only the operator who has the enrolment acts on it (others: take over first)."""
         record = self._record
-        if record is None:
-            return
-        if record.step not in CANCELLABLE:
-            raise TransitionError("workflow.not_cancellable", "sealing cannot be interrupted")
-        await self._end()
-        logger.info("enrolment cancelled; captures discarded")
+        if record is not None and record.operator != user:
+            raise TransitionError(
+                "workflow.other_operator", "another user's enrolment: resume or discard it first"
+            )
 
     # --------------------------------------------------------------- context
 
@@ -228,8 +389,13 @@ class WorkflowEngine:
         record.step = step
         self.save()
 
+    async def end_locked(self) -> None:
+        """:meth:`_end` for the handover (the caller holds the lock)."""
+        await self._end()
+
     async def _end(self) -> None:
-        """Forget the enrolment: background work stopped, captures wiped, record removed."""
+        """Forget the enrolment: background work stopped, captures wiped, record removed,
+        and the language back to the kiosk's default for the next applicant."""
         await self.fingers.stop()
         for name in ("face-auto-capture",):
             await self.tasks.cancel(name)
@@ -239,6 +405,7 @@ class WorkflowEngine:
         self.documents.reset()
         self.submission.reset()
         self.problem = None
+        self.idle_language = self.default_language
         self._record = None
         self._store.clear()
 

@@ -18,6 +18,7 @@ from typing import Any
 from appliance.capture.errors import CaptureError
 from appliance.capture.sealing import SealRequest
 from appliance.workflow.context import WorkflowContext
+from appliance.workflow.operations import report
 from appliance.workflow.state import (
     CAPTURE_STEPS,
     Step,
@@ -66,6 +67,13 @@ class SubmitStep:
                 record.packet_id, record.case_reference, operator, record.created_at
             )
             self._ctx.tasks.start(SEAL_TASK, self._seal(record, request))
+            report(
+                self._ctx.on_operation,
+                "enrolment.submitted",
+                workflow_id=record.workflow_id,
+                operator=operator,
+                packet_id=record.packet_id,
+            )
 
     async def _seal(self, record: WorkflowRecord, request: SealRequest) -> None:
         try:

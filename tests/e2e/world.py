@@ -29,8 +29,11 @@ from cryptography.hazmat.primitives import serialization
 from appliance.accounts import Role
 from appliance.app import Appliance
 from appliance.config.model import ApplianceConfig
+from appliance.devices import DeviceRole
 from appliance.identity.store import IdentityFiles, provision
+from appliance.workflow.operations import OnOperation, no_operation_log
 from central.server import Receiver, load_or_create_state
+from drivers.errors import DeviceDisconnected
 from drivers.sim.documents import counter_scene
 from drivers.sim.portrait import PortraitScene, render_portrait
 
@@ -82,6 +85,7 @@ def _config(
                     "finger_delay_s": finger_delay,
                     "lift_delay_s": lift_delay,
                 },
+                "receipt_printer": {"type": "sim"},
             },
             "storage": {"state_dir": str(root / "state"), "quota_mb": 64},
             "web": {"port": 0},
@@ -92,11 +96,17 @@ def _config(
 
 
 @contextlib.asynccontextmanager
-async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> AsyncIterator[World]:
+async def kiosk_world(
+    root: Path,
+    *,
+    central_up: bool = True,
+    on_operation: OnOperation = no_operation_log,
+    **ui: Any,
+) -> AsyncIterator[World]:
     """A running, provisioned appliance (see the module docstring).
 
     ``central_up=False`` stops central once the kiosk is provisioned: every packet
-    then stays in the outbox.
+    then stays in the outbox. ``on_operation`` receives the workflow's operations.
     """
     central = load_or_create_state(root / "central", hosts=["127.0.0.1"])
     receiver = Receiver(central)
@@ -128,7 +138,7 @@ async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> Asyn
         for seed, path in enumerate(faces):
             portrait = render_portrait(PortraitScene(), 1024, 768, seed=seed)
             cv2.imwrite(str(path), portrait, [cv2.IMWRITE_JPEG_QUALITY, 95])
-        app = Appliance(_config(root, port, faces, scenes, **ui))
+        app = Appliance(_config(root, port, faces, scenes, **ui), on_operation=on_operation)
         try:
             await app.start()
         finally:
@@ -151,6 +161,30 @@ async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> Asyn
     finally:
         await receiver.stop(grace=0)
         central.store.close()
+
+
+def _sim_reader(app: Appliance) -> Any:
+    assert app.supervisor is not None
+    return app.supervisor._slots[DeviceRole.FINGERPRINT_READER].device  # noqa: SLF001
+
+
+async def unplug_reader(app: Appliance) -> None:
+    """The simulated reader is pulled out: it fails and cannot be reopened until replugged."""
+    supervisor = app.supervisor
+    assert supervisor is not None
+    _sim_reader(app).faults.unplug()
+    error = DeviceDisconnected("simulated unplug", device_id="sim-reader-0")
+    supervisor.report_failure(DeviceRole.FINGERPRINT_READER, error)
+    await _sim_reader(app).close()
+    await supervisor.tick()
+
+
+async def replug_reader(app: Appliance) -> None:
+    supervisor = app.supervisor
+    assert supervisor is not None
+    _sim_reader(app).faults.replug()
+    supervisor.reset(DeviceRole.FINGERPRINT_READER)
+    await supervisor.tick()
 
 
 class WorldThread:
