@@ -47,7 +47,7 @@ def qr_svg(text: str) -> bytes:
 def status_line(messages: dict[str, str], delivery: DeliveryView | None) -> str:
     if delivery is not None and delivery.state == "received":
         return messages["receipt.status_received"].format(
-            id=delivery.receipt_id or "", time=(delivery.received_at or "").replace("T", " ")
+            id=delivery.receipt_id or "", time=(delivery.received_at or "").replace("T", " ")[:19]
         )
     return messages["receipt.status_stored"]
 

@@ -244,8 +244,8 @@ def workflow_router(engine: WorkflowEngine, printing: ReceiptPrinting | None) ->
     async def slap_preview() -> Response:
         """The reader's latest live image while a slap settles (polled; memory only)."""
         found = engine.fingers.preview_image()
-        if found is None:
-            raise ApiError(404, "finger.no_preview", "no live image now")
+        if found is None:  # between previews: nothing to show (not an error)
+            return Response(status_code=204, headers=NO_STORE)
         sequence, image = found
         data = await asyncio.to_thread(_jpeg, image, 480)
         return Response(
