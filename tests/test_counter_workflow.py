@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from appliance.demo import capture_all, submit
+from appliance.demo import capture_all
 from appliance.workflow.engine import WorkflowEngine
 from appliance.workflow.operations import EVENTS
 from appliance.workflow.state import Step, TransitionError

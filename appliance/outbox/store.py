@@ -13,10 +13,10 @@ then. Recovery on open makes every crash point safe:
 
 A purged row is a tombstone keeping the packet id and central's receipt for
 the retention period. Each row may carry ``case_digest``, a keyed hash of the
-case reference (:mod:`appliance.outbox.case_key`; never the clear value), so the
-kiosk can warn when a case it already enrolled comes back. A blob that fails its hash check is moved to
-``quarantine/`` and reported, never deleted. Only sealed ciphertext is ever
-written here.
+case reference (:mod:`appliance.outbox.case_key`; never the clear value), so
+the kiosk can warn when a case it already enrolled comes back. A blob that
+fails its hash check is moved to ``quarantine/`` and reported, never deleted.
+Only sealed ciphertext is ever written here.
 """
 
 from __future__ import annotations

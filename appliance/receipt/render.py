@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
 
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
-
 from drivers.interfaces import ImageU8
+
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/truetype/dejavu"))
 FONT_BY_LANGUAGE = {

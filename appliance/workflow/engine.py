@@ -138,7 +138,9 @@ class WorkflowEngine:
                 step=None,
                 language=self.idle_language,
                 provisioned=provisioned,
-                devices=device_problems(self.capture.devices, roles_for(None, self.capture.devices)),
+                devices=device_problems(
+                    self.capture.devices, roles_for(None, self.capture.devices)
+                ),
             )
         return WorkflowView(
             active=True,
@@ -179,9 +181,7 @@ class WorkflowEngine:
             language=record.language,
             face_prompts=list(face.prompts) if face else [],
             face_captured=self.face.captured,
-            slaps=self.fingers.applicant_view(record)
-            if record.step is Step.FINGERPRINTS
-            else [],
+            slaps=self.fingers.applicant_view(record) if record.step is Step.FINGERPRINTS else [],
             delivery=delivery.state if delivery else None,
         )
 

@@ -137,7 +137,9 @@ class FingerStep:
     def _slap_view(self, progress: SlapProgress, missing: set[int]) -> SlapView:
         result = progress.captured.result if progress.captured else None
         layout = [int(p) for p in SLAP_LAYOUT[progress.kind][1]]
-        boxes = {int(f.position): list(f.box) for f in result.segmentation.fingers} if result else {}
+        boxes = (
+            {int(f.position): list(f.box) for f in result.segmentation.fingers} if result else {}
+        )
         return SlapView(
             kind=progress.kind.value,
             status=progress.status,

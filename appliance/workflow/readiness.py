@@ -59,7 +59,9 @@ def recovery_action(message_key: str, state: str) -> str:
     return "retry"
 
 
-def device_problems(devices: DeviceAccess, roles: tuple[DeviceRole, ...]) -> list[DeviceProblemView]:
+def device_problems(
+    devices: DeviceAccess, roles: tuple[DeviceRole, ...]
+) -> list[DeviceProblemView]:
     return [
         DeviceProblemView(
             p.role.value,

@@ -18,7 +18,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,8 @@ class World:
     app: Appliance
     base_url: str
     root: Path
+    #: Runs a coroutine on the kiosk's event loop (set by :class:`WorldThread`).
+    call: Callable[..., Any] | None = None
 
     def password(self, user: str) -> str:
         return ACCOUNTS[user][1]
@@ -61,6 +63,7 @@ def _config(
 ) -> ApplianceConfig:
     finger_delay = float(ui.pop("finger_delay_s", 0.05))
     lift_delay = float(ui.pop("lift_delay_s", 0.0))
+    preview_interval = float(ui.pop("preview_interval_s", 0.02))
     return ApplianceConfig.model_validate(
         {
             "site": {"claim_id": "CLAIM-E2E-001", "municipality": "Lisboa", "kiosk_name": "k-e2e"},
@@ -84,6 +87,7 @@ def _config(
                     "type": "sim",
                     "finger_delay_s": finger_delay,
                     "lift_delay_s": lift_delay,
+                    "preview_interval_s": preview_interval,
                 },
                 "receipt_printer": {"type": "sim"},
             },
@@ -165,7 +169,7 @@ async def kiosk_world(
 
 def _sim_reader(app: Appliance) -> Any:
     assert app.supervisor is not None
-    return app.supervisor._slots[DeviceRole.FINGERPRINT_READER].device  # noqa: SLF001
+    return app.supervisor._slots[DeviceRole.FINGERPRINT_READER].device
 
 
 async def unplug_reader(app: Appliance) -> None:
@@ -207,6 +211,7 @@ class WorldThread:
         if self._error is not None:
             raise self._error
         assert self.world is not None
+        self.world.call = self.call
         return self.world
 
     def __exit__(self, *exc: object) -> None:

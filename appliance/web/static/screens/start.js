@@ -46,6 +46,7 @@ function welcome(app) {
 export function start(app, view) {
   const error = h("p", { class: "field-error", id: "case-error", role: "alert", hidden: true });
   const refused = h("div", { id: "start-refused" });
+  const devicesArea = h("div", {}, deviceBanner(view.devices));
   const input = h("input", {
     id: "case-reference",
     autocomplete: "off",
@@ -103,7 +104,8 @@ export function start(app, view) {
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       if (e.code === "workflow.devices_not_ready") {
-        mount(refused, h("p", { class: "banner bad", role: "alert" }, t("start.refused_devices")), deviceBanner(e.body.devices));
+        mount(refused, h("p", { class: "banner bad", role: "alert" }, t("start.refused_devices")));
+        mount(devicesArea, deviceBanner(e.body.devices));
         refused.scrollIntoView({ block: "nearest" });
       } else if (e.code.startsWith("case.already_")) {
         const when = new Date(e.body.at * 1000).toLocaleString(app.locale());
@@ -147,8 +149,8 @@ export function start(app, view) {
   mount(
     app.main,
     noticeBanner(app, view),
-    deviceBanner(view.devices),
     refused,
+    devicesArea,
     h("div", { class: "start-grid" }, welcome(app), form),
     h("section", { class: "card", "aria-labelledby": "devices-title" }, h("h2", { id: "devices-title" }, t("start.devices")), chips),
   );
