@@ -52,6 +52,7 @@ export const app = {
   leave() {
     if (this.current && this.current.leave) this.current.leave();
     this.current = null;
+    actionBar(); // the next screen brings its own actions (never the old screen's)
   },
 
   /** Re-read the session and the workflow, then show the screen they call for. */

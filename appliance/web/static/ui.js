@@ -6,9 +6,15 @@ import { h, mount } from "./dom.js";
 import { a, applicantLanguage, applicantRegion, has, t } from "./i18n.js";
 
 /** Put the screen's actions in the fixed bar at the bottom (always visible). */
+let shownActions = "";
+
 export function actionBar(...buttons) {
   const bar = document.getElementById("actionbar");
   const shown = buttons.flat().filter(Boolean);
+  // The same buttons again (a poll): keep the ones on screen, so a tap is never lost.
+  const key = shown.map((b) => b.outerHTML).join("");
+  if (key === shownActions && bar.childElementCount === shown.length) return;
+  shownActions = key;
   mount(bar, shown);
   bar.hidden = shown.length === 0;
   document.body.classList.toggle("with-actions", shown.length > 0);
