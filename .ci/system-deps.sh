@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the test suite uses (SoftHSM for the PKCS#11 key store, libusb for
 # pyusb, systemd-analyze for unit checks, Chromium and the Noto fonts for the UI end-to-end
-# tests).
+# tests, espeak-ng for the applicant's spoken prompts rendered at install time).
 # Idempotent; skipped when already present.
 set -euo pipefail
-packages=(softhsm2 opensc libusb-1.0-0 systemd chromium chromium-driver fonts-noto-core)
+packages=(softhsm2 opensc libusb-1.0-0 systemd chromium chromium-driver fonts-noto-core espeak-ng)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

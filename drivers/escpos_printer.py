@@ -41,9 +41,11 @@ def encode_job(job: PrintJob, paper_width_px: int) -> bytes:
         raise ValueError(f"a {width}x{height} page does not fit {paper_width_px}-dot paper")
     printer = Dummy()
     printer.hw("INIT")
-    printer.image(Image.fromarray(job.image, mode="L"), center=True)
+    printer.image(Image.fromarray(job.image, mode="L"))  # the page is as wide as the paper
     if job.qr:
-        printer.qr(job.qr, size=QR_SIZE, native=True, center=True)
+        printer.set(align="center")
+        printer.qr(job.qr, size=QR_SIZE, native=True)
+        printer.set(align="left")
     printer.cut(feed=True)
     return bytes(printer.output)
 

@@ -101,13 +101,16 @@ async def test_cancel_discards_captures(tmp_path: Path) -> None:
         assert world.app.outbox is not None and world.app.outbox.status().depth == 0
 
 
-async def test_declining_consent_cancels(tmp_path: Path) -> None:
+async def test_declining_consent_is_acknowledged_then_next_applicant(tmp_path: Path) -> None:
     async with kiosk_world(tmp_path) as world, _client(world) as client:
         driver = ApiDriver(client)
         await driver.login("ana", world.password("ana"))
         await driver.start("AIMA-2026-000556", "hi")
         view = await driver.call("post", "/api/workflow/consent", json={"accepted": False})
-        assert view["active"] is False
+        assert view["active"] is True and view["step"] == "declined"
+        assert not world.app.workflow.capture.active  # nothing captured, nothing kept
+        view = await driver.call("post", "/api/workflow/finish")
+        assert view["active"] is False and view["language"] == "pt-PT"
 
 
 async def test_missing_finger_needs_another_persons_supervisor_pin(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 ``appliance prompts render`` (run by ``make install`` and the image build) asks
 Debian's ``espeak-ng`` to speak each prompt of :data:`AUDIO_KEYS` in each
 applicant language, from the applicant catalogs, and stores one small WAV per
-prompt (mono, 16-bit, 11 025 Hz: speech stays clear, a prompt is ~40-80 kB)
+prompt (mono, G.711 mu-law, 11 025 Hz: speech stays clear, a prompt is
+~30-70 kB; Chromium plays mu-law WAV)
 under ``<prefix>/share/appliance/prompts/<language>/<key>.wav`` (or
 ``$APPLIANCE_PROMPTS_DIR``). The generated files are not committed: they are
 reproducible from the catalogs. Audio is optional: without the files the UI
@@ -16,6 +17,7 @@ import io
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import wave
@@ -96,21 +98,37 @@ def _speak(espeak: str, voice: str, text: str) -> bytes:
     return result.stdout
 
 
+def mu_law(samples: np.ndarray) -> bytes:
+    """16-bit linear samples as G.711 mu-law bytes."""
+    pcm = np.clip(samples, -32768, 32767).astype(np.int32)
+    sign = (pcm < 0).astype(np.int32) << 7
+    magnitude = np.minimum(np.abs(pcm), 32635) + 0x84
+    exponent = np.clip(np.floor(np.log2(magnitude)).astype(np.int32) - 7, 0, 7)
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    coded: bytes = (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()
+    return coded
+
+
 def _small_wav(data: bytes) -> bytes:
-    """espeak-ng's 22 050 Hz WAV as 11 025 Hz mono 16-bit."""
+    """espeak-ng's 22 050 Hz 16-bit WAV as an 11 025 Hz mono mu-law WAV."""
     with wave.open(io.BytesIO(data)) as source:
         rate, frames = source.getframerate(), source.readframes(source.getnframes())
     samples = np.frombuffer(frames, dtype="<i2").astype(np.float32)
     if rate != RATE:
         samples = resample_poly(samples, RATE, rate)
-    pcm = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
-    out = io.BytesIO()
-    with wave.open(out, "wb") as target:
-        target.setnchannels(1)
-        target.setsampwidth(2)
-        target.setframerate(RATE)
-        target.writeframes(pcm)
-    return out.getvalue()
+    coded = mu_law(samples)
+    fmt = struct.pack("<HHIIHHH", 7, 1, RATE, RATE, 1, 8, 0)  # WAVE_FORMAT_MULAW
+    chunks = (
+        b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"fact"
+        + struct.pack("<II", 4, len(coded))
+        + b"data"
+        + struct.pack("<I", len(coded))
+        + coded
+    )
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
 
 
 def render(directory: Path, languages: tuple[str, ...] = tuple(VOICES)) -> int:
