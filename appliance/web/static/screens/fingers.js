@@ -11,14 +11,14 @@ import { actionBar, button, deviceBanner, svg } from "../ui.js";
 import { cancelButton, heading, noticeBanner, poller } from "./common.js";
 
 const REASONS = ["XX", "UP"];
-const PREVIEW_MS = 150;
+const PREVIEW_MS = 250;
 
 function fingerName(position) {
   return t(`finger.name.${position}`);
 }
 
 /** The live image while capturing, the slap with its boxes once captured, else the hand. */
-function stage(slap, live) {
+function stage(slap, live, next) {
   if (slap.status === "capturing") {
     return h(
       "div",
@@ -47,7 +47,12 @@ function stage(slap, live) {
       svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "boxes", "aria-hidden": "true", preserveAspectRatio: "xMidYMid meet" }, boxes),
     );
   }
-  return h("div", { class: "slap-stage diagram", "data-stage": "diagram" }, slapDiagram(slap.kind, a(`finger.instruction.${slap.kind}`)));
+  // Only the slap to place next moves (an animation costs the kiosk's CPU).
+  return h(
+    "div",
+    { class: `slap-stage diagram ${next ? "animate" : ""}`, "data-stage": "diagram" },
+    slapDiagram(slap.kind, a(`finger.instruction.${slap.kind}`)),
+  );
 }
 
 /** One quality bar per finger: NFIQ 2 (0-100) with the threshold marked on the bar. */
@@ -92,7 +97,7 @@ export function sizeBars(root) {
   for (const mark of root.querySelectorAll(".bar .threshold")) mark.style.insetInlineStart = `${mark.dataset.threshold}%`;
 }
 
-function slapCard(app, slap, live) {
+function slapCard(app, slap, live, next) {
   const busy = slap.status === "capturing";
   const feedback = slap.fingers.flatMap((f) => f.feedback || []);
   const status = slap.status === "done" && !slap.accepted ? "low" : slap.status;
@@ -112,11 +117,11 @@ function slapCard(app, slap, live) {
             t("fingers.retry"),
           ),
     ),
-    stage(slap, live),
+    stage(slap, live, next),
     slap.accepted
       ? null
       : applicantRegion(h("p", { class: "slap-prompt" }, busy && slap.event ? a(slap.event) : a(`finger.instruction.${slap.kind}`))),
-    qualityBars(slap),
+    qualityBars(slap, true),
     h(
       "p",
       { class: "status", role: "status" },
@@ -288,7 +293,8 @@ export function fingerprints(app, view) {
     const key = JSON.stringify([fingers.slaps.map((s) => [s.status, s.event, s.attempts, s.fingers, s.missing]), fingers.exceptions, fingers.problems]);
     if (key !== shown) {
       shown = key;
-      mount(slaps, fingers.slaps.map((slap) => slapCard(app, slap, live)));
+      const upcoming = fingers.slaps.find((s) => s.status === "pending");
+      mount(slaps, fingers.slaps.map((slap) => slapCard(app, slap, live, slap === upcoming && !capturing)));
       sizeBars(slaps);
       mount(
         exceptions,
@@ -329,7 +335,7 @@ export function fingerprints(app, view) {
     problems,
   );
   update(view);
-  const stopPolling = poller(app, 300);
+  const stopPolling = poller(app, 500);
   return {
     update,
     leave: () => {
