@@ -84,7 +84,7 @@ def test_login_and_full_enrolment(page: Any, kiosk: World) -> None:
     shots("05-face-review")
     page.click("#face-accept")
 
-    page.wait_for_selector("[data-capture='slap_right_four']")
+    page.wait_for_selector("#fingers-next")
     shots("06-fingerprints")
     for kind in ("slap_right_four", "slap_left_four", "slap_thumbs"):
         expect(page.locator(f"#fingers-next[data-next='{kind}']")).to_be_enabled(timeout=30_000)
