@@ -194,7 +194,7 @@ class WorkflowEngine:
     @property
     def has_captures(self) -> bool:
         """Anything of the applicant's is held (discarding it needs a supervisor)."""
-        return (
+        return self.capture.active and (
             self.face.captured
             or any(p.captured is not None for p in self.fingers.slaps.values())
             or bool(self.documents.documents)
