@@ -79,7 +79,10 @@ def enrol(page: Any, case: str) -> dict[str, Any]:
     page.wait_for_selector("#start-enrolment")
     new_ui = page.locator("#actionbar").count() == 1
     started = time.perf_counter()
-    op.tap("[data-welcome-language='en']" if new_ui else "[data-language='en']")
+    language = "[data-welcome-language='en']" if new_ui else "[data-language='en']"
+    op.tap(language)
+    expect(page.locator(language)).to_have_attribute("aria-pressed", "true")
+    page.wait_for_timeout(300)  # the screen is redrawn in the new language
     op.type("#case-reference", case)
     op.tap("#start-enrolment")
     page.wait_for_selector("#consent-agree")

@@ -43,6 +43,7 @@ from drivers.interfaces import CaptureKind, ImageU8
 BOUNDARY = "frame"
 ENROL_ANY = allow(*ENROLLING)
 NO_STORE = {"Cache-Control": "no-store"}
+SLAP_SHOWN_WIDTH = 800  # the screen shows a slap a few hundred pixels wide
 SLAPS = (CaptureKind.SLAP_RIGHT_FOUR, CaptureKind.SLAP_LEFT_FOUR, CaptureKind.SLAP_THUMBS)
 
 #: HTTP status per message key (prefix match for ``device.``); anything else is 409.
@@ -258,7 +259,7 @@ def workflow_router(engine: WorkflowEngine, printing: ReceiptPrinting | None) ->
         image = engine.fingers.slap_image(kind)
         if image is None:
             raise ApiError(404, "capture_not_found", "no captured slap")
-        data = await asyncio.to_thread(_jpeg, image, 0)
+        data = await asyncio.to_thread(_jpeg, image, SLAP_SHOWN_WIDTH)
         return Response(data, media_type="image/jpeg", headers=NO_STORE)
 
     @router.post("/fingers/missing", **enrol)

@@ -17,6 +17,20 @@ function fingerName(position) {
   return t(`finger.name.${position}`);
 }
 
+/** Captured slap images, one element per slap and attempt: a redraw never fetches again. */
+const slapImages = new Map();
+
+function slapImage(slap) {
+  const key = `${slap.kind}:${slap.attempts}`;
+  if (!slapImages.has(key)) {
+    slapImages.set(
+      key,
+      h("img", { src: `/api/workflow/fingers/${slap.kind}/image.jpg?a=${slap.attempts}`, alt: t("fingers.slap_alt", { slap: t(`slap.${slap.kind}`) }) }),
+    );
+  }
+  return slapImages.get(key);
+}
+
 /** The live image while capturing, the slap with its boxes once captured, else the hand. */
 function stage(slap, live, next) {
   if (slap.status === "capturing") {
@@ -43,7 +57,7 @@ function stage(slap, live, next) {
     return h(
       "div",
       { class: "slap-stage captured", "data-stage": "captured" },
-      h("img", { src: `/api/workflow/fingers/${slap.kind}/image.jpg?a=${slap.attempts}`, alt: t("fingers.slap_alt", { slap: t(`slap.${slap.kind}`) }) }),
+      slapImage(slap),
       svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "boxes", "aria-hidden": "true", preserveAspectRatio: "xMidYMid meet" }, boxes),
     );
   }
@@ -341,6 +355,7 @@ export function fingerprints(app, view) {
     leave: () => {
       stopPolling();
       live.run(false);
+      slapImages.clear();
     },
   };
 }
