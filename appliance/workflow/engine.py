@@ -29,6 +29,7 @@ from appliance.capture.captures import Capture
 from appliance.capture.service import CaptureService
 from appliance.outbox.case_key import CaseSeen
 from appliance.tasks import BackgroundTasks
+from appliance.workflow.applicant import applicant_view
 from appliance.workflow.document_step import DocumentStep
 from appliance.workflow.face_step import FaceStep
 from appliance.workflow.finger_step import FingerStep, SupervisorCheck
@@ -166,26 +167,14 @@ class WorkflowEngine:
             devices=device_problems(
                 self.capture.devices, roles_for(record.step, self.capture.devices)
             ),
-            delivery=self._delivery(record),
+            delivery=self.delivery(record),
         )
 
     def applicant_view(self) -> ApplicantView:
-        """What the applicant's own screen shows: no case reference, names or images."""
-        record = self._record
-        if record is None or record.paused:
-            return ApplicantView(step=None, language=self.idle_language)
-        delivery = self._delivery(record)
-        face = self.face.view() if record.step is Step.FACE else None
-        return ApplicantView(
-            step=record.step.value,
-            language=record.language,
-            face_prompts=list(face.prompts) if face else [],
-            face_captured=self.face.captured,
-            slaps=self.fingers.applicant_view(record) if record.step is Step.FINGERPRINTS else [],
-            delivery=delivery.state if delivery else None,
-        )
+        """What the applicant's own screen shows (see :mod:`.applicant`)."""
+        return applicant_view(self)
 
-    def _delivery(self, record: WorkflowRecord) -> DeliveryView | None:
+    def delivery(self, record: WorkflowRecord) -> DeliveryView | None:
         if record.step is not Step.DONE or not record.packet_id:
             return None
         found = self.capture.delivery(record.packet_id)
