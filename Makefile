@@ -9,7 +9,7 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 CONFIG ?= config/demo.yaml
 
-.PHONY: run test lint typecheck unit e2e install proto clean system-deps deb fuzz central image image-test image-ci arm64-test
+.PHONY: run test lint typecheck unit e2e install proto clean system-deps deb fuzz central image image-test image-ci arm64-test prompts
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,central]'
 	$(BIN)/appliance models fetch
 	$(PY) -m tests.public_portraits >/dev/null  # test/bench portraits (pinned), never at test time
+	$(BIN)/appliance prompts render
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -47,7 +48,15 @@ AXE_CORE := build/e2e/node_modules/axe-core/axe.min.js
 $(AXE_CORE):
 	npm install --silent --no-audit --no-fund --prefix build/e2e axe-core@4.10.3
 
-e2e: install system-deps $(AXE_CORE)
+# The applicant's spoken prompts (espeak-ng, from system-deps), rendered once.
+PROMPTS := $(VENV)/share/appliance/prompts/.rendered
+$(PROMPTS): $(STAMP) $(wildcard appliance/i18n/locales/*/LC_MESSAGES/applicant.po)
+	$(BIN)/appliance prompts render --require
+	touch $(PROMPTS)
+
+prompts: system-deps $(PROMPTS)
+
+e2e: install system-deps $(AXE_CORE) prompts
 	$(PY) -m pytest -q -m e2e tests/e2e
 
 test: install system-deps lint typecheck unit e2e image-ci

@@ -5,13 +5,14 @@
 # vsmartcard's vpcd virtual reader and libccid for the document-chip tests,
 # libpcsclite-dev and swig to build pyscard; OCR-B for the MRZ specimen documents;
 # mmdebstrap, squashfs/FAT/ext4 tools, RAUC to sign bundles, QEMU/KVM with OVMF for the
-# kiosk image and its boot test; qemu-user-static for the arm64 package test).
+# kiosk image and its boot test; qemu-user-static for the arm64 package test; espeak-ng
+# for the applicant's spoken prompts rendered at install time).
 # Idempotent; skipped when already present.
 set -euo pipefail
 packages=(softhsm2 opensc libusb-1.0-0 systemd chromium chromium-driver fonts-noto-core postgresql
   pcscd libccid vsmartcard-vpcd libpcsclite-dev swig fonts-ocr-b
   mmdebstrap squashfs-tools dosfstools mtools e2fsprogs fdisk rauc openssl
-  qemu-system-x86 qemu-utils ovmf qemu-user-static binfmt-support)
+  qemu-system-x86 qemu-utils ovmf qemu-user-static binfmt-support espeak-ng)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,8 +5,8 @@ Nothing else in the appliance constructs long-lived services. The start order:
     config -> state directory -> models check -> identity -> outbox -> record of
     operations (opened) -> uplink + heartbeat -> record of operations (checkpoints
     and upload) -> case directory (day list, check-ins) -> devices (drivers,
-    supervisor, hotplug) -> face engine -> capture service -> accounts + login
-    sessions -> workflow (resumed from disk) -> warm-up -> retention -> web
+    supervisor, hotplug) -> receipt printer -> face engine -> capture service ->
+    accounts + login sessions -> workflow (resumed from disk) -> warm-up -> retention -> web
 
 The record of operations (:mod:`appliance.audit`) is the operations hook given
 to the workflow, the capture service, the login sessions and the uplink.
@@ -46,6 +46,8 @@ from appliance.logview import RingBufferHandler
 from appliance.metrics import ApplianceMetrics
 from appliance.models_check import StartupError, check_models
 from appliance.outbox import Outbox
+from appliance.outbox.case_key import CaseHistory
+from appliance.receipt.printing import ReceiptPrinting
 from appliance.retention import Retention
 from appliance.sdnotify import Notifier, watchdog_interval_s
 from appliance.services import Services
@@ -55,12 +57,12 @@ from appliance.watchdog import Watchdog
 from appliance.web.app import create_app
 from appliance.web.server import WebServer
 from appliance.workflow.case_step import CaseStep
-from appliance.workflow.engine import WorkflowEngine
+from appliance.workflow.engine import CaseLookup, WorkflowEngine
 from appliance.workflow.persist import WorkflowFile
 from appliance.workflow.supervisor import supervisor_check
 from drivers.hotplug import UsbEvent, create_monitor
 from drivers.interfaces import DeviceInfo, DeviceState
-from drivers.registry import create_camera, create_document_reader, create_reader
+from drivers.registry import create_camera, create_document_reader, create_printer, create_reader
 from packet.trust import TrustStore
 
 logger = logging.getLogger(__name__)
@@ -97,6 +99,7 @@ class Appliance:
         self.identity: LoadedIdentity | None = None
         self.outbox: Outbox | None = None
         self.audit: AuditService | None = None
+        self.receipt_printing: ReceiptPrinting | None = None
         self.uplink: Uplink | None = None
         self.supervisor: DeviceSupervisor | None = None
         self.face_engine: FaceCaptureService | None = None
@@ -130,6 +133,7 @@ class Appliance:
             self._start_audit()
             await self._start_cases()
             await self._start_devices()
+            await self._start_printer()
             self._start_face_engine()
             capture = self._build_capture()
             accounts, logins = self._start_accounts()
@@ -151,6 +155,7 @@ class Appliance:
                 logs=self._start_log_view(),
                 certificate_expiry=self._certificate_expiry,
                 audit=self.audit,
+                receipt_printing=self.receipt_printing,
             )
             if self.serve_web:
                 await self._start_web(self.services)
@@ -339,6 +344,17 @@ class Appliance:
         if any(d.info.usb_vid is not None and not d.info.simulated for d in devices.values()):
             self._start_hotplug(supervisor)
 
+    async def _start_printer(self) -> None:
+        """The receipt printer, when one is configured (jobs open the device as they print:
+        a printer switched off or out of paper is shown to the operator, not a start failure)."""
+        config = self.config.devices.receipt_printer
+        if config is None:
+            return
+        printer = create_printer(config)
+        await printer.open()
+        self.receipt_printing = ReceiptPrinting(printer)
+        self._on_stop("receipt printer", printer.close)
+
     def _start_hotplug(self, supervisor: DeviceSupervisor) -> None:
         """USB add/remove events reach the supervisor on the event loop."""
         loop = asyncio.get_running_loop()
@@ -379,6 +395,7 @@ class Appliance:
             face_engine=self.face_engine,
             on_sealed=self.uplink.notify if self.uplink is not None else None,
             on_operation=self._operation,
+            case_key=self._require(self.audit).case_key,
         )
 
         async def wipe() -> None:
@@ -425,12 +442,19 @@ class Appliance:
             kiosk_name=self.config.site.kiosk_name,
             default_language=self.config.ui.applicant_language,
             on_operation=self._operation,
+            case_lookup=self._case_history(),
         )
         workflow.recover()
         if self.audit is not None and workflow.record is not None:
             self.audit.log.set_context(workflow.record.workflow_id)  # resumed enrolment
         self._on_stop("workflow", workflow.close)
         return workflow
+
+    def _case_history(self) -> CaseLookup | None:
+        """What this kiosk's outbox remembers of a case (enrolled here, or delivered)."""
+        if self.outbox is None:
+            return None
+        return CaseHistory(self.outbox, self._require(self.audit).case_key).seen
 
     def _start_retention(self, workflow: WorkflowEngine) -> None:
         state_dir = self.config.storage.state_dir

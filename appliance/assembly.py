@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from appliance.audit.pseudonym import CaseKey
 from appliance.capture.chip import ChipCapture
 from appliance.capture.devices import DeviceAccess
 from appliance.capture.documents import DocumentCapture
@@ -72,6 +73,7 @@ def capture_service(
     face_engine: FaceCaptureService | None,
     on_sealed: Callable[[], None] | None,
     on_operation: Callable[[str, dict[str, Any]], None] | None = None,
+    case_key: CaseKey | None = None,
 ) -> CaptureService:
     """The one capture service over the supervised devices and the engines."""
     devices = DeviceAccess(supervisor, metrics)
@@ -85,6 +87,7 @@ def capture_service(
             config.site.claim_id,
             metrics,
             on_sealed=on_sealed,
+            case_key=case_key,
         )
     return CaptureService(
         devices,

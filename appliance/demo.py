@@ -137,21 +137,25 @@ async def enrol(workflow: WorkflowEngine, case_reference: str) -> str:
     return await submit(workflow)
 
 
-async def capture_all(workflow: WorkflowEngine, case_reference: str) -> None:
+async def capture_all(
+    workflow: WorkflowEngine, case_reference: str, operator: str = OPERATOR
+) -> None:
     """Start, consent, face, the three slaps and a document: the enrolment is at review.
 
     The case is looked up and the operator confirms the applicant's identity, as at
     the counter (the case must exist at central for the kiosk's site).
     """
-    await to_documents(workflow, case_reference)
+    await to_documents(workflow, case_reference, operator)
     await workflow.documents.capture("passport")
     await workflow.finish_documents()
 
 
-async def to_documents(workflow: WorkflowEngine, case_reference: str) -> None:
+async def to_documents(
+    workflow: WorkflowEngine, case_reference: str, operator: str = OPERATOR
+) -> None:
     """Start, consent, face and the three slaps: the enrolment is at the documents step."""
-    await workflow.case.look_up(case_reference, OPERATOR)
-    await workflow.start(case_reference, "pt-PT", OPERATOR, identity_confirmed=True)
+    await workflow.case.look_up(case_reference, operator)
+    await workflow.start(case_reference, "pt-PT", operator, identity_confirmed=True)
     await workflow.consent(True)
     await workflow.face.capture_now()
     await workflow.face.accept()

@@ -19,6 +19,7 @@ from appliance.devices import DeviceSupervisor
 from appliance.logview import RingBufferHandler
 from appliance.metrics import ApplianceMetrics
 from appliance.outbox import Outbox
+from appliance.receipt.printing import ReceiptPrinting
 from appliance.workflow.engine import WorkflowEngine
 
 
@@ -38,3 +39,4 @@ class Services:
     certificate_expiry: Callable[[], datetime | None]
     #: The record of operations and the service ledger (the operations hook is its record).
     audit: AuditService | None = None
+    receipt_printing: ReceiptPrinting | None = None  # devices.receipt_printer, when configured

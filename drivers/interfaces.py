@@ -27,6 +27,7 @@ class DeviceKind(enum.StrEnum):
     CAMERA = "camera"
     FINGERPRINT = "fingerprint"
     DOCUMENT_READER = "document_reader"
+    PRINTER = "printer"
 
 
 class DeviceState(enum.StrEnum):
@@ -305,3 +306,36 @@ class DocumentReader(Protocol):
 
     async def wait_for_card(self, timeout_s: float = 10.0) -> CardChannel:
         """Wait until a document is in the field and connect to it (``DeviceTimeout``)."""
+
+
+# ------------------------------------------------------------------- receipt printer
+
+
+@dataclass(frozen=True, eq=False)
+class PrintJob:
+    """A receipt to print: the rendered page (grey, uint8, dark ink on white paper,
+    as wide as the paper's printable dots) and the QR code's text printed under it."""
+
+    image: ImageU8
+    qr: str | None = None
+
+
+@runtime_checkable
+class ReceiptPrinter(Protocol):
+    """A receipt printer (ESC/POS thermal, or the simulated one)."""
+
+    @property
+    def info(self) -> DeviceInfo: ...
+
+    @property
+    def state(self) -> DeviceState: ...
+
+    @property
+    def paper_width_px(self) -> int: ...
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def print_job(self, job: PrintJob) -> None:
+        """Print and cut; raise a :class:`drivers.errors.DeviceError` on failure."""

@@ -15,11 +15,17 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from drivers.interfaces import Camera, DocumentReader, FingerprintReader
+from drivers.escpos_config import EscposPrinterConfig
+from drivers.interfaces import Camera, DocumentReader, FingerprintReader, ReceiptPrinter
 from drivers.opencv_camera import OpenCvCameraConfig
 from drivers.pcsc.config import PcscReaderConfig
 from drivers.sbi.config import SbiCameraConfig, SbiReaderConfig
-from drivers.sim.config import FileCameraConfig, SimCameraConfig, SimReaderConfig
+from drivers.sim.config import (
+    FileCameraConfig,
+    SimCameraConfig,
+    SimPrinterConfig,
+    SimReaderConfig,
+)
 from drivers.usb.config import Uru4000Config
 from drivers.vendor_sdk.config import VendorSdkReaderConfig
 
@@ -36,6 +42,11 @@ ReaderConfig = Annotated[
 #: Contactless document (chip) readers; one driver today, a union when more arrive.
 DocumentReaderConfig = Annotated[PcscReaderConfig, Field(discriminator="type")]
 
+PrinterConfig = Annotated[
+    EscposPrinterConfig | SimPrinterConfig,
+    Field(discriminator="type"),
+]
+
 #: config class -> "module:Class" of the device it builds.
 CAMERA_DRIVERS: dict[type[BaseModel], str] = {
     SimCameraConfig: "drivers.sim.camera:SimCamera",
@@ -49,6 +60,12 @@ READER_DRIVERS: dict[type[BaseModel], str] = {
     Uru4000Config: "drivers.usb.uru4000:Uru4000Reader",
     SbiReaderConfig: "drivers.sbi.reader:SbiFingerprintReader",
     VendorSdkReaderConfig: "drivers.vendor_sdk.reader:VendorSdkReader",
+}
+
+
+PRINTER_DRIVERS: dict[type[BaseModel], str] = {
+    EscposPrinterConfig: "drivers.escpos_printer:EscposPrinter",
+    SimPrinterConfig: "drivers.sim.printer:SimReceiptPrinter",
 }
 
 
@@ -82,3 +99,9 @@ def create_document_reader(config: BaseModel) -> DocumentReader:
     """Build the document reader a validated :data:`DocumentReaderConfig` describes."""
     reader: DocumentReader = _load(DOCUMENT_READER_DRIVERS, config)
     return reader
+
+
+def create_printer(config: BaseModel) -> ReceiptPrinter:
+    """Build the receipt printer a validated :data:`PrinterConfig` describes."""
+    printer: ReceiptPrinter = _load(PRINTER_DRIVERS, config)
+    return printer

@@ -73,9 +73,9 @@ def path(name: str) -> Path:
 
 
 def _pinned(file: Path) -> bool:
-    return file.is_file() and hashlib.sha256(file.read_bytes()).hexdigest() == MEMBER_SHA256[
-        file.name
-    ]
+    return (
+        file.is_file() and hashlib.sha256(file.read_bytes()).hexdigest() == MEMBER_SHA256[file.name]
+    )
 
 
 def load(name: str) -> np.ndarray:

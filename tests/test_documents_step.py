@@ -8,45 +8,26 @@ wants another document on the counter writes it after the enrolment started.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from appliance.demo import to_documents
-from appliance.documents.presented import case_identity, presented_document
-from appliance.documents.specimen_data import write_mrz
 from appliance.workflow.chip_step import CHIP_TASK
 from appliance.workflow.engine import WorkflowEngine
 from appliance.workflow.state import Step, TransitionError
-from central.cases.synthetic import synthetic_case
-from drivers.sim.documents import document_scene
 from drivers.sim.emrtd import lds_builder as lb
 from drivers.sim.emrtd.card import ATR, CardGone, EmulatedPassport
 from drivers.sim.emrtd.vpcd import VirtualCardLink
 from tests.chip_world import make_pki, pcsc_stack_unavailable, pcscd, portrait, wait_reader_empty
-from tests.e2e.world import SITE, TEST_CASES, World, kiosk_world
+from tests.e2e.world import TEST_CASES, kiosk_world, show_document
 
 pytestmark = pytest.mark.timeout(600)
 
 
-def _show(world: World, reference: str, *, kind: str = "residence_permit") -> tuple[str, ...]:
-    """Put ``reference``'s applicant's document on the counter; its MRZ lines."""
-    case, _ = synthetic_case(reference, SITE, dt.datetime.now(dt.UTC))
-    identity = case_identity(case)
-    if kind != "residence_permit":
-        from dataclasses import replace
-
-        identity = replace(identity, kind="TD3", document_code="P<")
-    scene = document_scene(card=presented_document(identity))
-    target = world.root / "scene-counter.png"
-    partial = target.with_suffix(".partial.png")
-    cv2.imwrite(str(partial), scene)
-    partial.replace(target)
-    return write_mrz(identity)
+_show = show_document
 
 
 async def _wait(workflow: WorkflowEngine, name: str) -> None:

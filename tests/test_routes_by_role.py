@@ -37,6 +37,7 @@ PARAMS = {
     "position": "4",
     "username": "nobody",
     "code": "en",
+    "key": "face.instructions",
 }
 #: Routes that end the caller's session or screen: the client logs in again after them.
 SESSION_CHANGING = {("POST", "/api/auth/logout"), ("POST", "/api/auth/lock")}

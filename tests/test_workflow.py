@@ -61,6 +61,7 @@ def test_record_round_trips_and_holds_no_biometrics(tmp_path: Path) -> None:
         "version", "case_reference", "operator", "language", "workflow_id", "step",
         "created_at", "updated_at", "consent_at", "consent_language", "completed",
         "missing_fingers", "capture_session_id", "packet_id", "receipt", "notice", "case_check",
+        "operator_role", "paused",
     }  # fmt: skip
     store.clear()
     assert store.load() is None

@@ -101,13 +101,16 @@ async def test_cancel_discards_captures(tmp_path: Path) -> None:
         assert world.app.outbox is not None and world.app.outbox.status().depth == 0
 
 
-async def test_declining_consent_cancels(tmp_path: Path) -> None:
+async def test_declining_consent_is_acknowledged_then_next_applicant(tmp_path: Path) -> None:
     async with kiosk_world(tmp_path) as world, _client(world) as client:
         driver = ApiDriver(client)
         await driver.login("ana", world.password("ana"))
         await driver.start("AIMA-2026-000556", "hi")
         view = await driver.call("post", "/api/workflow/consent", json={"accepted": False})
-        assert view["active"] is False
+        assert view["active"] is True and view["step"] == "declined"
+        assert not world.app.workflow.capture.active  # nothing captured, nothing kept
+        view = await driver.call("post", "/api/workflow/finish")
+        assert view["active"] is False and view["language"] == "pt-PT"
 
 
 async def test_missing_finger_needs_another_persons_supervisor_pin(tmp_path: Path) -> None:
@@ -137,22 +140,26 @@ async def test_missing_finger_needs_another_persons_supervisor_pin(tmp_path: Pat
         await driver.slap("slap_thumbs")
         view = await driver.call("post", "/api/workflow/fingers/done")
         assert view["step"] == "documents"
-        # A supervisor may not confirm their own exception.
+        # Another user cannot act on ana's enrolment (issue 14: resume or discard first).
         supervisor = ApiDriver(sup)
         await supervisor.login("sofia", world.password("sofia"))
-        await supervisor.call("post", "/api/workflow/goto", json={"step": "fingerprints"})
+        other = await sup.post("/api/workflow/goto", json={"step": "fingerprints"})
+        assert other.status_code == 423 and other.json()["error"] == "workflow.other_operator"
+        await driver.documents()
+        done = await driver.submit()
+        assert done["receipt"]["items"]["missing_fingers"] == 1
+        assert done["receipt"]["items"]["fingers"] == 9
+        await driver.call("post", "/api/workflow/finish")
+        # A supervisor enrolling may not confirm their own exception.
+        await supervisor.start("AIMA-2026-000558", "en")
+        await supervisor.call("post", "/api/workflow/consent", json={"accepted": True})
+        await supervisor.face()
         self_confirm = await sup.post(
             "/api/workflow/fingers/missing",
             json={"position": 7, "reason": "UP", "supervisor": "sofia", "pin": "246810"},
         )
         assert self_confirm.status_code == 403
         assert self_confirm.json()["error"] == "finger.supervisor_same_person"
-        view = await driver.call("post", "/api/workflow/fingers/done")  # unchanged, go on
-        assert view["step"] == "documents"
-        await driver.documents()
-        done = await driver.submit()
-        assert done["receipt"]["items"]["missing_fingers"] == 1
-        assert done["receipt"]["items"]["fingers"] == 9
 
 
 async def test_restart_mid_capture_resumes_at_face(tmp_path: Path) -> None:

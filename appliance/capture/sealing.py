@@ -9,6 +9,7 @@ wholly in the outbox or not at all. Sealing is blocking work: callers run
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,12 +17,15 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from appliance import __version__
+from appliance.audit.pseudonym import CaseKey
 from appliance.capture.captures import EnrolmentCaptures
 from appliance.capture.errors import CaptureError
 from appliance.metrics import ApplianceMetrics
 from appliance.outbox import Outbox, OutboxEntry, OutboxError, OutboxFull
+from packet.boundedjson import JsonRejected, loads
 from packet.keys import CentralPublicKey
 from packet.manifest import EnrolmentMeta
+from packet.receipts import MAX_RECEIPT, ReceiptInvalid, SignedReceipt
 from packet.seal import DeviceSigner, ItemSource, seal_packet
 from packet.timestamps import format_timestamp
 
@@ -36,6 +40,44 @@ class SealRequest:
     case_reference: str
     operator_id: str
     started_at: float  # time.time() when the enrolment started
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a sealed packet is, as the outbox knows it (the receipt tells the truth).
+
+    ``state``: ``stored`` (in the outbox, not yet acknowledged by central),
+    ``received`` (central's signed receipt verified and kept), ``quarantined``
+    (the stored copy failed its hash check: a technician must act) or ``unknown``.
+    """
+
+    state: str
+    receipt_id: str | None = None  # first 16 hex digits of SHA-256 of the signed receipt
+    received_at: str | None = None  # central's accepted_at (UTC, RFC 3339)
+
+
+RECEIVED_STATES = frozenset({"committed", "purged"})
+
+
+def delivery_of(outbox: Outbox, packet_id: str) -> Delivery:
+    """The delivery state of one packet, with central's receipt once it is in."""
+    state = outbox.state_of(packet_id)
+    if state is None:
+        return Delivery("unknown")
+    if state == "quarantined":
+        return Delivery("quarantined")
+    if state not in RECEIVED_STATES:
+        return Delivery("stored")
+    raw = outbox.receipt_of(packet_id)
+    if raw is None:  # cannot happen: commit stores the verified receipt
+        return Delivery("received")
+    receipt_id = hashlib.sha256(raw).hexdigest()[:16]
+    try:
+        payload = loads(SignedReceipt.from_bytes(raw).payload, max_bytes=MAX_RECEIPT, max_depth=1)
+        accepted = payload.get("accepted_at")
+    except (ReceiptInvalid, JsonRejected, AttributeError):
+        accepted = None
+    return Delivery("received", receipt_id, accepted if isinstance(accepted, str) else None)
 
 
 def rfc3339(timestamp: float) -> str:
@@ -54,8 +96,10 @@ class PacketSealer:
         site_id: str,
         metrics: ApplianceMetrics,
         on_sealed: Callable[[], None] | None = None,
+        case_key: CaseKey | None = None,
     ) -> None:
         self._outbox = outbox
+        self._case_key = case_key
         self._signer = signer
         self._central_key = central_key
         self._site_id = site_id
@@ -65,6 +109,9 @@ class PacketSealer:
     def knows(self, packet_id: str) -> bool:
         """The packet reached the outbox (queued, delivered or quarantined)."""
         return self._outbox.state_of(packet_id) is not None
+
+    def delivery(self, packet_id: str) -> Delivery:
+        return delivery_of(self._outbox, packet_id)
 
     def seal(self, captures: EnrolmentCaptures, request: SealRequest) -> OutboxEntry:
         """Seal every capture as packet ``request.packet_id`` (blocking)."""
@@ -103,7 +150,8 @@ class PacketSealer:
             return result.size, result.sha256
 
         try:
-            entry = self._outbox.add(request.packet_id, write)
+            digest = self._case_key.digest(request.case_reference) if self._case_key else None
+            entry = self._outbox.add(request.packet_id, write, case_digest=digest)
         except OutboxFull as exc:
             raise CaptureError("outbox.full", str(exc)) from None
         except OutboxError as exc:

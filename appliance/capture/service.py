@@ -23,7 +23,7 @@ from appliance.capture.documents import DocumentCapture, DocumentResult
 from appliance.capture.errors import CaptureError
 from appliance.capture.face import FaceCapture, FaceResult
 from appliance.capture.fingers import CapturedSlap, FingerprintCapture
-from appliance.capture.sealing import PacketSealer, SealRequest, rfc3339
+from appliance.capture.sealing import Delivery, PacketSealer, SealRequest, rfc3339
 from appliance.finger.records import MissingFinger
 from drivers.emrtd.mrz_key import MrzKeyInput
 from drivers.interfaces import CaptureKind, FingerPosition, ImageU8, ReaderEventCallback
@@ -202,6 +202,10 @@ class CaptureService:
 
     def packet_known(self, packet_id: str) -> bool:
         return self.sealer is not None and self.sealer.knows(packet_id)
+
+    def delivery(self, packet_id: str) -> Delivery:
+        """Stored in the outbox, or received by central (with its receipt)."""
+        return self.sealer.delivery(packet_id) if self.sealer is not None else Delivery("unknown")
 
     # ---------------------------------------------------------------- warm-up
 

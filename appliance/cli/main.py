@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "appliance.cli.doc_chip",
     "appliance.cli.audit",
     "appliance.cli.cases",
+    "appliance.cli.prompts",
 )
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from appliance.config.cases import CasesConfig
 from appliance.config.documents import DocumentsConfig
 from appliance.config.quality import QualityConfig
-from drivers.registry import CameraConfig, DocumentReaderConfig, ReaderConfig
+from drivers.registry import CameraConfig, DocumentReaderConfig, PrinterConfig, ReaderConfig
 
 
 class Strict(BaseModel):
@@ -151,6 +151,11 @@ class DevicesConfig(Strict):
         default=None,
         description="Contactless reader for passport / residence-permit chips (PC/SC); "
         "unset: the documents step offers no 'read chip'.",
+    )
+    receipt_printer: PrinterConfig | None = Field(
+        default=None,
+        description="Optional receipt printer (type escpos or sim); unset: the receipt is "
+        "printed from the browser (CUPS).",
     )
     allowlist: Path | None = Field(
         default=None,
@@ -372,7 +377,12 @@ class ApplianceConfig(Strict):
         if self.profile is Profile.PRODUCTION:
             simulated = [
                 name
-                for name in ("face_camera", "document_camera", "fingerprint_reader")
+                for name in (
+                    "face_camera",
+                    "document_camera",
+                    "fingerprint_reader",
+                    "receipt_printer",
+                )
                 if getattr(getattr(self.devices, name), "type", None) in ("sim", "file")
             ]
             if simulated:

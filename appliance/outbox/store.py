@@ -12,9 +12,11 @@ then. Recovery on open makes every crash point safe:
 - ``committed`` rows whose blob still exists are purged.
 
 A purged row is a tombstone keeping the packet id and central's receipt for
-the retention period. A blob that fails its hash check is moved to
-``quarantine/`` and reported, never deleted. Only sealed ciphertext is ever
-written here.
+the retention period. Each row may carry ``case_digest``, a keyed hash of the
+case reference (:mod:`appliance.outbox.case_key`; never the clear value), so
+the kiosk can warn when a case it already enrolled comes back. A blob that
+fails its hash check is moved to ``quarantine/`` and reported, never deleted.
+Only sealed ciphertext is ever written here.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import BinaryIO, ParamSpec, TypeVar
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: case_digest
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS packets (
@@ -47,7 +49,8 @@ CREATE TABLE IF NOT EXISTS packets (
     updated_at  REAL NOT NULL,
     attempts    INTEGER NOT NULL DEFAULT 0,
     receipt     BLOB,
-    error       TEXT
+    error       TEXT,
+    case_digest TEXT
 );
 CREATE INDEX IF NOT EXISTS packets_state ON packets (state, created_at);
 """
@@ -125,6 +128,10 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(packets)")}
+        if "case_digest" not in columns:  # an outbox of schema 1
+            self._db.execute("ALTER TABLE packets ADD COLUMN case_digest TEXT")
+        self._db.execute("CREATE INDEX IF NOT EXISTS packets_case ON packets (case_digest)")
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._recover()
 
@@ -133,8 +140,18 @@ class Outbox:
 
     # ------------------------------------------------------------------ writing
 
-    def add(self, packet_id: str, write: Callable[[BinaryIO], tuple[int, str]]) -> OutboxEntry:
-        """Store a packet: ``write(file)`` seals into the file and returns (size, sha256)."""
+    def add(
+        self,
+        packet_id: str,
+        write: Callable[[BinaryIO], tuple[int, str]],
+        *,
+        case_digest: str | None = None,
+    ) -> OutboxEntry:
+        """Store a packet: ``write(file)`` seals into the file and returns (size, sha256).
+
+        ``case_digest`` is the keyed hash of the packet's case reference (never the
+        reference itself), kept with the row and its tombstone for :meth:`case_history`.
+        """
         if self._row(packet_id) is not None:
             raise OutboxError(f"packet {packet_id} is already in the outbox")
         status = self.status()
@@ -166,9 +183,10 @@ class Outbox:
         now = time.time()
         with self._lock:
             self._db.execute(
-                "INSERT INTO packets (packet_id, state, size, sha256, created_at, updated_at)"
-                " VALUES (?, 'queued', ?, ?, ?, ?)",
-                (packet_id, size, sha256, now, now),
+                "INSERT INTO packets"
+                " (packet_id, state, size, sha256, created_at, updated_at, case_digest)"
+                " VALUES (?, 'queued', ?, ?, ?, ?, ?)",
+                (packet_id, size, sha256, now, now, case_digest),
             )
         logger.info("outbox: queued packet (%d bytes)", size)
         return OutboxEntry(packet_id, "queued", size, sha256, now, 0, final)
@@ -287,6 +305,15 @@ class Outbox:
             yield packet_id
 
     @_locked
+    def case_history(self, case_digest: str) -> list[tuple[str, str, float, float]]:
+        """(packet_id, state, created_at, updated_at) of every row for this case digest."""
+        rows = self._db.execute(
+            "SELECT packet_id, state, created_at, updated_at FROM packets"
+            " WHERE case_digest = ? ORDER BY created_at",
+            (case_digest,),
+        ).fetchall()
+        return [(str(p), str(s), float(c), float(u)) for p, s, c, u in rows]
+
     @_locked
     def last_delivery_at(self) -> float | None:
         """When central last acknowledged a packet of this kiosk (time.time()), if ever."""

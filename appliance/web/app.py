@@ -36,7 +36,7 @@ from appliance.web.schemas import (
 from appliance.web.stats_routes import stats_router
 from appliance.web.tech import tech_router
 from appliance.web.ui import SecurityHeaders, install_ui
-from appliance.web.workflow_routes import workflow_router
+from appliance.web.workflow_routes import applicant_router, workflow_router
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ def create_app(services: Services) -> FastAPI:
     api.add_middleware(SecurityHeaders)
     install_ui(api, services.config.ui.operator_language)
     api.include_router(auth_router(auth))
-    api.include_router(workflow_router(services.workflow))
+    api.include_router(workflow_router(services.workflow, services.receipt_printing))
+    api.include_router(applicant_router(services.workflow))
     api.include_router(tech_router(services))
     api.include_router(stats_router(services.audit))
     api.include_router(_status_router(services))

@@ -12,11 +12,12 @@ import logging
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from appliance import i18n
+from appliance.i18n import audio
 from appliance.web.errors import ApiError
 from appliance.web.roles import PUBLIC
 from appliance.web.schemas import LanguageModel, Languages
@@ -58,12 +59,30 @@ class SecurityHeaders:
 
 
 def install_ui(api: FastAPI, operator_language: str) -> None:
-    """The page shell at ``/``, assets under ``/static``, catalogs under ``/api/i18n``."""
+    """The page shell at ``/``, the applicant's screen at ``/applicant``, assets under
+    ``/static``, catalogs and the spoken prompts under ``/api/i18n``."""
     router = APIRouter()
+    prompts = audio.prompts_dir()
 
     @router.get("/", include_in_schema=False, **PUBLIC)
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @router.get("/applicant", include_in_schema=False, **PUBLIC)
+    async def applicant_screen() -> FileResponse:
+        """The applicant's own screen (a second display or window): no login, read-only."""
+        return FileResponse(STATIC_DIR / "applicant.html", headers={"Cache-Control": "no-cache"})
+
+    @router.get("/api/i18n/audio", **PUBLIC)
+    async def audio_index() -> dict[str, list[str]]:
+        return audio.available(prompts)
+
+    @router.get("/api/i18n/audio/{code}/{key}.wav", response_class=Response, **PUBLIC)
+    async def audio_prompt(code: str, key: str) -> FileResponse:
+        path = audio.prompt_path(prompts, code, key)
+        if path is None or not path.is_file():
+            raise ApiError(404, "audio.not_found", "no such prompt")
+        return FileResponse(path, media_type="audio/wav")
 
     @router.get("/favicon.ico", include_in_schema=False, **PUBLIC)
     async def favicon() -> FileResponse:

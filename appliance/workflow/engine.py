@@ -7,6 +7,14 @@ capture service, which holds the captures in memory. Every step change is
 written to disk before it is acknowledged; captures never are. Background work
 (auto-capture, slaps, sealing) runs in kept tasks whose failures are logged
 and shown to the operator (``problem`` in the view).
+
+One applicant at a time: an enrolment starts only when the devices it needs
+are ready (:mod:`.readiness`) and, for a case this kiosk already enrolled,
+only once the operator has seen the warning; "next applicant" resets the
+language, the captures and the step state. An enrolment belongs to the operator
+who started it; another user must take it over (same role) or discard it
+(:mod:`.handover`). Operations are reported through one hook
+(:mod:`.operations`).
 """
 
 from __future__ import annotations
@@ -14,22 +22,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date
 
 from appliance.capture.captures import Capture
 from appliance.capture.service import CaptureService
 from appliance.documents.mrz_compare import CaseData
+from appliance.outbox.case_key import CaseSeen
 from appliance.tasks import BackgroundTasks
+from appliance.workflow.applicant import applicant_view
 from appliance.workflow.case_step import CaseStep, Override
 from appliance.workflow.chip_step import CHIP_TASK, ChipStep
 from appliance.workflow.document_step import DocumentStep
 from appliance.workflow.face_step import FaceStep
 from appliance.workflow.finger_step import FingerStep, SupervisorCheck
+from appliance.workflow.handover import Handover
 from appliance.workflow.operations import OnOperation, no_operation_log, report
 from appliance.workflow.persist import WorkflowFile
+from appliance.workflow.readiness import device_problems, roles_for
 from appliance.workflow.state import (
     CANCELLABLE,
     CAPTURE_STEPS,
+    FINISHED,
     LANGUAGES,
     NEXT_CAPTURE_STEP,
     Step,
@@ -38,7 +53,15 @@ from appliance.workflow.state import (
     check_transition,
 )
 from appliance.workflow.submit_step import SubmitStep
-from appliance.workflow.view import ConsentView, WorkflowView
+from appliance.workflow.view import (
+    ApplicantView,
+    ConsentView,
+    DeliveryView,
+    WorkflowView,
+)
+
+#: A case reference -> what this kiosk already did for it (None: nothing).
+CaseLookup = Callable[[str], CaseSeen | None]
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +82,14 @@ class WorkflowEngine:
         default_language: str = "pt-PT",
         on_operation: OnOperation = no_operation_log,
         case_step: CaseStep | None = None,
+        case_lookup: CaseLookup | None = None,
     ) -> None:
         self._store = store
-        self.on_operation = on_operation
         self.capture = capture
-        self.default_language = default_language
+        self.default_language = default_language  # the configured one, for each new applicant
+        self.idle_language = default_language  # chosen before start; reset by next applicant
+        self.on_operation = on_operation
+        self._case_lookup = case_lookup
         self.lock = asyncio.Lock()
         self.tasks = BackgroundTasks(self._on_task_failure)
         self._record: WorkflowRecord | None = None
@@ -73,6 +99,7 @@ class WorkflowEngine:
         self.documents = DocumentStep(self, confirm_supervisor)
         self.chip = ChipStep(self, confirm_supervisor)
         self.submission = SubmitStep(self, site_id, kiosk_name, municipality)
+        self.handover = Handover(self, confirm_supervisor)
         #: Case verification at start (fails closed without a case directory).
         self.case = case_step or CaseStep(None, confirm_supervisor)
 
@@ -112,7 +139,13 @@ class WorkflowEngine:
         provisioned = self.capture.provisioned
         if record is None:
             return WorkflowView(
-                active=False, step=None, language=self.default_language, provisioned=provisioned
+                active=False,
+                step=None,
+                language=self.idle_language,
+                provisioned=provisioned,
+                devices=device_problems(
+                    self.capture.devices, roles_for(None, self.capture.devices)
+                ),
             )
         return WorkflowView(
             active=True,
@@ -134,6 +167,32 @@ class WorkflowEngine:
             sealing=self.submission.sealing,
             can_submit=record.step is Step.REVIEW and provisioned,
             provisioned=provisioned,
+            operator_role=record.operator_role,
+            paused=record.paused,
+            has_captures=self.has_captures,
+            devices=device_problems(
+                self.capture.devices, roles_for(record.step, self.capture.devices)
+            ),
+            delivery=self.delivery(record),
+        )
+
+    def applicant_view(self) -> ApplicantView:
+        """What the applicant's own screen shows (see :mod:`.applicant`)."""
+        return applicant_view(self)
+
+    def delivery(self, record: WorkflowRecord) -> DeliveryView | None:
+        if record.step is not Step.DONE or not record.packet_id:
+            return None
+        found = self.capture.delivery(record.packet_id)
+        return DeliveryView(found.state, found.receipt_id, found.received_at)
+
+    @property
+    def has_captures(self) -> bool:
+        """Anything of the applicant's is held (discarding it needs a supervisor)."""
+        return self.capture.active and (
+            self.face.captured
+            or any(p.captured is not None for p in self.fingers.slaps.values())
+            or bool(self.documents.documents)
         )
 
     def capture_for_review(self, capture_id: str) -> Capture | None:
@@ -152,15 +211,50 @@ class WorkflowEngine:
         case_reference: str,
         language: str,
         operator: str,
+        role: str = "operator",
         *,
         identity_confirmed: bool = False,
         override: Override | None = None,
+        acknowledge_duplicate: bool = False,
     ) -> None:
-        """Start on a verified case (:mod:`.case_step`): the record carries its reference."""
+        """Start an enrolment on a verified case (:mod:`.case_step`): refused while a
+        needed device is not ready, and for a case already enrolled here until the
+        operator acknowledges the warning. The record carries the case's reference."""
         async with self.lock:
-            if self._record is not None and self._record.step not in (Step.DONE, Step.ABORTED):
+            if self._record is not None and self._record.step not in FINISHED:
                 raise TransitionError("workflow.in_progress", "an enrolment is in progress")
             _check_language(language)
+            problems = device_problems(self.capture.devices, roles_for(None, self.capture.devices))
+            if problems:
+                report(
+                    self.on_operation,
+                    "enrolment.device_refused",
+                    operator=operator,
+                    devices=[p.role for p in problems],
+                )
+                raise TransitionError(
+                    "workflow.devices_not_ready",
+                    "a device the enrolment needs is not ready",
+                    devices=[asdict(p) for p in problems],
+                )
+            seen = await self._seen(case_reference)
+            if seen is not None:
+                report(
+                    self.on_operation,
+                    "enrolment.duplicate_warned",
+                    workflow_id=None,
+                    operator=operator,
+                    case_reference=case_reference,
+                    seen=seen.seen,
+                    acknowledged=acknowledge_duplicate,
+                )
+                if not acknowledge_duplicate:
+                    raise TransitionError(
+                        f"case.already_{seen.seen}",
+                        "this case was already enrolled on this kiosk",
+                        seen=seen.seen,
+                        at=seen.at,
+                    )
             binding = await self.case.verify(
                 case_reference, operator, identity_confirmed=identity_confirmed, override=override
             )
@@ -172,6 +266,7 @@ class WorkflowEngine:
                 case_reference=binding.case_reference,
                 operator=operator,
                 language=language,
+                operator_role=role,
                 case_check=binding.to_json(),
             )
             self.save()
@@ -185,35 +280,43 @@ class WorkflowEngine:
             )
             logger.info("enrolment %s started", self._record.workflow_id[:8])
 
+    async def _seen(self, case_reference: str) -> CaseSeen | None:
+        if self._case_lookup is None:
+            return None
+        return await asyncio.to_thread(self._case_lookup, case_reference)
+
     async def set_language(self, language: str) -> None:
         _check_language(language)
         async with self.lock:
             if self._record is None:
-                self.default_language = language
+                self.idle_language = language  # this applicant only: reset at the next
                 return
             self._record.language = language
             self.save()
 
-    async def consent(self, accepted: bool) -> None:
+    async def consent(self, accepted: bool, operator: str = "") -> None:
+        """Consent given: on to the face. Refused: nothing is captured, the refusal is
+        recorded and the enrolment ends on an acknowledgement (``declined``)."""
         async with self.lock:
             record = self.require(Step.CONSENT)
             event = "consent.given" if accepted else "consent.refused"
+            target = Step.FACE if accepted else Step.DECLINED
+            check_transition(record.step, target)
+            if accepted:
+                record.consent_at = time.time()
+                record.consent_language = record.language
+                record.complete(Step.CONSENT)
+            else:
+                self.capture.end()  # nothing was captured; nothing is kept
+            record.step = target
+            self.save()
             report(
                 self.on_operation,
                 event,
                 workflow_id=record.workflow_id,
-                operator=record.operator,
+                operator=operator or record.operator,
                 language=record.language,
             )
-            if not accepted:
-                await self._cancel_locked(report_it=False)
-                return
-            check_transition(record.step, Step.FACE)
-            record.consent_at = time.time()
-            record.consent_language = record.language
-            record.complete(Step.CONSENT)
-            record.step = Step.FACE
-            self.save()
 
     def acknowledge_notice(self) -> None:
         if self._record is not None and self._record.notice is not None:
@@ -232,31 +335,36 @@ class WorkflowEngine:
             self.save()
 
     async def finish(self) -> None:
-        """After the receipt (or an abort notice): back to idle for the next applicant."""
+        """After the receipt (or an abort or refusal): idle, reset for the next applicant."""
         async with self.lock:
-            self.require(Step.DONE, Step.ABORTED)
+            self.require(*FINISHED)
             await self._end()
 
-    async def cancel(self) -> None:
+    async def cancel(self, operator: str = "") -> None:
         async with self.lock:
-            await self._cancel_locked()
-
-    async def _cancel_locked(self, *, report_it: bool = True) -> None:
-        record = self._record
-        if record is None:
-            return
-        if record.step not in CANCELLABLE:
-            raise TransitionError("workflow.not_cancellable", "sealing cannot be interrupted")
-        if report_it:
+            record = self._record
+            if record is None:
+                return
+            if record.step not in CANCELLABLE:
+                raise TransitionError("workflow.not_cancellable", "sealing cannot be interrupted")
             report(
                 self.on_operation,
                 "enrolment.cancelled",
                 workflow_id=record.workflow_id,
-                operator=record.operator,
+                operator=operator or record.operator,
                 step=record.step.value,
+                had_captures=self.has_captures,
             )
-        await self._end()
-        logger.info("enrolment cancelled; captures discarded")
+            await self._end()
+            logger.info("enrolment cancelled; captures discarded")
+
+    def check_owner(self, user: str) -> None:
+        """Only the operator who has the enrolment acts on it (others: take over first)."""
+        record = self._record
+        if record is not None and record.operator != user:
+            raise TransitionError(
+                "workflow.other_operator", "another user's enrolment: resume or discard it first"
+            )
 
     # --------------------------------------------------------------- context
 
@@ -282,8 +390,13 @@ class WorkflowEngine:
         record.step = step
         self.save()
 
+    async def end_locked(self) -> None:
+        """:meth:`_end` for the handover (the caller holds the lock)."""
+        await self._end()
+
     async def _end(self) -> None:
-        """Forget the enrolment: background work stopped, captures wiped, record removed."""
+        """Forget the enrolment: background work stopped, captures wiped, record removed,
+        and the language back to the kiosk's default for the next applicant."""
         await self.fingers.stop()
         for name in ("face-auto-capture", CHIP_TASK):
             await self.tasks.cancel(name)
@@ -295,6 +408,7 @@ class WorkflowEngine:
         self.submission.reset()
         self.case.reset()
         self.problem = None
+        self.idle_language = self.default_language
         self._record = None
         self._store.clear()
 

@@ -23,8 +23,14 @@ from appliance.finger.records import MissingFinger
 from appliance.workflow.context import WorkflowContext
 from appliance.workflow.operations import report
 from appliance.workflow.state import MissingFingerRecord, Step, TransitionError, WorkflowRecord
-from appliance.workflow.view import ExceptionView, FingersView, FingerView, SlapView
-from drivers.interfaces import SLAP_LAYOUT, CaptureKind, FingerPosition, ReaderEvent
+from appliance.workflow.view import (
+    ApplicantSlapView,
+    ExceptionView,
+    FingersView,
+    FingerView,
+    SlapView,
+)
+from drivers.interfaces import SLAP_LAYOUT, CaptureKind, FingerPosition, ImageU8, ReaderEvent
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +46,8 @@ class SlapProgress:
     event: str | None = None
     error: str | None = None
     captured: CapturedSlap | None = None
+    preview: ImageU8 | None = None  # the reader's latest live image (memory only)
+    preview_sequence: int = 0
 
     @property
     def accepted(self) -> bool:
@@ -93,9 +101,46 @@ class FingerStep:
             complete=self.complete(),
         )
 
+    def applicant_view(self, record: WorkflowRecord) -> list[ApplicantSlapView]:
+        missing = {m.position for m in record.missing_fingers}
+        views = []
+        for kind in SEQUENCE:
+            progress = self.slaps[kind]
+            layout = [int(p) for p in SLAP_LAYOUT[kind][1]]
+            result = progress.captured.result if progress.captured else None
+            passed = [int(p) for p, _, a in (result.fingers if result else []) if a.accepted]
+            views.append(
+                ApplicantSlapView(
+                    kind.value,
+                    progress.status,
+                    progress.event,
+                    layout,
+                    [p for p in layout if p in missing],
+                    passed,
+                )
+            )
+        return views
+
+    def preview_image(self) -> tuple[int, ImageU8] | None:
+        """The live image of the slap being captured: (sequence, grey image), memory only."""
+        for progress in self.slaps.values():
+            if progress.status == "capturing" and progress.preview is not None:
+                return progress.preview_sequence, progress.preview
+        return None
+
+    def slap_image(self, kind: CaptureKind) -> ImageU8 | None:
+        """The captured slap (grey, memory only), for the screen with its boxes."""
+        progress = self.slaps.get(kind)
+        if progress is None or progress.captured is None:
+            return None
+        return progress.captured.result.pixels
+
     def _slap_view(self, progress: SlapProgress, missing: set[int]) -> SlapView:
         result = progress.captured.result if progress.captured else None
         layout = [int(p) for p in SLAP_LAYOUT[progress.kind][1]]
+        boxes = (
+            {int(f.position): list(f.box) for f in result.segmentation.fingers} if result else {}
+        )
         return SlapView(
             kind=progress.kind.value,
             status=progress.status,
@@ -107,10 +152,14 @@ class FingerStep:
             attempts=result.attempts if result else 0,
             reason=result.segmentation.reason if result else None,
             fingers=[
-                FingerView(int(p), a.nfiq2, a.accepted, list(a.feedback))
+                FingerView(int(p), a.nfiq2, a.accepted, list(a.feedback), boxes.get(int(p)))
                 for p, _, a in (result.fingers if result else [])
             ],
             nfiq2_threshold=self._threshold,
+            preview_sequence=progress.preview_sequence,
+            image_size=[int(result.pixels.shape[1]), int(result.pixels.shape[0])]
+            if result
+            else None,
         )
 
     # -------------------------------------------------------------- capture
@@ -139,6 +188,10 @@ class FingerStep:
 
     async def _run_slap(self, progress: SlapProgress, missing: frozenset[FingerPosition]) -> None:
         def on_event(event: ReaderEvent) -> None:
+            if event.preview is not None:
+                progress.preview = event.preview
+                progress.preview_sequence += 1
+                return
             progress.event = event.message_key
 
         try:
@@ -152,6 +205,8 @@ class FingerStep:
         except Exception:
             progress.status, progress.error, progress.event = "failed", "finger.failed", None
             raise  # logged and shown by the engine's background-task handler
+        finally:
+            progress.preview = None  # the live image goes as soon as the capture ends
         progress.captured, progress.status, progress.event = captured, "done", None
         if not captured.result.accepted:
             progress.error = "finger.quality_too_low"

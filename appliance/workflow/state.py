@@ -5,6 +5,8 @@
     (idle) --start--> consent --consent--> face --accept--> fingerprints --done-->
     documents --done--> review --submit--> submitting --sealed--> done --finish--> (idle)
 
+    consent --refuse--> declined --finish--> (idle)   nothing captured, refusal recorded
+
     any capture step --cancel--> (idle)   captures wiped, nothing sent
     review --goto--> face | fingerprints | documents   (retake before submitting)
 
@@ -26,7 +28,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 2 adds operator_role and paused
 
 LANGUAGES = ("pt-PT", "en", "hi", "ne", "bn", "uk", "ur", "fr", "es", "ar")
 
@@ -40,6 +43,7 @@ class Step(enum.StrEnum):
     SUBMITTING = "submitting"
     DONE = "done"
     ABORTED = "aborted"  # interrupted while sealing and nothing reached the outbox
+    DECLINED = "declined"  # the applicant refused consent: nothing captured
 
 
 #: The capture steps in order; ``review`` may jump back to any of them.
@@ -47,7 +51,7 @@ CAPTURE_STEPS = (Step.FACE, Step.FINGERPRINTS, Step.DOCUMENTS)
 
 #: Allowed transitions (from -> to). Anything else is refused with 409.
 TRANSITIONS: dict[Step, frozenset[Step]] = {
-    Step.CONSENT: frozenset({Step.FACE}),
+    Step.CONSENT: frozenset({Step.FACE, Step.DECLINED}),
     Step.FACE: frozenset({Step.FINGERPRINTS}),
     Step.FINGERPRINTS: frozenset({Step.DOCUMENTS, Step.FACE}),
     Step.DOCUMENTS: frozenset({Step.REVIEW, Step.FACE, Step.FINGERPRINTS}),
@@ -55,7 +59,11 @@ TRANSITIONS: dict[Step, frozenset[Step]] = {
     Step.SUBMITTING: frozenset({Step.DONE, Step.ABORTED}),
     Step.DONE: frozenset(),
     Step.ABORTED: frozenset(),
+    Step.DECLINED: frozenset(),
 }
+
+#: Steps after which only "next applicant" (finish) remains.
+FINISHED = frozenset({Step.DONE, Step.ABORTED, Step.DECLINED})
 
 #: The capture step after each one (review follows the last).
 NEXT_CAPTURE_STEP: dict[Step, Step] = {
@@ -120,6 +128,8 @@ class WorkflowRecord:
     #: The case verification the enrolment started on (workflow.case_view.CaseBinding:
     #: references, outcome, source, check-in id, override; never the applicant's data).
     case_check: dict[str, Any] | None = None
+    operator_role: str = "operator"  # who may resume it: a user of the same role
+    paused: bool = False  # the operator logged out mid-enrolment
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -129,7 +139,7 @@ class WorkflowRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WorkflowRecord:
-        if data.get("version") != RECORD_VERSION:
+        if data.get("version") not in READABLE_VERSIONS:
             raise ValueError(f"unsupported workflow record version {data.get('version')!r}")
         fields = {k: v for k, v in data.items() if k != "version"}
         fields["step"] = Step(fields["step"])

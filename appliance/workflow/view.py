@@ -37,6 +37,7 @@ class FingerView:
     nfiq2: int | None
     accepted: bool
     feedback: list[str]
+    box: list[int] | None = None  # x, y, w, h of the fingertip in the slap image
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class SlapView:
     reason: str | None
     fingers: list[FingerView]
     nfiq2_threshold: int
+    preview_sequence: int = 0  # grows with each live image the reader sends (memory only)
+    image_size: list[int] | None = None  # width, height of the captured slap image
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,32 @@ class SealingView:
 
 
 @dataclass(frozen=True)
+class DeviceProblemView:
+    """A device the current step needs that is not usable, and what the operator can do.
+
+    ``action``: ``retry`` (the kiosk restarts the device itself; try again),
+    ``reconnect`` (check the cable: a replugged device is reopened at once) or
+    ``call_technician`` (restarts exhausted or device refused: only a technician's
+    reset brings it back).
+    """
+
+    role: str
+    state: str
+    message_key: str
+    action: str
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """The truth about a sealed enrolment: ``stored`` on the kiosk (sending) until
+    central's signed receipt is in (``received``, with its id and time)."""
+
+    state: str  # stored | received | quarantined | unknown
+    receipt_id: str | None = None
+    received_at: str | None = None
+
+
+@dataclass(frozen=True)
 class WorkflowView:
     active: bool
     step: str | None
@@ -162,3 +191,34 @@ class WorkflowView:
     sealing: SealingView = field(default_factory=lambda: SealingView("idle"))
     can_submit: bool = False
     provisioned: bool = False
+    operator_role: str | None = None
+    paused: bool = False  # the operator logged out mid-enrolment: the next user decides
+    has_captures: bool = False  # discarding needs a supervisor's PIN
+    devices: list[DeviceProblemView] = field(default_factory=list)
+    delivery: DeliveryView | None = None
+
+
+@dataclass(frozen=True)
+class ApplicantSlapView:
+    kind: str
+    status: str
+    event: str | None
+    fingers: list[int]  # positions to place, in slap order
+    missing: list[int]
+    accepted: list[int]  # positions whose quality passed
+
+
+@dataclass(frozen=True)
+class ApplicantView:
+    """The applicant's own screen (``/applicant``): the step and its prompts, no more.
+
+    No case reference, names, images or quality figures: only what the applicant
+    reads on the kiosk's screen anyway, bound to the enrolment in progress.
+    """
+
+    step: str | None
+    language: str
+    face_prompts: list[str] = field(default_factory=list)
+    face_captured: bool = False
+    slaps: list[ApplicantSlapView] = field(default_factory=list)
+    delivery: str | None = None  # stored | received

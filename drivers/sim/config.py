@@ -63,3 +63,16 @@ class SimReaderConfig(BaseModel):
         description="Time between preview frames while the finger settles (auto-capture).",
     )
     faults: FaultConfig = Field(default_factory=FaultConfig, description="Injected faults.")
+
+
+class SimPrinterConfig(BaseModel):
+    """A simulated receipt printer: real ESC/POS bytes (python-escpos), kept in memory."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["sim"] = Field(description="Driver selector: the simulated receipt printer.")
+    device_id: str = Field(default="sim-printer-0", description="Id shown in the device list.")
+    paper_width_px: int = Field(
+        default=576, ge=256, le=1024, description="Printable width in dots (576: 80 mm paper)."
+    )
+    fail: bool = Field(default=False, description="Every job fails as out of paper (for tests).")

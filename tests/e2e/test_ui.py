@@ -55,13 +55,14 @@ def test_login_and_full_enrolment(page: Any, kiosk: World) -> None:
     page.fill("#password", kiosk.password("ana"))
     page.click("#login-submit")
     page.wait_for_selector("#start-enrolment")
-    expect(page.locator("#device-chips .chip.ok")).to_have_count(5)  # devices, outbox, day list
+    expect(page.locator("#device-chips .chip.ok")).to_have_count(4)  # 3 devices, day list
+    expect(page.locator("#outbox-state")).to_be_visible()
     shots("02-start")
 
     page.click("#scan-qr")
     expect(page.locator("#case-reference")).to_have_value(CASE_REFERENCE, timeout=20_000)
-    page.click("[data-language='en']")
-    expect(page.locator("[data-language='en']")).to_have_attribute("aria-pressed", "true")
+    page.click("[data-welcome-language='en']")
+    expect(page.locator("[data-welcome-language='en']")).to_have_attribute("aria-pressed", "true")
     expect(page.locator("#case-reference")).to_have_value(CASE_REFERENCE)
     page.click("#start-enrolment")
     page.click("#confirm-identity")
@@ -84,10 +85,11 @@ def test_login_and_full_enrolment(page: Any, kiosk: World) -> None:
     shots("05-face-review")
     page.click("#face-accept")
 
-    page.wait_for_selector("[data-capture='slap_right_four']")
+    page.wait_for_selector("#fingers-next")
     shots("06-fingerprints")
     for kind in ("slap_right_four", "slap_left_four", "slap_thumbs"):
-        page.click(f"[data-capture='{kind}']")
+        expect(page.locator(f"#fingers-next[data-next='{kind}']")).to_be_enabled(timeout=30_000)
+        page.click("#fingers-next")
         card = page.locator(f"[data-slap='{kind}'] .finger.ok")
         expect(card).to_have_count(2 if kind == "slap_thumbs" else 4, timeout=90_000)
     expect(page.locator("#fingers-continue")).to_be_enabled(timeout=60_000)
@@ -112,11 +114,17 @@ def test_login_and_full_enrolment(page: Any, kiosk: World) -> None:
     )
     shots("10-review")
     page.click("#submit-enrolment")
-    page.wait_for_selector("#receipt")
-    expect(page.locator("#receipt-case")).to_have_text(CASE_REFERENCE)
+    page.wait_for_selector("#receipt .receipt-block")
+    expect(page.locator(".receipt-case").first).to_have_text(CASE_REFERENCE)
     receipt_text = page.locator("#receipt").inner_text()
     assert "Fingerprints: 10" in receipt_text and "no biometric data" in receipt_text
-    assert page.locator("#receipt img").count() == 0  # no photo, no print on the receipt
+    # no photo, no print on the receipt: its only image is the QR code of the packet id
+    assert page.locator("#receipt img").count() == 1
+    assert page.locator("#receipt img#receipt-qr").count() == 1
+    # central is up: the receipt turns to "received", with central's receipt id
+    expect(page.locator("[data-receipt-language='en'] [data-status='received']")).to_contain_text(
+        "Received by AIMA", timeout=30_000
+    )
     shots("11-receipt")
     outbox = kiosk.app.outbox
     assert outbox is not None and outbox.status().depth + outbox.status().committed_total == 1
@@ -137,7 +145,7 @@ def test_missing_finger_needs_a_supervisor(page: Any, kiosk: World) -> None:
     page.click("#face-accept")
     page.wait_for_selector("#missing-finger")
     page.click("#missing-finger")
-    page.click("dialog [data-position='4']")
+    page.click("dialog [data-finger='4']")  # the right ring finger on the hand picture
     page.click("dialog [data-reason='XX']")
     page.fill("#supervisor-name", "sofia")
     page.fill("#supervisor-pin", "111111")
@@ -149,7 +157,7 @@ def test_missing_finger_needs_a_supervisor(page: Any, kiosk: World) -> None:
     page.fill("#supervisor-pin", "246810")
     page.click("#missing-confirm")
     expect(page.locator("[data-exception='4']")).to_contain_text("sofia")
-    page.click("[data-capture='slap_right_four']")
+    page.click("#fingers-next")
     expect(page.locator("[data-slap='slap_right_four'] .finger.ok")).to_have_count(
         3, timeout=90_000
     )
@@ -161,7 +169,7 @@ def test_missing_finger_needs_a_supervisor(page: Any, kiosk: World) -> None:
 def test_language_switch_and_arabic_right_to_left(page: Any, kiosk: World) -> None:
     shots = Screens(page)
     login(page, "ana", kiosk.password("ana"))
-    welcome = page.locator(".applicant h2").first
+    welcome = page.locator("#welcome-title")
     expected = {
         "pt-PT": "Bem-vindo/a",
         "en": "Welcome",
@@ -175,9 +183,9 @@ def test_language_switch_and_arabic_right_to_left(page: Any, kiosk: World) -> No
         "ar": "مرحبًا بكم",
     }
     for code, title in expected.items():
-        page.click(f"[data-language='{code}']")  # one tap
+        page.click(f"[data-welcome-language='{code}']")  # one tap
         expect(welcome).to_have_text(title)
-        region = page.locator(".applicant").first
+        region = welcome
         expect(region).to_have_attribute("lang", code)
         expect(region).to_have_attribute("dir", "rtl" if code in ("ar", "ur") else "ltr")
         if code in ("hi", "bn", "ur"):
@@ -260,7 +268,7 @@ def test_portrait_layout(browser: Any, kiosk: World) -> None:
         assert controls["y"] > box["y"] + box["height"] - 1  # controls under the preview
         assert page.evaluate("() => document.documentElement.scrollWidth") <= PORTRAIT["width"]
         page.click("#face-accept")
-        page.wait_for_selector("[data-capture='slap_right_four']")
+        page.wait_for_selector("#fingers-next")
         shots("22-fingerprints-portrait")
         shots.assert_accessible()
     finally:

@@ -22,8 +22,8 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,14 +34,17 @@ from cryptography.hazmat.primitives import serialization
 from appliance.accounts import Role
 from appliance.app import Appliance
 from appliance.config.model import ApplianceConfig
-from appliance.documents.presented import SimulatedCounter
+from appliance.devices import DeviceRole
+from appliance.documents.presented import SimulatedCounter, case_identity, presented_document
+from appliance.documents.specimen_data import write_mrz
 from appliance.identity.store import IdentityFiles, provision
 from central.cases.servicer import CaseDesk
 from central.cases.setup import case_desk, open_case_store
 from central.cases.synthetic import OTHER_SITE, synthetic_case
 from central.server import Receiver, load_or_create_state
 from central.state import ReceiverState
-from drivers.sim.documents import counter_scene
+from drivers.errors import DeviceDisconnected
+from drivers.sim.documents import counter_scene, document_scene
 from drivers.sim.portrait import PortraitScene, render_portrait
 
 SECRET = b"e2e-device-key-passphrase-0123456789"
@@ -55,6 +58,12 @@ TEST_CASES = (
     *(f"AIMA-2026-{n:06d}" for n in range(100001, 100011)),
     *(f"AIMA-2026-9{n:05d}" for n in range(0, 51)),
     "AIMA-2026-999999",
+    # The counter's problems (issue 14): engine tests, Chromium tests, the taps bench.
+    *(f"AIMA-2026-{n:06d}" for n in range(200001, 200011)),
+    *(f"AIMA-2026-{n:06d}" for n in range(140001, 140011)),
+    "AIMA-2026-141280",
+    "AIMA-2026-14800",
+    *(f"AIMA-2026-77{n:04d}" for n in range(20)),
 )
 CLOSED_CASE = "AIMA-2026-CLOSED-01"
 OTHER_SITE_CASE = "AIMA-2026-ELSEWHERE-01"
@@ -75,6 +84,8 @@ class World:
     operations: list[tuple[str, dict[str, object]]]
     central: Receiver
     central_port: int
+    #: Runs a coroutine on the kiosk's event loop (set by :class:`WorldThread`).
+    call: Callable[..., Any] | None = None
 
     def password(self, user: str) -> str:
         return ACCOUNTS[user][1]
@@ -105,6 +116,7 @@ def _config(
 ) -> ApplianceConfig:
     finger_delay = float(ui.pop("finger_delay_s", 0.05))
     lift_delay = float(ui.pop("lift_delay_s", 0.0))
+    preview_interval = float(ui.pop("preview_interval_s", 0.02))
     extra: dict[str, Any] = ui.pop("config", {})  # more sections, merged in (e.g. a chip reader)
     document: dict[str, Any] = {
         "site": {"claim_id": SITE, "municipality": "Lisboa", "kiosk_name": "k-e2e"},
@@ -128,7 +140,9 @@ def _config(
                 "type": "sim",
                 "finger_delay_s": finger_delay,
                 "lift_delay_s": lift_delay,
+                "preview_interval_s": preview_interval,
             },
+            "receipt_printer": {"type": "sim"},
         },
         "storage": {"state_dir": str(root / "state"), "quota_mb": 64},
         "web": {"port": int(ui.pop("web_port", 0))},
@@ -174,11 +188,18 @@ def _bound_case(app: Appliance) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> AsyncIterator[World]:
+async def kiosk_world(
+    root: Path,
+    *,
+    central_up: bool = True,
+    on_operation: Callable[[str, dict[str, Any]], None] | None = None,
+    **ui: Any,
+) -> AsyncIterator[World]:
     """A running, provisioned appliance (see the module docstring).
 
     ``central_up=False`` stops central once the kiosk has started (and pulled the
-    day's appointment list): every packet then stays in the outbox.
+    day's appointment list): every packet then stays in the outbox. ``on_operation``
+    also receives every operation (``World.operations`` keeps them all).
     """
     central = load_or_create_state(root / "central", hosts=["127.0.0.1"])
     desk = case_desk(root / "central", central.ca, await open_case_store(root / "central"))
@@ -198,6 +219,8 @@ async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> Asyn
         def observe(event: str, fields: dict[str, object]) -> None:
             operations.append((event, dict(fields)))
             counter.on_operation(event, fields)  # the applicant shows their own document
+            if on_operation is not None:
+                on_operation(event, dict(fields))
 
         app.observe_operation = observe
         try:
@@ -235,6 +258,47 @@ async def kiosk_world(root: Path, *, central_up: bool = True, **ui: Any) -> Asyn
         central.store.close()
 
 
+def show_document(
+    world: World, reference: str, *, kind: str = "residence_permit"
+) -> tuple[str, ...]:
+    """Put ``reference``'s applicant's document on the counter (after the enrolment
+    started: the simulated counter shows the applicant's own at the start); its MRZ lines."""
+    case, _ = synthetic_case(reference, SITE, dt.datetime.now(dt.UTC))
+    identity = case_identity(case)
+    if kind != "residence_permit":
+        identity = replace(identity, kind="TD3", document_code="P<")
+    scene = document_scene(card=presented_document(identity))
+    target = world.root / "scene-counter.png"
+    partial = target.with_suffix(".partial.png")
+    cv2.imwrite(str(partial), scene)
+    partial.replace(target)
+    return write_mrz(identity)
+
+
+def _sim_reader(app: Appliance) -> Any:
+    assert app.supervisor is not None
+    return app.supervisor._slots[DeviceRole.FINGERPRINT_READER].device
+
+
+async def unplug_reader(app: Appliance) -> None:
+    """The simulated reader is pulled out: it fails and cannot be reopened until replugged."""
+    supervisor = app.supervisor
+    assert supervisor is not None
+    _sim_reader(app).faults.unplug()
+    error = DeviceDisconnected("simulated unplug", device_id="sim-reader-0")
+    supervisor.report_failure(DeviceRole.FINGERPRINT_READER, error)
+    await _sim_reader(app).close()
+    await supervisor.tick()
+
+
+async def replug_reader(app: Appliance) -> None:
+    supervisor = app.supervisor
+    assert supervisor is not None
+    _sim_reader(app).faults.replug()
+    supervisor.reset(DeviceRole.FINGERPRINT_READER)
+    await supervisor.tick()
+
+
 class WorldThread:
     """:func:`kiosk_world` on a background event loop (for synchronous callers)."""
 
@@ -255,6 +319,7 @@ class WorldThread:
         if self._error is not None:
             raise self._error
         assert self.world is not None
+        self.world.call = self.call
         return self.world
 
     def __exit__(self, *exc: object) -> None:

@@ -6,6 +6,7 @@
 
 import { ApiError, get, onAuthProblem, post, setCsrf } from "./api.js";
 import { h, mount } from "./dom.js";
+import { actionBar, confirmDialog } from "./ui.js";
 import {
   applicantLanguage,
   has,
@@ -23,6 +24,7 @@ import * as statsScreens from "./screens/stats.js";
 import * as techScreens from "./screens/tech.js";
 
 const STEPS = ["consent", "face", "fingerprints", "documents", "review", "done"];
+const FINISHED = ["done", "aborted", "declined"];
 
 export const app = {
   me: null,
@@ -51,6 +53,7 @@ export const app = {
   leave() {
     if (this.current && this.current.leave) this.current.leave();
     this.current = null;
+    actionBar(); // the next screen brings its own actions (never the old screen's)
   },
 
   /** Re-read the session and the workflow, then show the screen they call for. */
@@ -83,7 +86,13 @@ export const app = {
       }
       this.renderSteps(view);
       this.renderLanguageBar(view);
+      this.watchOutbox();
       if (!view.active) return this.show("start", enrolScreens.start, view);
+      if (view.operator !== this.me.username) {
+        // Another user's enrolment (logged out mid-way): resume it (same role) or discard it.
+        document.getElementById("langbar").hidden = true;
+        return this.show(`handover-${view.workflow_id}`, enrolScreens.handover, view);
+      }
       const screen = {
         consent: enrolScreens.consent,
         face: enrolScreens.face,
@@ -93,6 +102,7 @@ export const app = {
         submitting: enrolScreens.submitting,
         done: enrolScreens.receipt,
         aborted: enrolScreens.aborted,
+        declined: enrolScreens.declined,
       }[view.step];
       return this.show(view.step, screen, view);
     } catch (error) {
@@ -121,6 +131,53 @@ export const app = {
     await this.route();
   },
 
+  locale() {
+    return operatorLanguage();
+  },
+
+  /** After the receipt, a refusal or an abort: a clean start in the kiosk's default language. */
+  async nextApplicant() {
+    await this.act(async () => {
+      const view = await post("/api/workflow/finish");
+      await setApplicantLanguage(view.language);
+      this.draftCase = "";
+      this.documentKind = undefined;
+      this.leave();
+    });
+  },
+
+  /** The outbox in the header: how many packets wait for central, and the last delivery. */
+  watchOutbox() {
+    if (this.outboxTimer) return;
+    const show = async () => {
+      const element = document.getElementById("outbox-state");
+      if (!this.me || this.me.locked) {
+        element.hidden = true;
+        return;
+      }
+      try {
+        const outbox = await get("/api/outbox", { passive: true });
+        const last = outbox.last_delivery_at
+          ? new Date(outbox.last_delivery_at * 1000).toLocaleTimeString(this.locale(), { hour: "2-digit", minute: "2-digit" })
+          : t("outbox.never");
+        const waiting = outbox.depth > 0;
+        element.className = `outbox-state ${outbox.full || outbox.quarantined ? "bad" : waiting ? "waiting" : "ok"}`;
+        element.dataset.depth = String(outbox.depth);
+        mount(
+          element,
+          h("span", { "aria-hidden": "true" }, waiting ? "⇡ " : "✓ "),
+          t("outbox.header", { depth: outbox.depth, last }),
+          outbox.full ? ` · ${t("outbox.full")}` : "",
+        );
+        element.hidden = false;
+      } catch {
+        element.hidden = true;
+      }
+    };
+    show();
+    this.outboxTimer = setInterval(show, 4000);
+  },
+
   showLogin() {
     this.me = null;
     this.statsOpen = false;
@@ -144,12 +201,33 @@ export const app = {
     await this.route();
   },
 
+  /** Logging out mid-enrolment warns first, and leaves the enrolment paused for the next
+   *  user (who resumes or discards it). */
   async logout() {
+    const view = this.view;
+    if (this.me && this.me.role !== "technician" && view && view.active && view.operator === this.me.username && !FINISHED.includes(view.step)) {
+      const pause = await confirmDialog({
+        title: t("logout.mid_title"),
+        body: [t("logout.mid_text")],
+        yes: t("logout.pause"),
+        no: t("logout.stay"),
+        yesKind: "primary",
+        id: "logout",
+      });
+      if (!pause) return;
+      try {
+        await post("/api/workflow/pause");
+      } catch (error) {
+        this.error(error);
+        return;
+      }
+    }
     try {
       await post("/api/auth/logout");
     } catch {
       /* already gone */
     }
+    this.view = null;
     this.showLogin();
   },
 
@@ -192,6 +270,8 @@ export const app = {
   hideChrome() {
     document.getElementById("steps").hidden = true;
     document.getElementById("langbar").hidden = true;
+    document.getElementById("outbox-state").hidden = true;
+    actionBar();
     this.renderChrome({ anonymous: true });
   },
 
@@ -227,6 +307,11 @@ export const app = {
       tools.push(h("button", { type: "button", id: "stats-button", onclick: () => this.openStatistics() }, t("nav.stats")));
     }
     if (!anonymous && me && !locked) {
+      if (me.role !== "technician") {
+        tools.push(
+          h("a", { class: "button", id: "applicant-screen", href: "/applicant", target: "claim-applicant", rel: "noopener" }, t("nav.applicant_screen")),
+        );
+      }
       tools.push(
         h("button", { type: "button", id: "lock-button", onclick: () => this.lockNow() }, t("nav.lock")),
         h("button", { type: "button", id: "logout-button", onclick: () => this.logout() }, t("nav.logout")),
@@ -243,29 +328,33 @@ export const app = {
       return;
     }
     nav.hidden = false;
-    const current = STEPS.indexOf(view.step === "submitting" ? "review" : view.step);
+    const at = { submitting: "review", declined: "consent", aborted: "review" }[view.step] || view.step;
+    const current = STEPS.indexOf(at);
     mount(
       nav,
       h(
         "ol",
         {},
-        STEPS.map((step, index) =>
-          h(
+        STEPS.map((step, index) => {
+          const done = index < current || view.completed.includes(step);
+          const here = index === current;
+          // Done and current show by a mark and a hidden word, not by colour alone.
+          return h(
             "li",
-            {
-              class: index < current || view.completed.includes(step) ? "done" : index === current ? "current" : "",
-              "aria-current": index === current ? "step" : undefined,
-            },
+            { class: done ? "done" : here ? "current" : "", "aria-current": here ? "step" : undefined, "data-step": step },
+            h("span", { class: "mark", "aria-hidden": "true" }, done ? "✓" : here ? "▶" : String(index + 1)),
+            " ",
             t(`step.${step}`),
-          ),
-        ),
+            done ? h("span", { class: "visually-hidden" }, ` (${t("steps.done")})`) : null,
+          );
+        }),
       ),
     );
   },
 
   renderLanguageBar(view) {
     const bar = document.getElementById("langbar");
-    bar.hidden = false;
+    bar.hidden = !view.active; // before the start, the welcome offers the languages
     bar.setAttribute("aria-label", t("language.applicant"));
     const currentCode = applicantLanguage().code;
     mount(
@@ -298,6 +387,7 @@ export const app = {
         const name = this.current?.name;
         if (name !== "face" && name !== "documents") this.leave(); // rebuild in the new language
         else this.current.relabel?.();
+        if (this.view) this.view.language = code;
       }),
     );
     return this.languageQueue;

@@ -86,3 +86,22 @@ export function applicantRegion(element) {
   element.classList.add("applicant");
   return element;
 }
+
+const allBundles = new Map();
+
+/** Every applicant language's catalog (the multilingual welcome shows each in its own). */
+export async function applicantBundles() {
+  if (allBundles.size === 0) {
+    const bundles = await Promise.all(
+      state.languages.map((language) => get(`/api/i18n/applicant/${encodeURIComponent(language.code)}`)),
+    );
+    for (const bundle of bundles) allBundles.set(bundle.code, bundle);
+  }
+  return allBundles;
+}
+
+/** A text of another applicant language than the current one (loaded by applicantBundles). */
+export function inLanguage(code, key) {
+  const bundle = allBundles.get(code);
+  return (bundle && bundle.applicant[key]) || key;
+}

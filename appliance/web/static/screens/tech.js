@@ -45,7 +45,7 @@ export function status(app) {
       row(t("tech.site"), `${s.site_id} · ${s.kiosk} · v${s.version}`),
       row(t("tech.outbox_depth"), outbox ? String(outbox.depth) : "—", "outbox-depth"),
       row(t("tech.outbox_quota"), outbox ? `${bytes(outbox.bytes)} / ${bytes(outbox.quota_bytes)} (${outbox.used_percent} %)` : "—"),
-      row(t("tech.last_upload"), outbox ? when(outbox.last_upload_at) : "—", "last-upload"),
+      row(t("tech.last_upload"), outbox ? when(outbox.last_delivery_at) : "—", "last-upload"),
       row(t("tech.certificate"), s.certificate ? t("tech.certificate_days", { date: s.certificate.not_after.slice(0, 10), days: s.certificate.days_left }) : t("tech.not_provisioned"), "certificate"),
       row(t("tech.disk"), t("tech.disk_free", { free: bytes(s.disk.free_bytes), total: bytes(s.disk.total_bytes) })),
     );

@@ -1,0 +1,1 @@
+"""The applicant's receipt on paper: a bilingual page rendered here, printed by a driver."""
