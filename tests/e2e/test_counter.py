@@ -112,7 +112,7 @@ def test_01_receipt_says_stored_until_central_answers(page: Any, kiosk: World) -
     _slaps(page)
     page.click("#fingers-continue")
     page.click("#document-capture")
-    expect(page.locator("#document-list figure")).to_have_count(1, timeout=30_000)
+    expect(page.locator("#document-list figure")).to_have_count(1, timeout=120_000)
     page.click("#documents-continue")
     page.click("#submit-enrolment")
     status = page.locator("[data-receipt-language='pt-PT'] .receipt-status")
@@ -196,7 +196,7 @@ def test_04_chosen_options_look_chosen_and_are_saved(page: Any, kiosk: World) ->
     expect(page.locator("#document-chosen")).to_contain_text("Autorização de residência")
     page.click("#document-capture")
     caption = page.locator("#document-list figcaption")
-    expect(caption).to_contain_text("Autorização de residência", timeout=30_000)
+    expect(caption).to_contain_text("Autorização de residência", timeout=120_000)
 
 
 # 5 -------------------------------------------------------------------------------------
@@ -234,7 +234,7 @@ def test_05_every_action_is_on_screen(browser: Any, kiosk: World, size: dict[str
         page.click("#fingers-continue")
         page.wait_for_selector("#document-capture")
         page.click("#document-capture")
-        expect(page.locator("#document-list figure")).to_have_count(1, timeout=30_000)
+        expect(page.locator("#document-list figure")).to_have_count(1, timeout=120_000)
         _actions_in_view(page, size, "documents")
         page.click("#documents-continue")
         page.wait_for_selector("#submit-enrolment")
@@ -316,7 +316,7 @@ def test_07_the_applicant_reads_their_language_on_their_own_screen(page: Any, ki
     _slaps(page)
     page.click("#fingers-continue")
     page.click("#document-capture")
-    expect(page.locator("#document-list figure")).to_have_count(1, timeout=30_000)
+    expect(page.locator("#document-list figure")).to_have_count(1, timeout=120_000)
     page.click("#documents-continue")
     page.click("#submit-enrolment")
     expect(page.locator("[data-receipt-language='pt-PT']")).to_be_visible(timeout=30_000)

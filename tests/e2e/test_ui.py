@@ -100,7 +100,7 @@ def test_login_and_full_enrolment(page: Any, kiosk: World) -> None:
     page.click("[data-kind='residence_permit']")
     shots("08-documents")
     page.click("#document-capture")
-    expect(page.locator("#document-list figure")).to_have_count(1, timeout=30_000)
+    expect(page.locator("#document-list figure")).to_have_count(1, timeout=120_000)
     expect(page.locator("#document-list figcaption")).to_contain_text("endireitado")
     shots("09-documents-captured")
     page.click("#documents-continue")
