@@ -213,6 +213,18 @@ async def test_lockout_after_failed_logins(app: Appliance) -> None:
         assert int(locked.headers["retry-after"]) > 0
         unknown = await _login(client, "nobody", "whatever1")
         assert unknown.status_code == 401 and unknown.json()["error"] == "auth.bad_credentials"
+        # The technician sees which account is locked (only those offer "unlock").
+        await _login(client, "tiago", "tiago password")
+        rows = {
+            a["username"]: a for a in (await client.get("/api/tech/accounts")).json()["accounts"]
+        }
+        assert rows["ana"]["locked"] is True and rows["tiago"]["locked"] is False
+        unlock = await client.post("/api/tech/accounts/ana/unlock")
+        assert unlock.status_code == 200, unlock.text
+        rows = {
+            a["username"]: a for a in (await client.get("/api/tech/accounts")).json()["accounts"]
+        }
+        assert rows["ana"]["locked"] is False
 
 
 async def test_logout_ends_the_session(app: Appliance) -> None:

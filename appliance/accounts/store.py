@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher, Type, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -62,6 +63,7 @@ class Account:
     display_name: str
     has_pin: bool
     disabled: bool
+    locked: bool = False  # locked out by failed logins, now (a technician may unlock)
 
 
 class AuthError(Exception):
@@ -195,21 +197,22 @@ class AccountStore:
     def get(self, username: str) -> Account:
         with self._lock:
             row = self._db.execute(
-                "SELECT username, role, display_name, pin_hash IS NOT NULL, disabled"
-                " FROM accounts WHERE username = ?",
+                "SELECT username, role, display_name, pin_hash IS NOT NULL, disabled,"
+                " locked_until FROM accounts WHERE username = ?",
                 (username,),
             ).fetchone()
         if row is None:
             raise AccountError(f"no account {username!r}")
-        return Account(row[0], Role(row[1]), row[2], bool(row[3]), bool(row[4]))
+        return _account(row, self._clock())
 
     def accounts(self) -> list[Account]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT username, role, display_name, pin_hash IS NOT NULL, disabled"
-                " FROM accounts ORDER BY username"
+                "SELECT username, role, display_name, pin_hash IS NOT NULL, disabled,"
+                " locked_until FROM accounts ORDER BY username"
             ).fetchall()
-        return [Account(r[0], Role(r[1]), r[2], bool(r[3]), bool(r[4])) for r in rows]
+        now = self._clock()
+        return [_account(row, now) for row in rows]
 
     def count(self, role: Role | None = None) -> int:
         with self._lock:
@@ -343,3 +346,8 @@ class AccountStore:
             )
         if cursor.rowcount == 0:
             raise AccountError(f"no account {username!r}")
+
+
+def _account(row: Any, now: float) -> Account:
+    """An :class:`Account` from (username, role, display_name, has_pin, disabled, locked_until)."""
+    return Account(row[0], Role(row[1]), row[2], bool(row[3]), bool(row[4]), row[5] > now)

@@ -111,6 +111,7 @@ class AccountRow(BaseModel):
     display_name: str
     has_pin: bool
     disabled: bool
+    locked: bool
 
 
 class AccountList(BaseModel):
@@ -217,6 +218,7 @@ def account_row(account: Account) -> AccountRow:
         display_name=account.display_name,
         has_pin=account.has_pin,
         disabled=account.disabled,
+        locked=account.locked,
     )
 
 

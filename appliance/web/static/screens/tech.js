@@ -77,7 +77,8 @@ export function status(app) {
         h("tr", {},
           h("td", {}, acc.username),
           h("td", {}, t(`role.${acc.role}`)),
-          h("td", {}, h("button", { type: "button", onclick: () => app.act(() => post(`/api/tech/accounts/${encodeURIComponent(acc.username)}/unlock`), { refresh: false }) }, t("tech.unlock_account"))),
+          // Only a locked account offers "unlock".
+          h("td", {}, acc.locked ? h("button", { type: "button", "data-unlock": acc.username, onclick: () => app.act(() => post(`/api/tech/accounts/${encodeURIComponent(acc.username)}/unlock`), { refresh: false }).then(refreshAccounts) }, t("tech.unlock_account")) : t("tech.account_active")),
         ),
       ),
     );
