@@ -29,7 +29,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.face.models import ModelError, models_dir, sha256_file
+from appliance.face.models import ModelError, models_dir
+from appliance.model_files import sha256_file, verify_files
 
 logger = logging.getLogger(__name__)
 
@@ -105,17 +106,7 @@ def model_path(name: str, directory: Path | None = None) -> Path:
 
 def verify(directory: Path | None = None) -> dict[str, str]:
     """name -> 'ok' | 'missing' | 'mismatch' for every MRZ model."""
-    base = directory or models_dir()
-    verdicts: dict[str, str] = {}
-    for model in MODELS:
-        path = base / model.name
-        if not path.is_file():
-            verdicts[model.name] = "missing"
-        elif sha256_file(path) != model.sha256:
-            verdicts[model.name] = "mismatch"
-        else:
-            verdicts[model.name] = "ok"
-    return verdicts
+    return verify_files(MODELS, directory or models_dir())
 
 
 def verify_models(directory: Path | None = None) -> None:

@@ -33,6 +33,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.model_files import sha256_file, verify_files
+
 logger = logging.getLogger(__name__)
 
 SOURCE_PACKAGE = "mediapipe==0.10.21"
@@ -108,14 +110,6 @@ def models_dir() -> Path:
     return Path(sys.prefix) / "share" / "appliance" / "models"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def model_path(name: str, directory: Path | None = None) -> Path:
     """The verified path of one model; :class:`ModelError` says how to fix a gap."""
     model = _BY_NAME[name]
@@ -130,17 +124,7 @@ def model_path(name: str, directory: Path | None = None) -> Path:
 
 def verify(directory: Path | None = None) -> dict[str, str]:
     """Check every model's SHA-256; returns name -> 'ok' | 'missing' | 'mismatch'."""
-    base = directory or models_dir()
-    verdicts: dict[str, str] = {}
-    for model in MODELS:
-        path = base / model.name
-        if not path.is_file():
-            verdicts[model.name] = "missing"
-        elif sha256_file(path) != model.sha256:
-            verdicts[model.name] = "mismatch"
-        else:
-            verdicts[model.name] = "ok"
-    return verdicts
+    return verify_files(MODELS, directory or models_dir())
 
 
 def install_from_wheel(wheel: Path, directory: Path) -> list[Path]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.face.models import models_dir
+from appliance.model_files import sha256_file, verify_files
 
 logger = logging.getLogger(__name__)
 
@@ -53,14 +54,6 @@ MODELS: tuple[MatchModel, ...] = (
 )
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class MatchModelError(RuntimeError):
     """A face-match model is missing or does not match its pinned SHA-256."""
 
@@ -80,17 +73,7 @@ def model_path(name: str, directory: Path | None = None) -> Path:
 
 
 def verify(directory: Path | None = None) -> dict[str, str]:
-    base = directory or models_dir()
-    verdicts: dict[str, str] = {}
-    for model in MODELS:
-        path = base / model.name
-        if not path.is_file():
-            verdicts[model.name] = "missing"
-        elif sha256_file(path) != model.sha256:
-            verdicts[model.name] = "mismatch"
-        else:
-            verdicts[model.name] = "ok"
-    return verdicts
+    return verify_files(MODELS, directory or models_dir())
 
 
 def install_from_sdist(sdist: Path, directory: Path) -> list[Path]:
