@@ -176,3 +176,30 @@ export function spoken(key, { id, tag = "p", cls = "" } = {}) {
   });
   return region;
 }
+
+/**
+ * A supervisor's name and PIN in a dialog (missing finger, discard, case override,
+ * document override, chip decision): the two fields with their labels, the error line,
+ * and ``fail`` that shows a refusal (the PIN is cleared) or a message.
+ */
+export function supervisorFields(nameId, pinId, rowClass = "") {
+  const supervisor = h("input", { id: nameId, autocomplete: "off", autocapitalize: "none" });
+  const pin = h("input", { id: pinId, type: "password", inputmode: "numeric", autocomplete: "off" });
+  const error = h("p", { class: "banner bad", role: "alert", hidden: true });
+  return {
+    error,
+    rows: [
+      h("div", { class: rowClass }, h("label", { for: nameId }, t("fingers.supervisor")), supervisor),
+      h("div", { class: rowClass }, h("label", { for: pinId }, t("fingers.pin")), pin),
+    ],
+    values: () => ({ supervisor: supervisor.value.trim(), pin: pin.value }),
+    fail(problem) {
+      if (typeof problem !== "string") {
+        pin.value = "";
+        problem = has(problem.code) ? t(problem.code) : t("error.generic", { code: problem.code });
+      }
+      error.textContent = problem;
+      error.hidden = false;
+    },
+  };
+}

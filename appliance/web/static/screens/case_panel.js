@@ -4,7 +4,8 @@
 
 import { post } from "../api.js";
 import { h, mount } from "../dom.js";
-import { has, operatorLanguage, t } from "../i18n.js";
+import { operatorLanguage, t } from "../i18n.js";
+import { supervisorFields } from "../ui.js";
 
 const OVERRIDE_REASONS = [
   "case_reopened",
@@ -81,12 +82,10 @@ export function showCase(panel, check, start) {
 function overrideDialog(check, start) {
   const dialog = document.getElementById("dialog");
   let reason = null;
-  const supervisor = h("input", { id: "override-supervisor", autocomplete: "off", autocapitalize: "none" });
-  const pin = h("input", { id: "override-pin", type: "password", inputmode: "numeric", autocomplete: "off" });
+  const confirm = supervisorFields("override-supervisor", "override-pin");
   const identity = check.case
     ? h("input", { type: "checkbox", id: "override-identity" })
     : null;
-  const error = h("p", { class: "banner bad", role: "alert", hidden: true });
   const reasons = h(
     "div",
     { class: "reason-list", role: "group", "aria-label": t("case.override_reason") },
@@ -103,10 +102,7 @@ function overrideDialog(check, start) {
       }, t(`case.reason.${r}`)),
     ),
   );
-  const fail = (key) => {
-    error.textContent = key;
-    error.hidden = false;
-  };
+  const fail = (problem) => confirm.fail(problem);
   mount(
     dialog,
     h(
@@ -120,12 +116,11 @@ function overrideDialog(check, start) {
           try {
             await start({
               identity_confirmed: Boolean(identity && identity.checked),
-              override: { supervisor: supervisor.value.trim(), pin: pin.value, reason },
+              override: { ...confirm.values(), reason },
             }, { raise: true });
             dialog.close();
           } catch (e) {
-            pin.value = "";
-            fail(has(e.code) ? t(e.code) : t("error.generic", { code: e.code }));
+            fail(e);
           }
           return undefined;
         },
@@ -135,9 +130,8 @@ function overrideDialog(check, start) {
       h("p", {}, t("case.override_hint")),
       reasons,
       identity ? h("div", { class: "row" }, identity, h("label", { for: "override-identity" }, t("case.override_identity"))) : null,
-      h("div", {}, h("label", { for: "override-supervisor" }, t("fingers.supervisor")), supervisor),
-      h("div", {}, h("label", { for: "override-pin" }, t("fingers.pin")), pin),
-      error,
+      confirm.rows,
+      confirm.error,
       h(
         "div",
         { class: "row" },

@@ -5,6 +5,7 @@
 import { post } from "../api.js";
 import { h, mount } from "../dom.js";
 import { has, t } from "../i18n.js";
+import { supervisorFields } from "../ui.js";
 
 const MRZ_FIELDS = ["surname", "given_names", "document_number", "nationality", "birth_date", "expiry_date", "sex", "issuer"];
 
@@ -138,21 +139,17 @@ export function chipPanel(app, view) {
 /** A supervisor's PIN and reason: override a document's check, or decide on the chip. */
 function supervisorDialog(app, what, captureId) {
   const dialog = document.getElementById("dialog");
-  const supervisor = h("input", { id: "decision-supervisor", autocomplete: "off", autocapitalize: "none" });
-  const pin = h("input", { id: "decision-pin", type: "password", inputmode: "numeric", autocomplete: "off" });
+  const confirm = supervisorFields("decision-supervisor", "decision-pin");
   const reason = h("input", { id: "decision-reason", maxlength: "200", autocomplete: "off" });
-  const error = h("p", { class: "banner bad", role: "alert", hidden: true });
   const send = async (accepted) => {
-    const body = { supervisor: supervisor.value.trim(), pin: pin.value, reason: reason.value.trim() };
+    const body = { ...confirm.values(), reason: reason.value.trim() };
     try {
       if (what === "document") await post(`/api/workflow/documents/${captureId}/override`, body);
       else await post("/api/workflow/chip/decision", { ...body, accepted });
       dialog.close();
       await app.refresh();
     } catch (e) {
-      pin.value = "";
-      error.textContent = has(e.code) ? t(e.code) : t("error.generic", { code: e.code });
-      error.hidden = false;
+      confirm.fail(e);
     }
   };
   const actions =
@@ -176,9 +173,8 @@ function supervisorDialog(app, what, captureId) {
       h("h2", { id: "decision-title" }, t(what === "document" ? "documents.override_title" : "chip.decision_title")),
       h("p", {}, t(what === "document" ? "documents.override_hint" : "chip.decision_hint")),
       h("div", {}, h("label", { for: "decision-reason" }, t("decision.reason")), reason),
-      h("div", {}, h("label", { for: "decision-supervisor" }, t("fingers.supervisor")), supervisor),
-      h("div", {}, h("label", { for: "decision-pin" }, t("fingers.pin")), pin),
-      error,
+      confirm.rows,
+      confirm.error,
       h("div", { class: "row" }, actions, h("button", { type: "button", class: "big", onclick: () => dialog.close() }, t("cancel.no"))),
     ),
   );

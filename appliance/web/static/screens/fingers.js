@@ -7,7 +7,7 @@ import { del, post } from "../api.js";
 import { h, mount } from "../dom.js";
 import { a, applicantRegion, has, t } from "../i18n.js";
 import { SLAP_ORDER, hand, slapDiagram } from "../hands.js";
-import { actionBar, button, deviceBanner, svg } from "../ui.js";
+import { actionBar, button, deviceBanner, supervisorFields, svg } from "../ui.js";
 import { cancelButton, heading, noticeBanner, poller } from "./common.js";
 
 const REASONS = ["XX", "UP"];
@@ -152,9 +152,7 @@ function missingDialog(app, view) {
   let position = null;
   let reason = null;
   const declared = new Set(view.fingers.exceptions.map((e) => e.position));
-  const supervisor = h("input", { id: "supervisor-name", autocomplete: "off", autocapitalize: "none" });
-  const pin = h("input", { id: "supervisor-pin", type: "password", inputmode: "numeric", autocomplete: "off" });
-  const error = h("p", { class: "banner bad", role: "alert", hidden: true });
+  const confirm = supervisorFields("supervisor-name", "supervisor-pin", "grow");
   const chosen = h("p", { id: "missing-chosen", role: "status" }, t("fingers.pick_finger"));
   const hands = h("div", { class: "hands-picker" });
   const drawHands = () => {
@@ -224,18 +222,15 @@ function missingDialog(app, view) {
         onsubmit: async (event) => {
           event.preventDefault();
           if (position === null || reason === null) {
-            error.textContent = position === null ? t("fingers.pick_finger") : t("fingers.pick_reason");
-            error.hidden = false;
+            confirm.fail(position === null ? t("fingers.pick_finger") : t("fingers.pick_reason"));
             return;
           }
           try {
-            await post("/api/workflow/fingers/missing", { position, reason, supervisor: supervisor.value.trim(), pin: pin.value });
+            await post("/api/workflow/fingers/missing", { position, reason, ...confirm.values() });
             dialog.close();
             await app.refresh();
           } catch (e) {
-            pin.value = "";
-            error.textContent = has(e.code) ? t(e.code) : t("error.generic", { code: e.code });
-            error.hidden = false;
+            confirm.fail(e);
           }
         },
       },
@@ -246,10 +241,9 @@ function missingDialog(app, view) {
       h("details", {}, h("summary", {}, t("fingers.pick_from_list")), ordered),
       reasons,
       h("div", { class: "row" },
-        h("div", { class: "grow" }, h("label", { for: "supervisor-name" }, t("fingers.supervisor")), supervisor),
-        h("div", { class: "grow" }, h("label", { for: "supervisor-pin" }, t("fingers.pin")), pin),
+        confirm.rows,
       ),
-      error,
+      confirm.error,
       h(
         "div",
         { class: "row" },

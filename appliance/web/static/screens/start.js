@@ -4,8 +4,8 @@
 
 import { ApiError, get, post } from "../api.js";
 import { h, mount } from "../dom.js";
-import { a, applicantBundles, applicantLanguage, applicantRegion, has, inLanguage, languages, t } from "../i18n.js";
-import { actionBar, button, confirmDialog, deviceBanner } from "../ui.js";
+import { a, applicantBundles, applicantLanguage, applicantRegion, inLanguage, languages, t } from "../i18n.js";
+import { actionBar, button, confirmDialog, deviceBanner, supervisorFields } from "../ui.js";
 import { lookUp, showCase } from "./case_panel.js";
 import { heading, noticeBanner } from "./common.js";
 
@@ -251,9 +251,7 @@ export function handover(app, view) {
 
 function supervisorDiscard(app) {
   const dialog = document.getElementById("dialog");
-  const supervisor = h("input", { id: "discard-supervisor", autocomplete: "off", autocapitalize: "none" });
-  const pin = h("input", { id: "discard-pin", type: "password", inputmode: "numeric", autocomplete: "off" });
-  const error = h("p", { class: "banner bad", role: "alert", hidden: true });
+  const confirm = supervisorFields("discard-supervisor", "discard-pin");
   mount(
     dialog,
     h(
@@ -263,21 +261,18 @@ function supervisorDiscard(app) {
         onsubmit: async (event) => {
           event.preventDefault();
           try {
-            await post("/api/workflow/discard", { supervisor: supervisor.value.trim(), pin: pin.value });
+            await post("/api/workflow/discard", confirm.values());
             dialog.close();
             await app.refresh();
           } catch (e) {
-            pin.value = "";
-            error.textContent = has(e.code) ? t(e.code) : t("error.generic", { code: e.code });
-            error.hidden = false;
+            confirm.fail(e);
           }
         },
       },
       h("h2", { id: "discard-title" }, t("handover.discard_title")),
       h("p", {}, t("handover.discard_supervisor")),
-      h("div", {}, h("label", { for: "discard-supervisor" }, t("fingers.supervisor")), supervisor),
-      h("div", {}, h("label", { for: "discard-pin" }, t("fingers.pin")), pin),
-      error,
+      confirm.rows,
+      confirm.error,
       h(
         "div",
         { class: "row" },
