@@ -50,6 +50,21 @@ sed 's/10\.0\.2\.2:50443/{uplink}/' /usr/share/claim-kiosk/demo.yaml > /etc/appl
 chown -R appliance:appliance {state}
 """
 
+# Under emulation (TCG) the appliance needs longer than systemd's default 90 s start
+# timeout to load its models and report READY. The ESP's cmdline.txt (sourced by
+# grub.cfg, shared by both slots, so it survives updates) raises the default for
+# every later boot; a runtime drop-in raises it for the boot in progress. KVM and
+# real kiosks need neither.
+SLOW_START = r"""
+set -e
+echo 'set extra_cmdline="systemd.default_timeout_start_sec={seconds}"' \
+    > /boot/efi/EFI/BOOT/cmdline.txt
+mkdir -p /run/systemd/system/appliance.service.d
+printf '[Service]\nTimeoutStartSec={seconds}\n' \
+    > /run/systemd/system/appliance.service.d/emulation.conf
+systemctl daemon-reload
+"""
+
 START = r"""
 if ! systemctl start appliance.service; then
     journalctl -b -u appliance.service --no-pager | tail -n 30

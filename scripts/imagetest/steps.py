@@ -195,6 +195,8 @@ def step_read_only(k: Kiosk) -> dict[str, object]:
 
 
 def step_ready(k: Kiosk) -> dict[str, object]:
+    if SLOW > 1:
+        k.sh(guest.SLOW_START.format(seconds=int(limit(120))))
     k.receiver.start()
     script = guest.provision_script(
         central=f"{GUEST_HOST}:{k.receiver.enrol}",
