@@ -266,7 +266,9 @@ def step_power_cut(k: Kiosk, v1: str, v2: str) -> dict[str, object]:
 
 
 def step_update(k: Kiosk, v2: str) -> dict[str, object]:
+    started = time.monotonic()
     k.sh(guest.install(v2, background=False), timeout=limit(900))
+    installed = time.monotonic()
     env = k.facts()
     check(env.get("grubenv.ORDER") == "B A", f"after install ORDER={env.get('grubenv.ORDER')}")
     old = k.boot_id
@@ -280,7 +282,12 @@ def step_update(k: Kiosk, v2: str) -> dict[str, object]:
     check(k.healthz() == 200, "/healthz after the update")
     outbox = k.outbox()
     check(queued(outbox) == SEEDED and outbox.get("bad_blobs") == 0, f"outbox: {outbox}")
-    return {"version": v2, "slot": "B"}
+    return {
+        "version": v2,
+        "slot": "B",
+        "install_s": round(installed - started, 1),
+        "reboot_to_ready_s": round(time.monotonic() - installed, 1),
+    }
 
 
 def wait_for_bundle(k: Kiosk, version: str) -> None:
@@ -294,7 +301,9 @@ def wait_for_bundle(k: Kiosk, version: str) -> None:
 
 def step_rollback(k: Kiosk, v2: str, v3: str) -> dict[str, object]:
     wait_for_bundle(k, v3)
+    started = time.monotonic()
     k.sh(guest.install(v3, background=False), timeout=limit(900))
+    installed = time.monotonic()
     seen: list[str] = []
     old = k.boot_id
     k.reboot()
@@ -315,7 +324,12 @@ def step_rollback(k: Kiosk, v2: str, v3: str) -> dict[str, object]:
     check(k.healthz() == 200, "/healthz after the rollback")
     outbox = k.outbox()
     check(queued(outbox) == SEEDED and outbox.get("bad_blobs") == 0, f"outbox: {outbox}")
-    return {"boots_seen": seen, "A_TRY": facts.get("grubenv.A_TRY")}
+    return {
+        "boots_seen": seen,
+        "A_TRY": facts.get("grubenv.A_TRY"),
+        "install_s": round(installed - started, 1),
+        "reboot_to_rolled_back_ready_s": round(time.monotonic() - installed, 1),
+    }
 
 
 def step_delivery(k: Kiosk) -> dict[str, object]:
