@@ -64,14 +64,14 @@ def main() -> int:
             print(f"image-test: bundle {version} missing in {bundles}", file=sys.stderr)
             return 2
 
+    if args.first != STEPS[0] and not (args.work and (args.work / "state.json").is_file()):
+        print(f"image-test: --from {args.first} needs --work with a kept run", file=sys.stderr)
+        return 2
     work = args.work or Path(tempfile.mkdtemp(prefix="image-test-", dir=ROOT / "build"))
     work.mkdir(parents=True, exist_ok=True)
     vm_dir, central_dir = steps.work_paths(work)
     saved_path = work / "state.json"
     saved = json.loads(saved_path.read_text()) if saved_path.is_file() else {}
-    if args.first != STEPS[0] and not saved:
-        print(f"image-test: --from {args.first} needs --work with a kept run", file=sys.stderr)
-        return 2
     report = steps.Report()
     started = time.monotonic()
     accel = args.accel
