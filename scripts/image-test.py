@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """make image-test: boot the kiosk image in QEMU/KVM and prove its A/B updates.
 
-    image-test.py [--image build/image/test/claim-kiosk_V.img] [--v2 V2] [--v3 V3]
+    image-test.py --image build/image/test/claim-kiosk_V1.img --v1 V1 --v2 V2 --v3 V3
+                  [--accel auto|kvm|tcg] [--work DIR] [--from STEP] [--to STEP] [--keep]
 
 Needs the test-profile image and the bundles of V2 (an update) and V3 (a release
 whose appliance never gets READY) next to it (`make image-test` builds them).
 Prints one JSON line per step, then a JSON summary; exit 0 only if all passed.
+
+Under emulation a full run takes long, so it can run in parts: `--to STEP` stops
+after STEP and keeps the work directory (the VM's disk overlay, central's state,
+the ports and token in state.json); `--work DIR --from STEP` boots that disk again
+and goes on from STEP. A partial run reports "steps passed", never "passed".
 The host's reference receiver (`appliance-receiver`) and the bundle server listen
 on 127.0.0.1 only; so does QEMU's forward of the kiosk web port.
 """
@@ -28,6 +34,10 @@ from imagetest.host import Receiver, free_port
 from imagetest.vm import Vm, kvm_runs_firmware
 
 ROOT = Path(__file__).resolve().parents[1]
+STEPS = [
+    "boot", "read_only_root", "ready_and_healthz", "seed_outbox", "reboot_keeps_data",
+    "power_cut_during_update", "update", "rollback", "outbox_delivered",
+]  # fmt: skip
 
 
 def main() -> int:
@@ -44,6 +54,9 @@ def main() -> int:
         help="QEMU accelerator (auto: KVM if it can run the firmware, else TCG)",
     )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--work", type=Path, help="work directory (resume: the one kept before)")
+    parser.add_argument("--from", dest="first", choices=STEPS, default=STEPS[0])
+    parser.add_argument("--to", dest="last", choices=STEPS, default=STEPS[-1])
     args = parser.parse_args()
     bundles = args.image.parent
     for version in (args.v2, args.v3) if not os.environ.get("IMAGE_TEST_WAIT") else ():
@@ -51,8 +64,14 @@ def main() -> int:
             print(f"image-test: bundle {version} missing in {bundles}", file=sys.stderr)
             return 2
 
-    work = Path(tempfile.mkdtemp(prefix="image-test-", dir=ROOT / "build"))
+    if args.first != STEPS[0] and not (args.work and (args.work / "state.json").is_file()):
+        print(f"image-test: --from {args.first} needs --work with a kept run", file=sys.stderr)
+        return 2
+    work = args.work or Path(tempfile.mkdtemp(prefix="image-test-", dir=ROOT / "build"))
+    work.mkdir(parents=True, exist_ok=True)
     vm_dir, central_dir = steps.work_paths(work)
+    saved_path = work / "state.json"
+    saved = json.loads(saved_path.read_text()) if saved_path.is_file() else {}
     report = steps.Report()
     started = time.monotonic()
     accel = args.accel
@@ -60,8 +79,13 @@ def main() -> int:
         accel = "kvm" if kvm_runs_firmware() else "tcg"
     print(json.dumps({"accel": accel}), flush=True)
     steps.SLOW = 1.0 if accel == "kvm" else 4.0
-    vm = Vm(vm_dir, args.image.resolve(), web_port=free_port(), accel=accel, updates=bundles)
-    receiver = Receiver(args.receiver, central_dir, steps.new_token())
+    web_port = int(saved.get("web_port") or free_port())
+    vm = Vm(vm_dir, args.image.resolve(), web_port=web_port, accel=accel, updates=bundles)
+    token = str(saved.get("token") or steps.new_token())
+    receiver = Receiver(args.receiver, central_dir, token, saved.get("receiver_ports"))
+    saved_path.write_text(
+        json.dumps({"web_port": web_port, "token": token, "receiver_ports": receiver.ports})
+    )
     plan = [
         ("boot", lambda: steps.step_boot(kiosk, args.v1)),
         ("read_only_root", lambda: steps.step_read_only(kiosk)),
@@ -73,26 +97,34 @@ def main() -> int:
         ("rollback", lambda: steps.step_rollback(kiosk, args.v2, args.v3)),
         ("outbox_delivered", lambda: steps.step_delivery(kiosk)),
     ]
+    assert [name for name, _ in plan] == STEPS
+    chosen = plan[STEPS.index(args.first) : STEPS.index(args.last) + 1]
     kiosk = steps.Kiosk(vm, receiver)
     try:
-        for name, body in plan:
-            if not report.run(name, body):
-                break
+        if args.first != STEPS[0]:
+            report.run("resume_boot", lambda: steps.step_resume(kiosk))
+        for name, body in chosen:
+            if not report.steps[-1:] or report.steps[-1]["passed"]:
+                report.run(name, body)
+        if args.last != STEPS[-1] and report.steps[-1]["passed"]:
+            kiosk.power_off()  # shut down cleanly; `--work DIR --from NEXT` goes on
     finally:
         vm.stop()
         receiver.stop()
-    passed = len(report.steps) == len(plan) and all(s["passed"] for s in report.steps)
+    all_passed = all(s["passed"] for s in report.steps) and len(report.steps) >= len(chosen)
+    passed = all_passed and chosen == plan
     summary = {
-        "image_test": "passed" if passed else "failed",
+        "image_test": "passed" if passed else "steps passed" if all_passed else "failed",
         "accel": accel,
         "seconds": round(time.monotonic() - started, 1),
         "steps": report.steps,
         "serial_log": str(vm.serial) if not passed or args.keep else None,
+        "work": str(work),
     }
     print(json.dumps(summary, indent=2))
-    if passed and not args.keep:
+    if passed and not args.keep and not args.work:
         shutil.rmtree(work, ignore_errors=True)
-    return 0 if passed else 1
+    return 0 if all_passed else 1
 
 
 if __name__ == "__main__":

@@ -26,15 +26,23 @@ def free_port() -> int:
 class Receiver:
     """``appliance-receiver`` (the packaged reference central) as a child process."""
 
-    def __init__(self, binary: Path, state: Path, token: str) -> None:
+    def __init__(
+        self, binary: Path, state: Path, token: str, ports: dict[str, int] | None = None
+    ) -> None:
         self.binary = binary
         self.state = state
         self.token = token
-        self.listen = free_port()
-        self.enrol = free_port()
-        self.metrics = free_port()
+        # A resumed run keeps its ports: the kiosk's config names the upload port.
+        ports = ports or {}
+        self.listen = ports.get("listen") or free_port()
+        self.enrol = ports.get("enrol") or free_port()
+        self.metrics = ports.get("metrics") or free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log = state.parent / "receiver.log"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {"listen": self.listen, "enrol": self.enrol, "metrics": self.metrics}
 
     def start(self) -> None:
         self.state.mkdir(parents=True, exist_ok=True)
@@ -57,7 +65,8 @@ class Receiver:
         raise RuntimeError("appliance-receiver did not start within 30 s")
 
     def stored(self) -> int | None:
-        """Packets central holds (its Prometheus gauge), None while it is not up."""
+        """Packets this receiver accepted since it started (its Prometheus gauge);
+        None while it is not up."""
         url = f"http://127.0.0.1:{self.metrics}/metrics"
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
@@ -65,7 +74,7 @@ class Receiver:
         except OSError:
             return None
         for line in body.splitlines():
-            if line.startswith("receiver_packets_stored "):
+            if line.startswith("receiver_packets_accepted "):
                 return int(float(line.split()[1]))
         return None
 

@@ -172,6 +172,8 @@ class Vm:
         self.process: subprocess.Popen[bytes] | None = None
         self.agent = Agent(self.agent_path)
         work.mkdir(parents=True, exist_ok=True)
+        if self.disk.exists():  # a resumed run (image-test.py --work DIR --from STEP)
+            return
         subprocess.run(
             ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(image),
              str(self.disk)],
