@@ -103,6 +103,34 @@ export function confirmDialog({ title, body = [], yes, no, yesKind = "danger", i
   });
 }
 
+/**
+ * A modal form in the page's one <dialog>: its title (``${id}-title``), the content, the
+ * confirming button(s) and "no". ``submit`` runs on the form's submit; it closes the
+ * dialog itself when done.
+ */
+export function modalForm({ id, title, content, actions, submit }) {
+  const dialog = document.getElementById("dialog");
+  mount(
+    dialog,
+    h(
+      "form",
+      {
+        class: "stack",
+        onsubmit: (event) => {
+          event.preventDefault();
+          submit(dialog);
+        },
+      },
+      h("h2", { id: `${id}-title` }, title),
+      content,
+      h("div", { class: "row" }, actions, h("button", { type: "button", class: "big", onclick: () => dialog.close() }, t("cancel.no"))),
+    ),
+  );
+  dialog.setAttribute("aria-labelledby", `${id}-title`);
+  dialog.showModal();
+  return dialog;
+}
+
 // ---------------------------------------------------------------------- pictograms
 
 const SVG = "http://www.w3.org/2000/svg";

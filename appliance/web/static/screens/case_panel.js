@@ -5,7 +5,7 @@
 import { post } from "../api.js";
 import { h, mount } from "../dom.js";
 import { operatorLanguage, t } from "../i18n.js";
-import { supervisorFields } from "../ui.js";
+import { modalForm, supervisorFields } from "../ui.js";
 
 const OVERRIDE_REASONS = [
   "case_reopened",
@@ -80,7 +80,6 @@ export function showCase(panel, check, start) {
 }
 
 function overrideDialog(check, start) {
-  const dialog = document.getElementById("dialog");
   let reason = null;
   const confirm = supervisorFields("override-supervisor", "override-pin");
   const identity = check.case
@@ -102,45 +101,30 @@ function overrideDialog(check, start) {
       }, t(`case.reason.${r}`)),
     ),
   );
-  const fail = (problem) => confirm.fail(problem);
-  mount(
-    dialog,
-    h(
-      "form",
-      {
-        class: "stack",
-        onsubmit: async (event) => {
-          event.preventDefault();
-          if (reason === null) return fail(t("case.pick_reason"));
-          if (identity && !identity.checked) return fail(t("case.confirm_identity"));
-          try {
-            await start({
-              identity_confirmed: Boolean(identity && identity.checked),
-              override: { ...confirm.values(), reason },
-            }, { raise: true });
-            dialog.close();
-          } catch (e) {
-            fail(e);
-          }
-          return undefined;
-        },
-      },
-      h("h2", {}, t("case.override_title")),
+  modalForm({
+    id: "override",
+    title: t("case.override_title"),
+    content: [
       h("p", {}, t(`case.${check.outcome}`)),
       h("p", {}, t("case.override_hint")),
       reasons,
       identity ? h("div", { class: "row" }, identity, h("label", { for: "override-identity" }, t("case.override_identity"))) : null,
       confirm.rows,
       confirm.error,
-      h(
-        "div",
-        { class: "row" },
-        h("button", { type: "submit", class: "primary big", id: "override-confirm" }, t("case.override_confirm")),
-        h("button", { type: "button", class: "big", onclick: () => dialog.close() }, t("cancel.no")),
-      ),
-    ),
-  );
-  dialog.showModal();
+    ],
+    actions: h("button", { type: "submit", class: "primary big", id: "override-confirm" }, t("case.override_confirm")),
+    submit: async (dialog) => {
+      if (reason === null) return confirm.fail(t("case.pick_reason"));
+      if (identity && !identity.checked) return confirm.fail(t("case.confirm_identity"));
+      try {
+        await start({ identity_confirmed: Boolean(identity && identity.checked), override: { ...confirm.values(), reason } }, { raise: true });
+        dialog.close();
+      } catch (e) {
+        confirm.fail(e);
+      }
+      return undefined;
+    },
+  });
 }
 
 /** Ask who the reference names (POST /api/workflow/case). */

@@ -3,9 +3,9 @@
 // verdicts and the 1:1 face match shown side by side, and the supervisor's decision.
 
 import { post } from "../api.js";
-import { h, mount } from "../dom.js";
+import { h } from "../dom.js";
 import { has, t } from "../i18n.js";
-import { supervisorFields } from "../ui.js";
+import { modalForm, supervisorFields } from "../ui.js";
 
 const MRZ_FIELDS = ["surname", "given_names", "document_number", "nationality", "birth_date", "expiry_date", "sex", "issuer"];
 
@@ -138,9 +138,9 @@ export function chipPanel(app, view) {
 
 /** A supervisor's PIN and reason: override a document's check, or decide on the chip. */
 function supervisorDialog(app, what, captureId) {
-  const dialog = document.getElementById("dialog");
   const confirm = supervisorFields("decision-supervisor", "decision-pin");
   const reason = h("input", { id: "decision-reason", maxlength: "200", autocomplete: "off" });
+  let dialog = null;
   const send = async (accepted) => {
     const body = { ...confirm.values(), reason: reason.value.trim() };
     try {
@@ -159,25 +159,16 @@ function supervisorDialog(app, what, captureId) {
           h("button", { type: "submit", class: "good big", id: "decision-confirm" }, t("chip.decision_accept")),
           h("button", { type: "button", class: "danger big", id: "decision-reject", onclick: () => send(false) }, t("chip.decision_reject")),
         ];
-  mount(
-    dialog,
-    h(
-      "form",
-      {
-        class: "stack",
-        onsubmit: (event) => {
-          event.preventDefault();
-          send(true);
-        },
-      },
-      h("h2", { id: "decision-title" }, t(what === "document" ? "documents.override_title" : "chip.decision_title")),
+  dialog = modalForm({
+    id: "decision",
+    title: t(what === "document" ? "documents.override_title" : "chip.decision_title"),
+    content: [
       h("p", {}, t(what === "document" ? "documents.override_hint" : "chip.decision_hint")),
       h("div", {}, h("label", { for: "decision-reason" }, t("decision.reason")), reason),
       confirm.rows,
       confirm.error,
-      h("div", { class: "row" }, actions, h("button", { type: "button", class: "big", onclick: () => dialog.close() }, t("cancel.no"))),
-    ),
-  );
-  dialog.setAttribute("aria-labelledby", "decision-title");
-  dialog.showModal();
+    ],
+    actions,
+    submit: () => send(true),
+  });
 }

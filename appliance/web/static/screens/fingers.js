@@ -7,7 +7,7 @@ import { del, post } from "../api.js";
 import { h, mount } from "../dom.js";
 import { a, applicantRegion, has, t } from "../i18n.js";
 import { SLAP_ORDER, hand, slapDiagram } from "../hands.js";
-import { actionBar, button, deviceBanner, supervisorFields, svg } from "../ui.js";
+import { actionBar, button, deviceBanner, modalForm, supervisorFields, svg } from "../ui.js";
 import { cancelButton, heading, noticeBanner, poller } from "./common.js";
 
 const REASONS = ["XX", "UP"];
@@ -148,7 +148,6 @@ function slapCard(app, slap, live, next) {
 }
 
 function missingDialog(app, view) {
-  const dialog = document.getElementById("dialog");
   let position = null;
   let reason = null;
   const declared = new Set(view.fingers.exceptions.map((e) => e.position));
@@ -213,47 +212,33 @@ function missingDialog(app, view) {
       ),
     ),
   );
-  mount(
-    dialog,
-    h(
-      "form",
-      {
-        class: "stack",
-        onsubmit: async (event) => {
-          event.preventDefault();
-          if (position === null || reason === null) {
-            confirm.fail(position === null ? t("fingers.pick_finger") : t("fingers.pick_reason"));
-            return;
-          }
-          try {
-            await post("/api/workflow/fingers/missing", { position, reason, ...confirm.values() });
-            dialog.close();
-            await app.refresh();
-          } catch (e) {
-            confirm.fail(e);
-          }
-        },
-      },
-      h("h2", { id: "missing-title" }, t("fingers.missing_title")),
+  modalForm({
+    id: "missing",
+    title: t("fingers.missing_title"),
+    content: [
       h("p", {}, t("fingers.missing_hint")),
       hands,
       chosen,
       h("details", {}, h("summary", {}, t("fingers.pick_from_list")), ordered),
       reasons,
-      h("div", { class: "row" },
-        confirm.rows,
-      ),
+      h("div", { class: "row" }, confirm.rows),
       confirm.error,
-      h(
-        "div",
-        { class: "row" },
-        h("button", { type: "submit", class: "primary big", id: "missing-confirm" }, t("fingers.confirm")),
-        h("button", { type: "button", class: "big", onclick: () => dialog.close() }, t("cancel.no")),
-      ),
-    ),
-  );
-  dialog.setAttribute("aria-labelledby", "missing-title");
-  dialog.showModal();
+    ],
+    actions: h("button", { type: "submit", class: "primary big", id: "missing-confirm" }, t("fingers.confirm")),
+    submit: async (dialog) => {
+      if (position === null || reason === null) {
+        confirm.fail(position === null ? t("fingers.pick_finger") : t("fingers.pick_reason"));
+        return;
+      }
+      try {
+        await post("/api/workflow/fingers/missing", { position, reason, ...confirm.values() });
+        dialog.close();
+        await app.refresh();
+      } catch (e) {
+        confirm.fail(e);
+      }
+    },
+  });
 }
 
 /** The reader's live image, refreshed while a slap is captured (memory only, polled). */

@@ -5,7 +5,7 @@
 import { ApiError, get, post } from "../api.js";
 import { h, mount } from "../dom.js";
 import { a, applicantBundles, applicantLanguage, applicantRegion, inLanguage, languages, t } from "../i18n.js";
-import { actionBar, button, confirmDialog, deviceBanner, supervisorFields } from "../ui.js";
+import { actionBar, button, confirmDialog, deviceBanner, modalForm, supervisorFields } from "../ui.js";
 import { lookUp, showCase } from "./case_panel.js";
 import { heading, noticeBanner } from "./common.js";
 
@@ -250,37 +250,20 @@ export function handover(app, view) {
 }
 
 function supervisorDiscard(app) {
-  const dialog = document.getElementById("dialog");
   const confirm = supervisorFields("discard-supervisor", "discard-pin");
-  mount(
-    dialog,
-    h(
-      "form",
-      {
-        class: "stack",
-        onsubmit: async (event) => {
-          event.preventDefault();
-          try {
-            await post("/api/workflow/discard", confirm.values());
-            dialog.close();
-            await app.refresh();
-          } catch (e) {
-            confirm.fail(e);
-          }
-        },
-      },
-      h("h2", { id: "discard-title" }, t("handover.discard_title")),
-      h("p", {}, t("handover.discard_supervisor")),
-      confirm.rows,
-      confirm.error,
-      h(
-        "div",
-        { class: "row" },
-        h("button", { type: "submit", class: "danger big", id: "discard-confirm" }, t("handover.discard")),
-        h("button", { type: "button", class: "big", onclick: () => dialog.close() }, t("cancel.no")),
-      ),
-    ),
-  );
-  dialog.setAttribute("aria-labelledby", "discard-title");
-  dialog.showModal();
+  modalForm({
+    id: "discard",
+    title: t("handover.discard_title"),
+    content: [h("p", {}, t("handover.discard_supervisor")), confirm.rows, confirm.error],
+    actions: h("button", { type: "submit", class: "danger big", id: "discard-confirm" }, t("handover.discard")),
+    submit: async (dialog) => {
+      try {
+        await post("/api/workflow/discard", confirm.values());
+        dialog.close();
+        await app.refresh();
+      } catch (e) {
+        confirm.fail(e);
+      }
+    },
+  });
 }
