@@ -23,7 +23,7 @@ from appliance.capture.service import CaptureService
 from appliance.config import ApplianceConfig, Profile
 from appliance.devices import DeviceSupervisor
 from appliance.documents import mrz_models
-from appliance.documents.chip.trust import TrustStoreError, load_trust_store
+from appliance.documents.chip.trust import TrustStoreError, trust_store_for
 from appliance.documents.mrz_reader import MrzReader
 from appliance.face.capture import FaceCaptureService
 from appliance.facematch.matcher import FaceMatcher
@@ -116,12 +116,7 @@ def chip_capture(
         return None
     chip = config.documents.chip
     try:
-        trust = load_trust_store(
-            csca_dir=chip.csca_dir,
-            master_list=chip.master_list,
-            master_list_anchors=tuple(chip.master_list_anchors),
-            crl_dir=chip.crl_dir,
-        )
+        trust = trust_store_for(chip)
         matcher = FaceMatcher(threshold=chip.face_match_threshold)
     except (OSError, ValueError, TrustStoreError, MatchModelError) as exc:
         raise StartupError(f"document chip checks cannot start: {exc}") from None

@@ -25,8 +25,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from appliance.audit.book import LedgerBook
-from appliance.audit.checkpoints import atomic_write
 from appliance.audit.log import CheckpointSigner
+from appliance.durable import atomic_write
 from packet.timestamps import format_timestamp
 from transparency.checkpoint import Checkpoint
 from transparency.ledger import DayLedger, LedgerError, read_ledger, sign_ledger

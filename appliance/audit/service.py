@@ -31,13 +31,13 @@ import grpc
 
 from appliance import __version__
 from appliance.audit.book import LedgerBook
-from appliance.audit.checkpoints import atomic_write
 from appliance.audit.events import CHECKPOINT_NOW
 from appliance.audit.ledgers import LedgerStore
 from appliance.audit.log import AuditLog, CheckpointSigner
 from appliance.audit.pseudonym import CaseKey
 from appliance.audit.uplink import AuditUplink, SyncResult
 from appliance.config import ApplianceConfig
+from appliance.durable import atomic_write
 from appliance.tasks import cancel_and_wait
 from packet.canonical import canonical_json
 from packet.timestamps import format_timestamp

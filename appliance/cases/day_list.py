@@ -21,10 +21,10 @@ from pathlib import Path
 from appliance.cases.sealed_file import (
     KeyAgreement,
     SealedFileError,
-    fsync_directory,
     read_sealed,
     write_sealed,
 )
+from appliance.durable import fsync_directory
 from packet.daylist import DayList, DayListInvalid, SignedDayList, verify_day_list
 from packet.trust import TrustStore
 

@@ -34,6 +34,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from appliance.durable import atomic_write
+
 MAGIC = b"AIMA-SF1"
 _POINT = 65
 _NONCE = 12
@@ -99,15 +101,7 @@ def write_sealed(
     path: Path, device: ec.EllipticCurvePublicKey, context: bytes, plaintext: bytes
 ) -> None:
     """Seal ``plaintext`` into ``path`` atomically (mode 0600)."""
-    data = seal(device, context, plaintext)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    fsync_directory(path.parent)
+    atomic_write(path, seal(device, context, plaintext))
 
 
 def read_sealed(path: Path, device: KeyAgreement, context: bytes) -> bytes:
@@ -119,11 +113,3 @@ def read_sealed(path: Path, device: KeyAgreement, context: bytes) -> bytes:
     except OSError as exc:
         raise SealedFileError(f"{path.name}: {exc.strerror}") from None
     return unseal(device, context, data)
-
-
-def fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -95,19 +95,14 @@ async def _read(reader_config: Any, key: Any, wait_s: float) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from appliance.documents.chip.trust import TrustStoreError, load_trust_store
+    from appliance.documents.chip.trust import TrustStoreError, trust_store_for
     from appliance.documents.chip.verdict import verify_chip
     from drivers.errors import DeviceError
 
     key = _key(args)
     reader_config, chip = _settings(args)
     try:
-        trust = load_trust_store(
-            csca_dir=chip.csca_dir,
-            master_list=chip.master_list,
-            master_list_anchors=tuple(chip.master_list_anchors),
-            crl_dir=chip.crl_dir,
-        )
+        trust = trust_store_for(chip)
     except TrustStoreError as exc:
         raise CliError(f"trust store: {exc}") from exc
     try:

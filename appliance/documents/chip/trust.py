@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
+from appliance.config.documents import ChipConfig
 from appliance.documents.chip.sod import _HASHES, Sod, SodError, signature_valid
 
 logger = logging.getLogger(__name__)
@@ -228,3 +229,13 @@ def is_valid_at(cert: x509.Certificate, when: dt.datetime) -> bool:
 
 
 __all__ = ["CscaTrustStore", "SodError", "TrustStoreError", "load_trust_store"]
+
+
+def trust_store_for(chip: ChipConfig) -> CscaTrustStore:
+    """The store ``documents.chip`` configures (the daemon and ``doc-chip`` both use it)."""
+    return load_trust_store(
+        csca_dir=chip.csca_dir,
+        master_list=chip.master_list,
+        master_list_anchors=tuple(chip.master_list_anchors),
+        crl_dir=chip.crl_dir,
+    )
