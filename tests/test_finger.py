@@ -144,3 +144,40 @@ def test_flexion_creases_do_not_split_fingers() -> None:
     assert result.ok, result.reason
     for finger, (_, (_tx, ty, _tw, _th)) in zip(result.fingers, slap.fingers, strict=True):
         assert abs(finger.box[1] - ty) < 60  # the box still starts at the fingertip
+
+
+def test_nbis_byte_copy_by_memmove_gives_the_same_scores_and_minutiae() -> None:
+    import nbis.nbis as binding
+
+    from appliance.finger.quality import _extractor, assess_finger, compare_minutiae
+
+    _extractor()  # patches the binding on first use
+    patched = binding._UniffiRustBufferBuilder.write
+    assert getattr(patched, "_claim_memmove", False)
+    finger = synthesize_finger(3, FingerPosition.RIGHT_INDEX)
+    limits = FingerQualityThresholds()
+    fast = assess_finger(finger, limits)
+    binding._UniffiRustBufferBuilder.write = patched.original
+    try:
+        slow = assess_finger(finger, limits)
+    finally:
+        binding._UniffiRustBufferBuilder.write = patched
+    assert fast.nfiq2 == slow.nfiq2 and fast.actionable == slow.actionable
+    assert compare_minutiae(fast.minutiae, slow.minutiae) == compare_minutiae(
+        slow.minutiae, slow.minutiae
+    )
+
+
+def test_an_unknown_binding_is_left_alone() -> None:
+    import types
+
+    from appliance.finger.uniffi_copy import speed_up_byte_copies
+
+    class Builder:
+        def write(self, value: bytes) -> None:
+            self.value = value
+
+    module = types.ModuleType("other_binding")
+    module._UniffiRustBufferBuilder = Builder  # type: ignore[attr-defined]
+    assert speed_up_byte_copies(module) is False
+    assert Builder.write.__name__ == "write" and not hasattr(Builder.write, "_claim_memmove")

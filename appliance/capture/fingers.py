@@ -1,9 +1,11 @@
 """The fingerprint part of the capture service: one slap at a time, encoded at once.
 
 A slap goes through the 4-4-2 flow's capture (best of the configured attempts,
-segmentation and NFIQ 2 per finger); as soon as it is accepted its images are
-WSQ-encoded in a worker thread, so that finishing the step only assembles the
-ANSI/NIST and ISO records from bytes already made. Rejects are counted per
+segmentation and NFIQ 2 per finger, whose minutiae the same-hand check reuses)
+and its verdict is shown at once; :meth:`FingerprintCapture.encode` then makes
+its WSQ images in a worker thread while the applicant moves to the next slap,
+so that finishing the step only assembles the ANSI/NIST and ISO records from
+bytes already made (a slap not encoded yet is encoded there). Rejects are counted per
 check (``nfiq2``, ``slap_segmentation``) and the reader's failures go through
 :class:`DeviceAccess`.
 """
@@ -19,7 +21,7 @@ from appliance.capture.captures import EnrolmentCaptures
 from appliance.capture.devices import DeviceAccess
 from appliance.config.quality import FingerQualityThresholds
 from appliance.devices import DeviceRole
-from appliance.finger.flow import SlapResult, TenPrintFlow, sequence_problems, slap_minutiae
+from appliance.finger.flow import SlapResult, TenPrintFlow, sequence_problems
 from appliance.finger.items import encode_slap, tenprint_items
 from appliance.finger.records import FingerCapture, MissingFinger
 from appliance.metrics import ApplianceMetrics
@@ -34,11 +36,10 @@ FINGER_ITEM_TYPES = frozenset({"slap", "finger"})
 
 @dataclass(frozen=True)
 class CapturedSlap:
-    """A slap with what its later steps need done ahead: WSQ encodings and minutiae."""
+    """A judged slap and, once :meth:`FingerprintCapture.encode` ran, its WSQ images."""
 
     result: SlapResult
-    encoded: tuple[FingerCapture, ...]
-    minutiae: tuple[Any, ...] = ()
+    encoded: tuple[FingerCapture, ...] = ()
 
 
 class FingerprintCapture:
@@ -56,7 +57,7 @@ class FingerprintCapture:
         on_event: ReaderEventCallback | None = None,
         enrolment_id: str = "",
     ) -> CapturedSlap:
-        """Capture one slap on the reader and encode it (raises CaptureError)."""
+        """Capture and judge one slap on the reader (raises CaptureError)."""
         reader = self._devices.reader()
         flow = TenPrintFlow(reader, self._limits, on_event, enrolment_id)
         with self._devices.using(DeviceRole.FINGERPRINT_READER):
@@ -68,10 +69,14 @@ class FingerprintCapture:
             for _, _, assessment in result.fingers:
                 if not assessment.accepted:
                     self._metrics.quality_rejects.labels("nfiq2").inc()
-        if not result.accepted:
-            return CapturedSlap(result, ())
-        encoded, minutiae = await asyncio.to_thread(_prepare, result)
-        return CapturedSlap(result, tuple(encoded), tuple(minutiae))
+        return CapturedSlap(result)
+
+    @staticmethod
+    async def encode(slap: CapturedSlap) -> CapturedSlap:
+        """The slap with its WSQ images, made in a worker thread (accepted slaps only)."""
+        if slap.encoded or not slap.result.accepted:
+            return slap
+        return CapturedSlap(slap.result, tuple(await asyncio.to_thread(encode_slap, slap.result)))
 
     def warm_up(self) -> None:
         """NFIQ 2's model, the minutiae extractor and the WSQ codec, loaded once."""
@@ -89,9 +94,7 @@ class FingerprintCapture:
     async def sequence_problems(slaps: dict[CaptureKind, CapturedSlap]) -> list[str]:
         """Wrong hand or the same hand twice (message keys), across the captured slaps."""
         return await asyncio.to_thread(
-            sequence_problems,
-            {kind: slap.result for kind, slap in slaps.items()},
-            {kind: list(slap.minutiae) for kind, slap in slaps.items() if slap.minutiae},
+            sequence_problems, {kind: slap.result for kind, slap in slaps.items()}
         )
 
     @staticmethod
@@ -101,13 +104,13 @@ class FingerprintCapture:
         missing: list[MissingFinger],
     ) -> None:
         """Put the WSQ images and the ANSI/NIST and ISO records into the enrolment."""
-        finger_captures = [c for slap in slaps for c in slap.encoded]
-        items = await asyncio.to_thread(tenprint_items, finger_captures, missing)
+        items = await asyncio.to_thread(_records, slaps, missing)
         captures.drop_where(item_types=FINGER_ITEM_TYPES, names=RECORD_NAMES)
         for name, item_type, media_type, data, quality in items:
             captures.add(item_type, media_type, name, data, **quality)
 
 
-def _prepare(result: SlapResult) -> tuple[list[FingerCapture], list[Any]]:
-    """Done as soon as a slap is in: WSQ for the records, minutiae for the sequence check."""
-    return encode_slap(result), slap_minutiae(result)
+def _records(slaps: list[CapturedSlap], missing: list[MissingFinger]) -> list[Any]:
+    """The ten-print records, encoding any slap the background encoding did not reach."""
+    captures = [c for slap in slaps for c in (slap.encoded or encode_slap(slap.result))]
+    return tenprint_items(captures, missing)

@@ -251,18 +251,20 @@ def warm_up_matcher(pixels: ImageU8) -> None:
 
 def slap_minutiae(slap: SlapResult) -> list[Any]:
     """The minutiae of each finger of a slap, for the same-hand check (blocking)."""
-    return [m for _, img, _ in slap.fingers if (m := _minutiae(img)) is not None]
+    return [
+        m
+        for _, img, assessment in slap.fingers
+        if (m := assessment.minutiae if assessment.minutiae is not None else _minutiae(img))
+        is not None
+    ]
 
 
-def sequence_problems(
-    slaps: dict[CaptureKind, SlapResult], minutiae: dict[CaptureKind, list[Any]] | None = None
-) -> list[str]:
+def sequence_problems(slaps: dict[CaptureKind, SlapResult]) -> list[str]:
     """Wrong hand or same hand twice, as message keys with the slap they concern.
 
-    ``minutiae`` (per slap, from :func:`slap_minutiae`) may be extracted ahead, as
-    each slap comes in; what is missing is extracted here.
+    The same-hand check compares the minutiae NFIQ 2 was computed from (kept on
+    each finger's assessment), so it extracts nothing again.
     """
-    known = minutiae or {}
     problems = []
     for kind in (CaptureKind.SLAP_RIGHT_FOUR, CaptureKind.SLAP_LEFT_FOUR):
         slap = slaps.get(kind)
@@ -276,8 +278,7 @@ def sequence_problems(
     right, left = slaps.get(CaptureKind.SLAP_RIGHT_FOUR), slaps.get(CaptureKind.SLAP_LEFT_FOUR)
     if right and left and right.fingers and left.fingers:
         # Any finger of one slap matching any finger of the other: one hand, twice.
-        first = known.get(CaptureKind.SLAP_RIGHT_FOUR) or slap_minutiae(right)
-        second = known.get(CaptureKind.SLAP_LEFT_FOUR) or slap_minutiae(left)
+        first, second = slap_minutiae(right), slap_minutiae(left)
         if any(compare_minutiae(a, b) >= SAME_FINGER_SCORE for a in first for b in second):
             problems.append("finger.same_hand_twice")
     return problems

@@ -50,6 +50,8 @@ class FingerAssessment:
     reason: str | None = None
     actionable: dict[str, float] = field(default_factory=dict)
     ms: float = 0.0
+    #: The NBIS minutiae NFIQ 2 was computed from (kept for the same-hand check).
+    minutiae: Any = field(default=None, compare=False, repr=False)
 
 
 #: NBIS (mindtct, bozorth3, NFIQ 2) keeps global state in C: one call at a time, process-wide.
@@ -70,8 +72,12 @@ def compare_minutiae(a: Any, b: Any) -> int:
 
 def _extractor() -> Any:
     import nbis
+    import nbis.nbis as binding
+
+    from appliance.finger.uniffi_copy import speed_up_byte_copies
 
     if not hasattr(_extractor, "cached"):
+        speed_up_byte_copies(binding)
         settings = nbis.NbisExtractorSettings(
             min_quality=0.0,
             get_center=False,
@@ -174,7 +180,8 @@ def assess_finger(image: ImageU8, thresholds: FingerQualityThresholds) -> Finger
 
     try:
         with _NBIS_LOCK:
-            result = extract_minutiae(bytes(png)).quality()
+            minutiae = extract_minutiae(bytes(png))
+            result = minutiae.quality()
     except nbis.NbisError as exc:
         return FingerAssessment(
             None,
@@ -191,5 +198,11 @@ def assess_finger(image: ImageU8, thresholds: FingerQualityThresholds) -> Finger
     if accepted:
         feedback = []  # good enough: no prompt for the applicant
     return FingerAssessment(
-        score, accepted, feedback, reason, actionable, (time.perf_counter() - started) * 1000
+        score,
+        accepted,
+        feedback,
+        reason,
+        actionable,
+        (time.perf_counter() - started) * 1000,
+        minutiae,
     )

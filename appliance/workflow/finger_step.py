@@ -11,6 +11,7 @@ another person than the operator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -181,6 +182,8 @@ class FingerStep:
                 return
             progress.status, progress.error, progress.event = "capturing", None, "finger.place"
             progress.captured = None
+            # The slap's earlier capture may still be encoding: it is replaced, so it goes.
+            await self._ctx.tasks.cancel(slap_task_name(kind))
             self._ctx.tasks.start(
                 slap_task_name(kind),
                 self._run_slap(progress, frozenset(FingerPosition(p) for p in missing)),
@@ -212,6 +215,10 @@ class FingerStep:
             progress.error = "finger.quality_too_low"
         if self.complete():
             self._ctx.tasks.start(SEQUENCE_TASK, self._check_sequence())
+        # The verdict is out; the WSQ images are made while the applicant moves on.
+        encoded = await self._ctx.capture.fingers.encode(captured)
+        if progress.captured is captured:  # not replaced or reset meanwhile
+            progress.captured = encoded
 
     async def _check_sequence(self) -> None:
         slaps = {k: p.captured for k, p in self.slaps.items() if p.captured is not None}
@@ -274,6 +281,7 @@ class FingerStep:
             check = self._ctx.tasks.task(SEQUENCE_TASK)
             if check is not None:
                 await asyncio.shield(check)
+            await self._encoded()
             if self.problems:
                 raise TransitionError(self.problems[0].split(":")[0], "sequence check failed")
             if not self._records_added:
@@ -289,6 +297,14 @@ class FingerStep:
                 self._records_added = True
             record.complete(Step.FINGERPRINTS)
             self._ctx.advance(record, Step.DOCUMENTS)
+
+    async def _encoded(self) -> None:
+        """Wait for the slaps still encoding (the records encode any that failed)."""
+        for kind in SEQUENCE:
+            task = self._ctx.tasks.task(slap_task_name(kind))
+            if task is not None and not task.done():
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(task)
 
     def _invalidate(self, record: WorkflowRecord) -> None:
         """A slap or exception changed: the records built from the old ones go."""
