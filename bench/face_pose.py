@@ -131,8 +131,6 @@ def _reading(models: FaceModels, head: Any, turn: Any, scale: float) -> list[flo
 SOURCES_NOTE: dict[str, str] = {}
 
 
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true")
