@@ -11,6 +11,14 @@ absolute error per axis is reported: mean and maximum per person and overall,
 against the goal (mean <= 2, max <= 4 degrees). ``source`` is what the engine
 reads on the original photo (the truth there is unknown).
 
+Where the error comes from (``bench/face_pose_diagnosis.py``), overall and per
+person: ``error_model`` (signed error per axis as bias + gain x angle + noise),
+``landmark_follow`` (the share of a turned head's true 2-D parallax that the
+landmark model's x, y reproduce, whatever the pose fit), ``frontal_render_reads``
+(the pose read on the frontalised head, which should be 0, 0, 0) and
+``rerender_minus_photo`` (the renderer's fidelity: the head re-rendered at the
+photo's own orientation, read again, minus the photo's reading).
+
 A naive baseline in the same run: the pose as the old engine computed it
 (yaw from the cheek depth difference, pitch from the forehead-chin depth axis,
 roll from the eye line; no calibration offset).
@@ -33,6 +41,7 @@ import numpy as np
 from appliance.face.landmarks import FaceLandmarks, FaceModels
 from appliance.face.pose import rotation
 from bench import portraits
+from bench.face_pose_diagnosis import LandmarkFollow, axes, error_model
 from bench.face_render import reconstruct, render
 
 STEPS = (-20, -10, 0, 10, 20)
@@ -66,16 +75,14 @@ def person(models: FaceModels, name: str) -> dict[str, Any]:
     faces = models.detect(image)
     landmarks = models.landmarks(image, faces[0], iris=False)
     assert landmarks.pose is not None
-    head = reconstruct(
-        image,
-        landmarks.mesh,
-        models.pose.canonical.triangles,
-        models.pose.rotation_3d(landmarks.mesh),
-    )
+    source = models.pose.rotation_3d(landmarks.mesh)
+    head = reconstruct(image, landmarks.mesh, models.pose.canonical.triangles, source)
     scale = INTER_EYE / landmarks.inter_eye_distance
-    errors, naive_errors, missed = [], [], 0
+    follow = LandmarkFollow()
+    errors, naive_errors, truths, missed = [], [], [], 0
     for pose in grid():
-        rendered, _ = render(head, rotation(*pose), SIZE, CENTRE, scale=scale)
+        turn = rotation(*pose)
+        rendered, _ = render(head, turn, SIZE, CENTRE, scale=scale)
         found = models.detect(rendered)
         if not found:
             missed += 1
@@ -83,9 +90,12 @@ def person(models: FaceModels, name: str) -> dict[str, Any]:
         seen = models.landmarks(rendered, found[0], iris=False)
         assert seen.pose is not None
         truth = np.array(pose, float)
-        errors.append(np.abs(np.array(seen.pose.angles) - truth))
+        truths.append(truth)
+        errors.append(np.array(seen.pose.angles) - truth)
         naive_errors.append(np.abs(np.array(naive_pose(seen)) - truth))
-    error = np.array(errors)
+        follow.add(head.vertices[: len(landmarks.mesh)], turn, seen.mesh)
+    signed = np.array(errors)
+    error = np.abs(signed)
     naive = np.array(naive_errors)
     return {
         "source": SOURCES_NOTE.get(name, portraits.SOURCES[name]),
@@ -93,21 +103,32 @@ def person(models: FaceModels, name: str) -> dict[str, Any]:
         "pose_read_on_photo": [round(a, 1) for a in landmarks.pose.angles],
         "renders": len(errors),
         "renders_without_face": missed,
-        "mean_abs_error": _axes(error.mean(axis=0)),
-        "max_abs_error": _axes(error.max(axis=0)),
-        "naive_mean_abs_error": _axes(naive.mean(axis=0)),
+        "mean_abs_error": axes(error.mean(axis=0)),
+        "max_abs_error": axes(error.max(axis=0)),
+        "naive_mean_abs_error": axes(naive.mean(axis=0)),
+        "goal_met": bool((error.mean(axis=0) <= 2.0).all() and (error.max(axis=0) <= 4.0).all()),
+        "error_model": error_model(signed, np.array(truths)),
+        "landmark_follow": follow.ratio,
+        "frontal_render_reads": _reading(models, head, np.eye(3), scale),
+        "rerender_minus_photo": axes(
+            np.array(_reading(models, head, source, scale)) - np.array(landmarks.pose.angles)
+        ),
         "_errors": error,
+        "_signed": signed,
+        "_truths": np.array(truths),
         "_naive": naive,
     }
 
 
+def _reading(models: FaceModels, head: Any, turn: Any, scale: float) -> list[float]:
+    """The pose the engine reads on ``head`` rendered at rotation ``turn``."""
+    rendered, _ = render(head, turn, SIZE, CENTRE, scale=scale)
+    seen = models.landmarks(rendered, models.detect(rendered)[0], iris=False)
+    assert seen.pose is not None
+    return [round(a, 2) for a in seen.pose.angles]
+
+
 SOURCES_NOTE: dict[str, str] = {}
-
-
-def _axes(values: Any) -> dict[str, float]:
-    return {
-        axis: round(float(v), 2) for axis, v in zip(("yaw", "pitch", "roll"), values, strict=True)
-    }
 
 
 def main() -> int:
@@ -122,19 +143,22 @@ def main() -> int:
     finally:
         models.close()
     everything = np.vstack([p.pop("_errors") for p in people.values()])
+    signed = np.vstack([p.pop("_signed") for p in people.values()])
+    truths = np.vstack([p.pop("_truths") for p in people.values()])
     naive = np.vstack([p.pop("_naive") for p in people.values()])
     mean, worst = everything.mean(axis=0), everything.max(axis=0)
     figures = {
         "people": len(people),
         "renders": int(everything.shape[0]),
         "range_deg": [min(STEPS), max(STEPS)],
-        "mean_abs_error": _axes(mean),
-        "max_abs_error": _axes(worst),
+        "mean_abs_error": axes(mean),
+        "max_abs_error": axes(worst),
         "goal_mean_2deg_met": bool((mean <= 2.0).all()),
         "goal_max_4deg_met": bool((worst <= 4.0).all()),
-        "naive_mean_abs_error": _axes(naive.mean(axis=0)),
-        "naive_max_abs_error": _axes(naive.max(axis=0)),
-        "mean_vs_naive": _axes(mean / np.maximum(naive.mean(axis=0), 1e-9)),
+        "naive_mean_abs_error": axes(naive.mean(axis=0)),
+        "naive_max_abs_error": axes(naive.max(axis=0)),
+        "mean_vs_naive": axes(mean / np.maximum(naive.mean(axis=0), 1e-9)),
+        "error_model": error_model(signed, truths),
         "per_person": people,
         "seconds": round(time.perf_counter() - started, 1),
     }

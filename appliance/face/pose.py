@@ -14,7 +14,11 @@ landmarks that mediapipe's own geometry pipeline uses, with its weights:
   the 2-D problem well conditioned where a pure rotation fit is not.
 
 No offset or gain is calibrated on any face: the canonical model defines the
-frontal pose. ``bench/face_pose.py`` measures the error on re-rendered heads.
+frontal pose. ``bench/face_pose.py`` measures the error on re-rendered heads
+and where it comes from: the landmark model's x, y reproduce only 71-87 % of
+a turned head's parallax there (it pulls towards a frontal face), and its
+reading of one geometry moves by up to 2 degrees when the image is only
+re-rendered, so no fit of these landmarks is better than that.
 
 Angles (degrees) are Tait-Bryan angles applied in the order of ISO/IEC
 19794-5 / 39794-5: yaw about the vertical axis, then pitch about the
