@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 MAX_SIDE = 2000  # photos are reduced to this long side before anything else
 MIN_CONFIDENCE = 0.35
+#: A reading by the main crop alone whose every character leads by this much, with
+#: every check digit holding, is kept without reading the other crops.
+SURE = 0.9
 LENGTHS = {3: (30,), 2: (36, 44)}
 #: line crops read and voted: margins along and across the line, in line thicknesses
 #: (recogniser, margin along, margin across): 0 = the main recogniser, 1 = the second
@@ -123,14 +126,20 @@ class MrzReader:
         best: _Candidate | None = None
         cache: dict[tuple[int, ...], LineReading] = {}
         for group in mrz_groups(lines):
+            # Windows come largest first (a TD1's three lines before any two of them):
+            # a reading whose every check digit holds ends the search.
             for window in _windows(group):
                 candidate = self._read_window(image, window, cache)
                 if candidate is not None and (
                     best is None or candidate.confidence > best.confidence
                 ):
                     best = candidate
-            if best is not None and best.confidence >= 0.9:
-                break
+                if (
+                    best is not None
+                    and best.confidence >= MIN_CONFIDENCE
+                    and _checks_hold(best.lines)
+                ):
+                    return best
         return best
 
     def _read_line(
@@ -146,6 +155,30 @@ class MrzReader:
             crop = crop_line(image, line, pad_along, pad_across)
             cache[key] = self.recognisers[model].read(crop)
         return cache[key]
+
+    def _voted(
+        self,
+        image: ImageU8,
+        lines: list[TextLine],
+        length: int,
+        kind: str,
+        cache: dict[tuple[int, ...], LineReading],
+        variants: list[int],
+    ) -> tuple[list[str], list[float]]:
+        """Each line's text voted over the crops ``variants``, and every position's lead."""
+        texts: list[str] = []
+        leads: list[float] = []
+        for row, line in enumerate(lines):
+            types = POSITION_TYPES[kind][row]
+            votes: list[list[dict[str, float]] | None] = []
+            for variant in variants:
+                reading = self._read_line(image, line, variant, cache)
+                spot = place(reading, length)
+                votes.append(None if spot is None else position_scores(reading, spot, types))
+            text, lead = vote(votes, length, types)
+            texts.append(text)
+            leads += lead
+        return texts, leads
 
     def _read_window(
         self, image: ImageU8, window: list[TextLine], cache: dict[tuple[int, ...], LineReading]
@@ -177,29 +210,29 @@ class MrzReader:
         if placed[0] is None or any(p is None for p in placed):
             return None
         kind = _kind(len(window), length, placed[0].text)
-        texts: list[str] = []
-        repaired: list[str] = []
-        leads: list[float] = []
-        for row, line in enumerate(lines):
-            types = POSITION_TYPES[kind][row]
-            votes: list[list[dict[str, float]] | None] = []
-            for variant in self._variants:
-                reading = self._read_line(image, line, variant, cache)
-                spot = place(reading, length)
-                votes.append(None if spot is None else position_scores(reading, spot, types))
-            text, lead = vote(votes, length, types)
-            own = placed[row]
-            assert own is not None
-            repaired += [
-                f"{row + 1}:{i + 1}"
-                for i, (a, b) in enumerate(zip(own.text, text, strict=True))
-                if a != b
-            ]
-            texts.append(text)
-            leads += lead
+        # The main crop alone first: when every character leads by SURE and every
+        # check digit holds, the other crops cannot change the reading.
+        texts, leads = self._voted(image, lines, length, kind, cache, self._variants[:1])
+        if min(leads) < SURE or not _checks_hold(texts):
+            texts, leads = self._voted(image, lines, length, kind, cache, self._variants)
+        repaired = [
+            f"{row + 1}:{i + 1}"
+            for row, (own, text) in enumerate(zip(placed, texts, strict=True))
+            if own is not None
+            for i, (a, b) in enumerate(zip(own.text, text, strict=True))
+            if a != b
+        ]
         corners = np.concatenate([lines[0].corners()[:2], lines[-1].corners()[2:]])
         band = tuple((float(x), float(y)) for x, y in corners)
         return _Candidate(tuple(texts), min(leads), tuple(repaired), band, tuple(lines))
+
+
+def _checks_hold(texts: tuple[str, ...] | list[str]) -> bool:
+    """Laid out as an MRZ and every check digit holds (dates are not judged here)."""
+    try:
+        return not parse(tuple(texts), date.today()).failed_checks
+    except MrzFormatError:
+        return False
 
 
 def _end_pitch(reading: LineReading, line: TextLine) -> float | None:
