@@ -193,3 +193,6 @@ class CoreReader:
     @property
     def capture_state(self) -> CaptureState:
         return self._core.capture_state
+
+    async def warm_up(self) -> None:
+        """Nothing to prepare ahead on a physical reader (the simulated one synthesises)."""

@@ -250,6 +250,9 @@ class FingerprintReader(Protocol):
     async def cancel(self) -> None:
         """Abort a running capture; it raises :class:`drivers.errors.CaptureCancelled`."""
 
+    async def warm_up(self) -> None:
+        """Prepare, before the kiosk says READY, what the first capture would otherwise pay."""
+
 
 class DeviceDiscovery(Protocol):
     """Something that can enumerate attached devices (USB bus, SBI ports)."""

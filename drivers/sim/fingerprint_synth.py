@@ -185,6 +185,13 @@ def _master(subject_seed: int, position: int) -> tuple[FloatArray, FloatArray]:
     return image, mask
 
 
+def prepare_subject(subject_seed: int) -> None:
+    """Synthesise (and cache) the ten ridge patterns of one subject ahead of its captures."""
+    for position in FingerPosition:
+        if 1 <= int(position) <= 10:
+            _master(subject_seed, int(position))
+
+
 # -------------------------------------------------------------------- impressions
 
 

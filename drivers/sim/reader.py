@@ -15,6 +15,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from drivers.capture_state import CoreReader, ReaderCore
@@ -34,7 +35,12 @@ from drivers.interfaces import (
 from drivers.preview_gate import PreviewGate
 from drivers.sim.config import SimReaderConfig
 from drivers.sim.faults import FaultInjector
-from drivers.sim.fingerprint_synth import FingerDefects, synthesize_finger, synthesize_slap
+from drivers.sim.fingerprint_synth import (
+    FingerDefects,
+    prepare_subject,
+    synthesize_finger,
+    synthesize_slap,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +108,10 @@ class SimFingerprintReader(CoreReader):
                 "simulated reader is unplugged", device_id=self._info.device_id
             )
         self._core.state = DeviceState.READY
+
+    async def warm_up(self) -> None:
+        """Synthesise the configured subject's ten ridge patterns now, not in the first slap."""
+        await asyncio.to_thread(prepare_subject, self._config.subject_seed)
 
     async def close(self) -> None:
         await self.cancel()
@@ -195,7 +205,8 @@ SETTLE_FRAMES = 4
 
 def _partial_contact(final: ImageU8, contact: float, slide: int, seed: int) -> ImageU8:
     """The print with weaker contact (lighter ridges), shifted by ``slide`` pixels."""
-    faded = 255.0 - (255.0 - final.astype(np.float32)) * contact
-    noise = np.random.default_rng(seed).normal(0, 3, final.shape)
-    moved = np.roll(faded + noise, slide, axis=0)
-    return np.clip(moved, 0, 255).astype(np.uint8)
+    noise = np.random.default_rng(seed).standard_normal(final.shape, dtype=np.float32)
+    # 255 - (255 - x) * contact + 3 noise, in float32 and one OpenCV pass
+    faded = final.astype(np.float32) * contact + 255.0 * (1.0 - contact)
+    moved = cv2.scaleAdd(noise, 3.0, faded)
+    return np.roll(np.clip(moved, 0, 255).astype(np.uint8), slide, axis=0)
