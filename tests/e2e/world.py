@@ -275,7 +275,7 @@ def show_document(
     return write_mrz(identity)
 
 
-def _sim_reader(app: Appliance) -> Any:
+def sim_reader(app: Appliance) -> Any:
     assert app.supervisor is not None
     return app.supervisor._slots[DeviceRole.FINGERPRINT_READER].device
 
@@ -284,17 +284,17 @@ async def unplug_reader(app: Appliance) -> None:
     """The simulated reader is pulled out: it fails and cannot be reopened until replugged."""
     supervisor = app.supervisor
     assert supervisor is not None
-    _sim_reader(app).faults.unplug()
+    sim_reader(app).faults.unplug()
     error = DeviceDisconnected("simulated unplug", device_id="sim-reader-0")
     supervisor.report_failure(DeviceRole.FINGERPRINT_READER, error)
-    await _sim_reader(app).close()
+    await sim_reader(app).close()
     await supervisor.tick()
 
 
 async def replug_reader(app: Appliance) -> None:
     supervisor = app.supervisor
     assert supervisor is not None
-    _sim_reader(app).faults.replug()
+    sim_reader(app).faults.replug()
     supervisor.reset(DeviceRole.FINGERPRINT_READER)
     await supervisor.tick()
 
