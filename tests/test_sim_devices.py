@@ -138,3 +138,16 @@ def test_state_machine_refuses_skipping_the_lift() -> None:
     machine.to(CaptureState.CAPTURING)
     with pytest.raises(InvalidStateTransition):
         machine.to(CaptureState.AWAITING_FINGER)
+
+
+def test_sim_reader_warm_up_synthesises_its_subject_before_the_first_capture() -> None:
+    from drivers.sim import fingerprint_synth
+
+    reader = SimFingerprintReader(SimReaderConfig(type="sim", subject_seed=4242))
+    asyncio.run(reader.warm_up())
+    before = fingerprint_synth._master.cache_info()
+    for position in range(1, 11):
+        fingerprint_synth._master(4242, position)
+    after = fingerprint_synth._master.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (10, 0)
+    assert reader.simulation_s == 0.0  # nothing captured yet: no simulated hardware time
