@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import signal
@@ -30,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,9 +39,17 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from appliance.accounts import AccountStore  # noqa: E402
+from central.cases.setup import case_desk, open_case_store  # noqa: E402
+from central.cases.synthetic import synthetic_case  # noqa: E402
 from central.server import Receiver, load_or_create_state  # noqa: E402
 from tests.e2e.api_driver import ApiDriver, Timings  # noqa: E402
-from tests.e2e.world import ACCOUNTS, SECRET, prepare_kiosk  # noqa: E402
+from tests.e2e.world import (  # noqa: E402
+    ACCOUNTS,
+    SECRET,
+    SITE,
+    counter_document,
+    prepare_kiosk,
+)
 
 FINGER_DELAY_S = 0.3
 LIFT_DELAY_S = 0.1
@@ -64,6 +74,17 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] if ordered else 0.0
 
 
+async def _seed_cases(desk: Any, references: list[str]) -> None:
+    """One synthetic applicant per enrolment, appointments spread over today."""
+    zone = ZoneInfo(await desk.store.time_zone(SITE))
+    today = dt.datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    spacing = dt.timedelta(hours=14) / max(1, len(references))
+    for index, reference in enumerate(references):
+        await desk.store.add_case(
+            *synthetic_case(reference, SITE, today + dt.timedelta(hours=7) + index * spacing)
+        )
+
+
 async def _wait_ready(base: str, proc: subprocess.Popen[bytes], limit_s: float = 180) -> None:
     deadline = time.monotonic() + limit_s
     async with httpx.AsyncClient(base_url=base, timeout=2) as client:
@@ -83,7 +104,10 @@ async def run(enrolments: int, sample_every: int, warmup: int) -> dict[str, Any]
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
         root = Path(tmp)
         central = load_or_create_state(root / "central", hosts=["127.0.0.1"])
-        receiver = Receiver(central)
+        desk = case_desk(root / "central", central.ca, await open_case_store(root / "central"))
+        references = [f"AIMA-2026-8{number:05d}" for number in range(warmup + enrolments)]
+        await _seed_cases(desk, references)
+        receiver = Receiver(central, cases=desk)
         await receiver.start("127.0.0.1:0")
         port = _free_port()
         config = await prepare_kiosk(
@@ -120,7 +144,9 @@ async def run(enrolments: int, sample_every: int, warmup: int) -> dict[str, Any]
                 for number in range(warmup + enrolments):
                     driver.timings.calls.clear()
                     started = time.perf_counter()
-                    done = await driver.enrol(f"AIMA-2026-8{number:05d}")
+                    # The applicant puts their own residence permit on the counter.
+                    counter_document(root, references[number])
+                    done = await driver.enrol(references[number])
                     wall = time.perf_counter() - started
                     await driver.call("post", "/api/workflow/finish")
                     attempts = (
@@ -154,6 +180,7 @@ async def run(enrolments: int, sample_every: int, warmup: int) -> dict[str, Any]
             except subprocess.TimeoutExpired:
                 proc.kill()
             await receiver.stop(grace=0)
+            await desk.store.close()
             central.store.close()
     first = samples[1] if len(samples) > 2 else samples[0]  # the first full window
     last = samples[-1]

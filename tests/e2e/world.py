@@ -263,12 +263,20 @@ def show_document(
 ) -> tuple[str, ...]:
     """Put ``reference``'s applicant's document on the counter (after the enrolment
     started: the simulated counter shows the applicant's own at the start); its MRZ lines."""
+    return counter_document(world.root, reference, kind=kind)
+
+
+def counter_document(
+    root: Path, reference: str, *, kind: str = "residence_permit"
+) -> tuple[str, ...]:
+    """Write the document camera's scene (``root``/scene-counter.png) with ``reference``'s
+    applicant's document on the counter; its MRZ lines. Also for a kiosk in another process."""
     case, _ = synthetic_case(reference, SITE, dt.datetime.now(dt.UTC))
     identity = case_identity(case)
     if kind != "residence_permit":
         identity = replace(identity, kind="TD3", document_code="P<")
     scene = document_scene(card=presented_document(identity))
-    target = world.root / "scene-counter.png"
+    target = root / "scene-counter.png"
     partial = target.with_suffix(".partial.png")
     cv2.imwrite(str(partial), scene)
     partial.replace(target)
