@@ -19,7 +19,11 @@ started=$(date +%s)
 # rest of the test; the interpreter writes the .pyc files on first import instead (a Pi
 # installing natively compiles them in seconds).
 in_root() { chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 PIP_NO_COMPILE=1 "$@"; }
-if [ "${ARM64_TEST_ROOT:-fresh}" = builder ]; then
+if [ -n "${ARM64_TEST_REUSE:-}" ]; then
+    # An arm64 root of an earlier run where the package is installed: the checks again,
+    # without the half hour of installing under emulation.
+    R=$ARM64_TEST_REUSE
+elif [ "${ARM64_TEST_ROOT:-fresh}" = builder ]; then
     # Quicker under emulation: the wheel builder's root (a superset of a runtime root).
     R=$(bash "$ROOT/scripts/arm64-root.sh" builder) || exit 2
 else
@@ -49,6 +53,7 @@ PY
 
 failed=0
 check() { # name, then the command; the last line of its output is judged by $JUDGE
+    # (a judge is Python run by the host, maybe 3.11: no backslashes inside f-string expressions)
     local name=$1 t0 out rc verdict
     shift
     t0=$(date +%s%N)
@@ -64,7 +69,7 @@ check() { # name, then the command; the last line of its output is judged by $JU
 
 cp "$DEB" "$R/tmp/"
 JUDGE='import sys; d=sys.stdin.read(); print("ok" if d.strip() else "empty")'
-check install in_root sh -c "apt-get install -y -q --no-install-recommends /tmp/$(basename "$DEB") >/dev/null && echo installed"
+[ -n "${ARM64_TEST_REUSE:-}" ] || check install in_root sh -c "apt-get install -y -q --no-install-recommends /tmp/$(basename "$DEB") >/dev/null && echo installed"
 JUDGE='import sys; d=sys.stdin.read(); print("ok " + d.strip() if "'"$VERSION"'" in d else "wrong version: " + d)'
 check version in_root $APP --version
 JUDGE='import sys; d=sys.stdin.read(); print("ok" if "valid" in d else d)'
@@ -72,9 +77,9 @@ check config_validate in_root $APP config validate /usr/share/doc/claim-applianc
 in_root /opt/appliance/venv/bin/python -c "import cv2; from skimage import data; cv2.imwrite('/tmp/astronaut.jpg', data.astronaut()[:, :, ::-1])"
 JUDGE='import json, sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); n=len(d.get("checks", [])); print(f"ok {n} checks" if n == 28 else f"{n} checks: {d}")'
 check photo_check in_root env APPLIANCE_MODELS_DIR=/opt/appliance/models $APP photo-check /tmp/astronaut.jpg --json
-JUDGE='import json, sys; rows=[json.loads(x) for x in sys.stdin.read().split("\n") if x.strip()]; ok=len(rows)==2 and all(isinstance(r.get("nfiq2"), int) for r in rows); print(("ok " if ok else "") + " ".join(f"{r[\"file\"]}: NFIQ2 {r.get(\"nfiq2\")}" for r in rows) + ("" if ok else f" {rows}"))'
+JUDGE='import json, sys; rows=[json.loads(x) for x in sys.stdin.read().split("\n") if x.strip()]; ok=len(rows)==2 and all(isinstance(r.get("nfiq2"), int) for r in rows); print(("ok " if ok else "") + " ".join("%s: NFIQ2 %s" % (r.get("file"), r.get("nfiq2")) for r in rows) + ("" if ok else " %s" % rows))'
 check finger_check in_root $APP finger-check /tmp/finger.png /tmp/finger.wsq --json
-JUDGE='import json, sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(("ok " if d["delivered"] == 3 else "") + f"{d[\"delivered\"]} of {d[\"enrolments\"]} delivered in {d[\"seconds\"]} s")'
+JUDGE='import json, sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(("ok " if d["delivered"] == 3 else "") + "%s of %s delivered in %s s" % (d["delivered"], d["enrolments"], d["seconds"]))'
 check demo in_root env APPLIANCE_MODELS_DIR=/opt/appliance/models $APP demo --enrolments 3 --json
 
 # The Pi's update format: this root as the ext4 slot image of a signed RAUC bundle for
@@ -91,7 +96,7 @@ pi_bundle() {
     rm -rf "$dir"
     rauc info --keyring="$keys/ca.pem" --output-format=json "$out" 2>/dev/null
 }
-JUDGE='import json, sys; d=json.loads(sys.stdin.read()); print(("ok " if d["compatible"] == "claim-kiosk-rpi" else "") + f"{d[\"compatible\"]} {d[\"version\"]} images={[i for i in d[\"images\"]]}")'
+JUDGE='import json, sys; d=json.loads(sys.stdin.read()); print(("ok " if d["compatible"] == "claim-kiosk-rpi" else "") + "%s %s images=%s" % (d["compatible"], d["version"], [sorted(i) for i in d["images"]]))'
 check rauc_bundle pi_bundle
 
 printf '{"arm64_test": "%s", "failed": %d, "seconds": %d, "root": "%s"}\n' \
