@@ -7,6 +7,7 @@
 #                           a venv with pip at /opt/builder), creating it on first use
 #   arm64-root.sh runtime   prints the path of a fresh minimal root (what a Pi gets from
 #                           Debian before our package): recreated on every call
+#   arm64-root.sh binfmt    registers the emulator only (see qemu_static below)
 #
 # Downloaded .debs are cached in build/cache/apt-arm64 between runs. mmdebstrap's own
 # emulation check needs arch-test (not in Debian 12): binfmt() below checks instead.
@@ -21,16 +22,46 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$ROOT" log -1 --format=%
 
 log() { printf '[arm64-root %s] %s\n' "$(date +%T)" "$*" >&2; }
 
+# Debian 12's qemu-user (7.2) crashes inside mediapipe (its tcmalloc's rseq use: SIGSEGV
+# creating any vision task); Debian 13's (10.0) runs it. Its qemu-user package is statically
+# linked, so its qemu-aarch64 runs on a Debian 12 host: fetched with apt-get download from
+# trixie (signed Release -> Packages -> SHA-256 of the .deb), cached, registered with F.
+QEMU_SUITE=${ARM64_QEMU_SUITE:-trixie}
+qemu_static() {
+    local dir=$ROOT/build/cache/qemu-user-$QEMU_SUITE
+    local bin=$dir/root/usr/bin/qemu-aarch64
+    if [ ! -x "$bin" ]; then
+        mkdir -p "$dir/lists/partial" "$dir/archives/partial"
+        printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+            "$MIRROR" "$QEMU_SUITE" >"$dir/sources.list"
+        local opts=(-o "Dir::Etc::sourcelist=$dir/sources.list" -o Dir::Etc::sourceparts=-
+            -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache::archives=$dir/archives"
+            -o APT::Architecture=amd64 -o Debug::NoLocking=1)
+        log "qemu-user from $QEMU_SUITE (static) -> $dir"
+        apt-get "${opts[@]}" update -qq >&2
+        (cd "$dir" && rm -f qemu-user_*.deb && apt-get "${opts[@]}" download qemu-user >&2)
+        rm -rf "$dir/root" && dpkg-deb -x "$dir"/qemu-user_*.deb "$dir/root"
+    fi
+    [ -x "$bin" ] || { echo "arm64-root: no qemu-aarch64 in $QEMU_SUITE's qemu-user" >&2; exit 2; }
+    echo "$bin"
+}
+
 binfmt() {
     [ "$(uname -m)" = aarch64 ] && return
     if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
         mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
     fi
-    if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
-        command -v update-binfmts >/dev/null || { echo "arm64-root: install qemu-user-static binfmt-support" >&2; exit 2; }
-        update-binfmts --enable qemu-aarch64 >&2
+    local qemu entry=/proc/sys/fs/binfmt_misc/qemu-aarch64
+    qemu=$(qemu_static)
+    if ! grep -qx "interpreter $qemu" "$entry" 2>/dev/null; then
+        [ ! -e "$entry" ] || echo -1 >"$entry"
+        # the ELF header of an aarch64 executable (as Debian's qemu-user-binfmt registers it)
+        printf ':qemu-aarch64:M::%s:%s:%s:FP' \
+            '\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00' \
+            '\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff' \
+            "$qemu" >/proc/sys/fs/binfmt_misc/register
     fi
-    [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { echo "arm64-root: qemu-aarch64 binfmt not enabled" >&2; exit 2; }
+    grep -qx "interpreter $qemu" "$entry" || { echo "arm64-root: qemu-aarch64 binfmt not registered" >&2; exit 2; }
 }
 
 strap() { # $1 target, $2 packages (comma separated)
@@ -90,8 +121,9 @@ runtime)
     strap "$dir" python3,python3-venv,libusb-1.0-0,systemd,ca-certificates
     echo "$dir"
     ;;
+binfmt) ;; # only the emulator's registration (done above)
 *)
-    echo "usage: arm64-root.sh builder|runtime" >&2
+    echo "usage: arm64-root.sh builder|runtime|binfmt" >&2
     exit 2
     ;;
 esac

@@ -23,12 +23,27 @@ if [ -n "${ARM64_TEST_REUSE:-}" ]; then
     # An arm64 root of an earlier run where the package is installed: the checks again,
     # without the half hour of installing under emulation.
     R=$ARM64_TEST_REUSE
+    bash "$ROOT/scripts/arm64-root.sh" binfmt || exit 2
 elif [ "${ARM64_TEST_ROOT:-fresh}" = builder ]; then
     # Quicker under emulation: the wheel builder's root (a superset of a runtime root).
     R=$(bash "$ROOT/scripts/arm64-root.sh" builder) || exit 2
 else
     R=$(bash "$ROOT/scripts/arm64-root.sh" runtime) || exit 2
 fi
+# What a booted Pi has and the programs read: /proc and /sys (mediapipe's tcmalloc counts
+# the CPUs there and aborts without them), /dev. Unmounted before the root becomes the
+# Pi bundle's slot image, and on every exit.
+unmount_host() {
+    local fs
+    for fs in dev sys proc; do
+        ! mountpoint -q "$R/$fs" || umount -R "$R/$fs" 2>/dev/null || umount -lR "$R/$fs"
+    done
+}
+trap unmount_host EXIT
+for fs in proc sys dev; do
+    mountpoint -q "$R/$fs" || mount --rbind "/$fs" "$R/$fs" || exit 2
+    mount --make-rslave "$R/$fs"
+done
 # mmdebstrap leaves no package lists: apt needs them to resolve the package's Depends.
 in_root apt-get update -qq >/dev/null || { echo "arm64-test: apt-get update failed in $R" >&2; exit 2; }
 APP=/opt/appliance/venv/bin/appliance
@@ -85,6 +100,7 @@ check demo in_root env APPLIANCE_MODELS_DIR=/opt/appliance/models $APP demo --en
 # The Pi's update format: this root as the ext4 slot image of a signed RAUC bundle for
 # image/rpi/system.conf (compatible=claim-kiosk-rpi), checked with `rauc info`.
 pi_bundle() {
+    unmount_host
     local dir=$ROOT/build/arm64/bundle keys=$ROOT/build/keys out=$ROOT/build/arm64/claim-kiosk-rpi_$VERSION.raucb
     [ -s "$keys/signing.key" ] || PROFILE=test bash "$ROOT/scripts/build-image.sh" keys >/dev/null
     rm -rf "$dir" "$out" && mkdir -p "$dir"
