@@ -69,7 +69,6 @@ class DocumentCapture:
     def reads_mrz(self) -> bool:
         return self._mrz is not None
 
-
     def analyse(self, image: ImageU8) -> dict[str, Any]:
         """The live preview's analysis: the document's outline and, with MRZ, what to fix."""
         analysis = analyse_document_frame(image)
