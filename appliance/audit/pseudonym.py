@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from pathlib import Path
+
+from appliance.durable import create_once
 
 KEY_BYTES = 32
 KEY_FILE = "case-key"
@@ -42,19 +43,7 @@ class CaseKey:
             pass
         key = secrets.token_bytes(KEY_BYTES)
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)  # never replaces a key another process made meanwhile
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-        return cls(path.read_bytes())
+        return cls(create_once(path, key))  # never replaces a key made meanwhile
 
     @classmethod
     def load(cls, state_dir: Path) -> CaseKey | None:

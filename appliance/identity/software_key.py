@@ -14,6 +14,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from appliance.durable import atomic_write
+
 CREDENTIAL_NAME = "device-key-passphrase"
 
 
@@ -57,13 +59,7 @@ class SoftwareDeviceKey:
             serialization.BestAvailableEncryption(secret),
         )
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, pem)
         return cls(key)
 
     @classmethod

@@ -34,6 +34,8 @@ from functools import wraps
 from pathlib import Path
 from typing import BinaryIO, ParamSpec, TypeVar
 
+from appliance.durable import fsync_directory
+
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2  # 2: case_digest
@@ -100,14 +102,6 @@ def _locked(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class Outbox:
     """One kiosk's outbox under ``root``. Thread-confined: use from one thread/loop."""
 
@@ -169,7 +163,7 @@ class Outbox:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(part, final)
-            _fsync_dir(self.blobs)
+            fsync_directory(self.blobs)
         except OSError as exc:
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
@@ -254,7 +248,7 @@ class Outbox:
         blob = self._blob(packet_id)
         if blob.exists():
             os.replace(blob, self.quarantine_dir / blob.name)
-            _fsync_dir(self.quarantine_dir)
+            fsync_directory(self.quarantine_dir)
         self._set_state(packet_id, "quarantined", error=reason)
         logger.error("outbox: packet quarantined: %s", reason)
 
@@ -362,7 +356,7 @@ class Outbox:
     def _purge(self, packet_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._blob(packet_id).unlink()
-        _fsync_dir(self.blobs)
+        fsync_directory(self.blobs)
         self._db.execute(
             "UPDATE packets SET state = 'purged', updated_at = ? WHERE packet_id = ?",
             (time.time(), packet_id),
