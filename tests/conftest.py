@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from tests.fastapi_caches import forget_classified_callables
 from tests.softhsm import softhsm_token  # noqa: F401  (a fixture shared by the PKCS#11 tests)
 
 
@@ -38,3 +41,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter is not None:
             reporter.write_line("ERROR: no test was executed; refusing to report success", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _release_fastapi_route_caches() -> Iterator[None]:
+    """Applications a test started can be released after it (see tests/fastapi_caches.py)."""
+    yield
+    forget_classified_callables()

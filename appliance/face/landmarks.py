@@ -174,11 +174,29 @@ def _to_image(points: Array, matrix: Array) -> Array:
     return result
 
 
+def _mediapipe_tasks() -> tuple[Any, Any]:
+    """mediapipe's ``BaseOptions`` and ``vision`` (imported on first use: ~1 s).
+
+    mediapipe's audio module keeps the error of its optional ``sounddevice`` import
+    (no PortAudio on a kiosk) in a module global. That error's traceback holds every
+    frame of whoever imported mediapipe first, with their locals: here the application
+    being started, which would then never be released. The traceback is dropped once
+    the import is done (the error itself, raised only by audio recording, stays).
+    """
+    from mediapipe.tasks.python import BaseOptions, vision
+    from mediapipe.tasks.python.audio.core import audio_record
+
+    error = getattr(audio_record, "sd_error", None)
+    if isinstance(error, BaseException):
+        error.__traceback__ = None
+    return BaseOptions, vision
+
+
 class FaceModels:
     """The loaded models. Not thread-safe per instance; calls are serialised."""
 
     def __init__(self, directory: Path | None = None, *, min_confidence: float = 0.5) -> None:
-        from mediapipe.tasks.python import BaseOptions, vision
+        BaseOptions, vision = _mediapipe_tasks()
 
         def detector(name: str) -> Any:
             options = vision.FaceDetectorOptions(
@@ -283,7 +301,7 @@ class FaceModels:
 
     def _segmenter_task(self) -> Any:
         if self._segmenter is None:
-            from mediapipe.tasks.python import BaseOptions, vision
+            BaseOptions, vision = _mediapipe_tasks()
 
             options = vision.ImageSegmenterOptions(
                 base_options=BaseOptions(
