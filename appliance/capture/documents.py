@@ -69,6 +69,19 @@ class DocumentCapture:
     def reads_mrz(self) -> bool:
         return self._mrz is not None
 
+    def warm_up(self) -> None:
+        """Read a generated SPECIMEN document of each MRZ size once (the first inferences
+        of the text detector and recognisers allocate): no one's document."""
+        if self._mrz is None:
+            return
+        from appliance.documents.specimen_set import generate
+
+        read: set[str] = set()
+        for case in generate(seed=1, counts={"readable": 3}):  # TD1, TD1, TD3
+            if case.kind not in read:
+                read.add(case.kind)
+                self._mrz.read(case.image)
+
     def analyse(self, image: ImageU8) -> dict[str, Any]:
         """The live preview's analysis: the document's outline and, with MRZ, what to fix."""
         analysis = analyse_document_frame(image)

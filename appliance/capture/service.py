@@ -214,6 +214,7 @@ class CaptureService:
         """Load every engine and run it once, so the first enrolment is not the slow one."""
         await asyncio.to_thread(self.face.warm_up)
         await asyncio.to_thread(self.fingers.warm_up)
+        await asyncio.to_thread(self.documents.warm_up)
         with contextlib.suppress(CaptureError):  # no reader now: the readiness gate says so
             await self.devices.reader().warm_up()
         if self.chip is not None:
