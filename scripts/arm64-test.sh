@@ -18,7 +18,13 @@ started=$(date +%s)
 # PIP_NO_COMPILE: byte-compiling ~70 packages under qemu-user takes longer than the whole
 # rest of the test; the interpreter writes the .pyc files on first import instead (a Pi
 # installing natively compiles them in seconds).
-in_root() { chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 PIP_NO_COMPILE=1 "$@"; }
+#
+# QEMU_CPU: the emulated CPU is a Raspberry Pi 5's Cortex-A76, not qemu's default "max".
+# With "max" (SVE, SVE2, SME) onnxruntime picks its SVE kernels, which qemu emulates ~20x
+# slower (the MRZ text detector: 35 s a run against 1.8 s), and a Pi has no SVE anyway.
+# qemu-user reads it from each emulated process's environment, so it is in env -i's list.
+QEMU_CPU=${ARM64_QEMU_CPU:-cortex-a76}
+in_root() { chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 PIP_NO_COMPILE=1 QEMU_CPU="$QEMU_CPU" "$@"; }
 if [ -n "${ARM64_TEST_REUSE:-}" ]; then
     # An arm64 root of an earlier run where the package is installed: the checks again,
     # without the half hour of installing under emulation.
