@@ -72,7 +72,7 @@ async def local_central(directory: Path, tokens: Sequence[str]) -> AsyncIterator
     await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True, mode=0o700)
     argv = ["--dir", str(directory), "--listen", "127.0.0.1:0", "--enrol-listen", "127.0.0.1:0"]
     for token in tokens:
-        argv += ["--token", token]
+        argv.append(f"--token={token}")  # one argument: a token may begin with "-"
     proc = await asyncio.create_subprocess_exec(
         *_receiver_argv([*argv, "--ready-json", "--log-level", "WARNING"]),
         stdout=asyncio.subprocess.PIPE,

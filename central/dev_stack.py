@@ -69,7 +69,7 @@ class ReplicaProcess:
         if self.database is not None and self.objects is not None:
             argv += ["--database", self.database, "--objects", self.objects]
         for token in self.tokens:
-            argv += ["--token", token]
+            argv.append(f"--token={token}")  # one argument: a token may begin with "-"
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env)
         assert self.proc.stdout is not None

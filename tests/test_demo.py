@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.demo import SITE
+from appliance.local_central import local_central
 from central.cases.synthetic import synthetic_day
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,3 +71,10 @@ def test_demo_rejects_a_bad_count() -> None:
     )
     assert result.returncode == 2
     assert "between 1 and 10000" in result.stderr
+
+
+async def test_local_central_takes_a_token_that_begins_with_a_dash(tmp_path: Path) -> None:
+    """The demo's tokens are token_urlsafe: one in 64 begins with "-", which argparse
+    took for an option when the token was passed as a separate argument."""
+    async with local_central(tmp_path / "central", ["-Tok3n_with-dash"]) as central:
+        assert central.upload.startswith("127.0.0.1:")
