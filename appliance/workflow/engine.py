@@ -29,6 +29,7 @@ from datetime import date
 from appliance.capture.captures import Capture
 from appliance.capture.service import CaptureService
 from appliance.documents.mrz_compare import CaseData
+from appliance.memory import release_free_memory
 from appliance.outbox.case_key import CaseSeen
 from appliance.tasks import BackgroundTasks
 from appliance.workflow.applicant import applicant_view
@@ -411,6 +412,8 @@ class WorkflowEngine:
         self.idle_language = self.default_language
         self._record = None
         self._store.clear()
+        # Not awaited: the operator's next tap does not wait for the allocator.
+        asyncio.get_running_loop().run_in_executor(None, release_free_memory)
 
     def case_data(self) -> CaseData | None:
         """What the verified case says about the applicant, for the document checks."""
