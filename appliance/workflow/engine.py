@@ -20,6 +20,7 @@ who started it; another user must take it over (same role) or discard it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -412,8 +413,10 @@ class WorkflowEngine:
         self.idle_language = self.default_language
         self._record = None
         self._store.clear()
-        # Not awaited: the operator's next tap does not wait for the allocator.
-        asyncio.get_running_loop().run_in_executor(None, release_free_memory)
+        # Not awaited: the operator's next tap does not wait for the allocator. (At
+        # exit the loop's executor may already be shut down: nothing to release then.)
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().run_in_executor(None, release_free_memory)
 
     def case_data(self) -> CaseData | None:
         """What the verified case says about the applicant, for the document checks."""
