@@ -41,6 +41,8 @@ from appliance.cases.setup import start_case_directory
 from appliance.config import ApplianceConfig, Profile
 from appliance.devices import Device, DeviceRole, DeviceSupervisor
 from appliance.face.capture import FaceCaptureService
+from appliance.finger.nbis_pool import NbisWorkerError, NbisWorkers
+from appliance.finger.quality import FingerScorer
 from appliance.identity.store import LoadedIdentity
 from appliance.logview import RingBufferHandler
 from appliance.metrics import ApplianceMetrics
@@ -135,7 +137,8 @@ class Appliance:
             await self._start_devices()
             await self._start_printer()
             self._start_face_engine()
-            capture = self._build_capture()
+            scorer = await self._start_finger_scoring()
+            capture = self._build_capture(scorer)
             accounts, logins = self._start_accounts()
             workflow = self._start_workflow(capture, accounts)
             await capture.warm_up()
@@ -385,7 +388,17 @@ class Appliance:
 
         self._on_stop("face engine", close)
 
-    def _build_capture(self) -> CaptureService:
+    async def _start_finger_scoring(self) -> NbisWorkers:
+        """The NFIQ 2 worker processes, started and warmed now (a slap's fingers at once)."""
+        workers = NbisWorkers()
+        self._on_stop("nfiq2 workers", lambda: asyncio.to_thread(workers.close))
+        try:
+            await asyncio.to_thread(workers.start)
+        except NbisWorkerError as exc:
+            raise StartupError(str(exc)) from None
+        return workers
+
+    def _build_capture(self, scorer: FingerScorer) -> CaptureService:
         capture = assembly.capture_service(
             self.config,
             self._require(self.supervisor),
@@ -393,6 +406,7 @@ class Appliance:
             identity=self.identity,
             outbox=self.outbox,
             face_engine=self.face_engine,
+            finger_scorer=scorer,
             on_sealed=self.uplink.notify if self.uplink is not None else None,
             on_operation=self._operation,
             case_key=self._require(self.audit).case_key,

@@ -28,6 +28,7 @@ from appliance.documents.mrz_reader import MrzReader
 from appliance.face.capture import FaceCaptureService
 from appliance.facematch.matcher import FaceMatcher
 from appliance.facematch.models import MatchModelError
+from appliance.finger.quality import FingerScorer
 from appliance.identity.pkcs11_key import PIN_CREDENTIAL, Pkcs11DeviceKey
 from appliance.identity.software_key import KeyStoreError, credential_secret
 from appliance.identity.store import IdentityFiles, LoadedIdentity, load_identity
@@ -71,6 +72,7 @@ def capture_service(
     identity: LoadedIdentity | None,
     outbox: Outbox | None,
     face_engine: FaceCaptureService | None,
+    finger_scorer: FingerScorer,
     on_sealed: Callable[[], None] | None,
     on_operation: Callable[[str, dict[str, Any]], None] | None = None,
     case_key: CaseKey | None = None,
@@ -92,7 +94,7 @@ def capture_service(
     return CaptureService(
         devices,
         FaceCapture(face_engine, metrics, auto_capture_frames=quality.face.auto_capture_frames),
-        FingerprintCapture(devices, quality.finger, metrics),
+        FingerprintCapture(devices, quality.finger, metrics, finger_scorer),
         DocumentCapture(devices, metrics, mrz_reader()),
         sealer,
         chip_capture(config, devices, metrics),

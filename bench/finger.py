@@ -3,9 +3,12 @@
 - ``nfiq2_ms_per_finger``: median NFIQ 2 (nbis-py) time for one 500 ppi finger;
 - ``wsq_ms_per_finger``: median WSQ encode time (wsq Pillow plugin) for the same;
 - ``set_442_s``: wall time to segment and score a whole 4-4-2 set (3 slaps, 10
-  fingers) with a process pool using both cores, and ``set_442_serial_s`` for one core;
-- ``peak_rss_mb`` of this process.
-Records (ANSI/NIST-ITL, ISO 19794-4) are not built yet, so they are not timed.
+  fingers) as the daemon does, each slap's fingers at once in its NFIQ 2 worker
+  processes (:class:`appliance.finger.nbis_pool.NbisWorkers`, one per core up to
+  four: ``workers``), and ``set_442_serial_s`` for the same in this process, one
+  finger after another (the baseline); ``set_442_speedup`` is their ratio;
+- ``peak_rss_mb`` of this process and ``worker_rss_mb`` of each worker.
+The ANSI/NIST-ITL and ISO records are timed by ``bench/workflow.py`` (``fingers/done``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import resource
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from appliance.config.quality import FingerQualityThresholds
-from appliance.finger.quality import assess_finger
+from appliance.finger.nbis_pool import NbisWorkers
+from appliance.finger.quality import IN_PROCESS, FingerScorer, assess_finger, assess_fingers
 from appliance.finger.segment import segment_slap
 from drivers.interfaces import CaptureKind, FingerPosition
 from drivers.sim.fingerprint_synth import synthesize_finger, synthesize_slap
@@ -37,14 +40,18 @@ SLAPS = [
 ]
 
 
-def process_slap(job: tuple[np.ndarray, str, int]) -> list[int | None]:
+def process_slap(job: tuple[np.ndarray, str, int], scorer: FingerScorer) -> list[int | None]:
     pixels, hand, expected = job
     result = segment_slap(pixels, expected, hand)
-    scores = []
-    for finger in result.fingers:
-        x, y, w, h = finger.box
-        scores.append(assess_finger(pixels[y : y + h, x : x + w], FingerQualityThresholds()).nfiq2)
-    return scores
+    crops = [pixels[y : y + h, x : x + w] for x, y, w, h in (f.box for f in result.fingers)]
+    return [a.nfiq2 for a in assess_fingers(crops, FingerQualityThresholds(), scorer)]
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def main() -> int:
@@ -67,21 +74,28 @@ def main() -> int:
         wsq_ms.append((time.perf_counter() - start) * 1000)
     jobs = [(synthesize_slap(21, kind).pixels, hand, n) for kind, hand, n in SLAPS]
     start = time.perf_counter()
-    serial = [process_slap(job) for job in jobs]
+    serial = [process_slap(job, IN_PROCESS) for job in jobs]
     serial_s = time.perf_counter() - start
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        list(pool.map(process_slap, jobs[:1]))  # warm the workers (imports, NFIQ 2 model)
+    workers = NbisWorkers()
+    try:
+        workers.start()  # every worker up, its NFIQ 2 model loaded
         start = time.perf_counter()
-        parallel = list(pool.map(process_slap, jobs))
+        parallel = [process_slap(job, workers) for job in jobs]
         parallel_s = time.perf_counter() - start
+        worker_rss = [_rss_mb(pid) for pid in workers.pids()]
+    finally:
+        workers.close()
     assert parallel == serial
     result = {
         "nfiq2_ms_per_finger": round(statistics.median(nfiq), 1),
         "wsq_ms_per_finger": round(statistics.median(wsq_ms), 1),
         "set_442_s": round(parallel_s, 2),
         "set_442_serial_s": round(serial_s, 2),
+        "set_442_speedup": round(serial_s / parallel_s, 2),
+        "workers": workers.workers,
         "fingers_scored": sum(len(s) for s in serial),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "worker_rss_mb": [round(mb, 1) for mb in worker_rss],
     }
     print(json.dumps(result) if args.json else result)
     return 0

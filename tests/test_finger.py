@@ -149,9 +149,9 @@ def test_flexion_creases_do_not_split_fingers() -> None:
 def test_nbis_byte_copy_by_memmove_gives_the_same_scores_and_minutiae() -> None:
     import nbis.nbis as binding
 
-    from appliance.finger.quality import _extractor, assess_finger, compare_minutiae
+    from appliance.finger.nbis_calls import _extractor, compare_minutiae
 
-    _extractor()  # patches the binding on first use
+    _extractor(nfiq2=True)  # patches the binding on first use
     patched = binding._UniffiRustBufferBuilder.write
     assert getattr(patched, "_claim_memmove", False)
     finger = synthesize_finger(3, FingerPosition.RIGHT_INDEX)

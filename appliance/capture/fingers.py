@@ -23,6 +23,7 @@ from appliance.config.quality import FingerQualityThresholds
 from appliance.devices import DeviceRole
 from appliance.finger.flow import SlapResult, TenPrintFlow, sequence_problems
 from appliance.finger.items import encode_slap, tenprint_items
+from appliance.finger.quality import FingerScorer
 from appliance.finger.records import FingerCapture, MissingFinger
 from appliance.metrics import ApplianceMetrics
 from drivers.interfaces import CaptureKind, FingerPosition, ReaderEventCallback
@@ -44,11 +45,16 @@ class CapturedSlap:
 
 class FingerprintCapture:
     def __init__(
-        self, devices: DeviceAccess, limits: FingerQualityThresholds, metrics: ApplianceMetrics
+        self,
+        devices: DeviceAccess,
+        limits: FingerQualityThresholds,
+        metrics: ApplianceMetrics,
+        scorer: FingerScorer,
     ) -> None:
         self._devices = devices
         self._limits = limits
         self._metrics = metrics
+        self._scorer = scorer
 
     async def capture_slap(
         self,
@@ -59,7 +65,7 @@ class FingerprintCapture:
     ) -> CapturedSlap:
         """Capture and judge one slap on the reader (raises CaptureError)."""
         reader = self._devices.reader()
-        flow = TenPrintFlow(reader, self._limits, on_event, enrolment_id)
+        flow = TenPrintFlow(reader, self._limits, on_event, enrolment_id, self._scorer)
         with self._devices.using(DeviceRole.FINGERPRINT_READER):
             result = await flow.capture_slap(kind, missing)
         self._metrics.captures.labels(kind.value).inc()
@@ -79,14 +85,14 @@ class FingerprintCapture:
         return CapturedSlap(slap.result, tuple(await asyncio.to_thread(encode_slap, slap.result)))
 
     def warm_up(self) -> None:
-        """NFIQ 2's model, the minutiae extractor and the WSQ codec, loaded once."""
+        """NFIQ 2 (in its scorer), the minutiae extractor and the WSQ codec, loaded once."""
         from appliance.finger.flow import warm_up_matcher
         from appliance.finger.quality import assess_finger
         from appliance.finger.records import encode_wsq
         from drivers.sim.fingerprint_synth import synthesize_finger
 
         ridges = synthesize_finger(0, FingerPosition.RIGHT_INDEX)  # synthetic, no one's finger
-        assess_finger(ridges, self._limits)
+        assess_finger(ridges, self._limits, self._scorer)
         encode_wsq(ridges)
         warm_up_matcher(ridges)
 

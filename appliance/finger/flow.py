@@ -25,11 +25,13 @@ from typing import Any
 import cv2
 
 from appliance.config.quality import FingerQualityThresholds
+from appliance.finger.nbis_calls import compare_minutiae, extract_minutiae
 from appliance.finger.quality import (
+    IN_PROCESS,
     FingerAssessment,
+    FingerScorer,
     assess_finger,
-    compare_minutiae,
-    extract_minutiae,
+    assess_fingers,
 )
 from appliance.finger.records import FingerCapture, MissingFinger
 from appliance.finger.segment import HANDS, Segmentation, segment_slap
@@ -123,9 +125,11 @@ class TenPrintFlow:
         thresholds: FingerQualityThresholds,
         on_event: ReaderEventCallback | None = None,
         enrolment_id: str = "",
+        scorer: FingerScorer = IN_PROCESS,
     ) -> None:
         self._reader = reader
         self._limits = thresholds
+        self._scorer = scorer
         self._on_event = on_event
         self._enrolment_id = enrolment_id
 
@@ -200,7 +204,9 @@ class TenPrintFlow:
             except DeviceTimeout as exc:  # nothing settled on the glass: a failed attempt
                 timeout = exc
                 continue
-            assessment = await asyncio.to_thread(assess_finger, image.pixels, self._limits)
+            assessment = await asyncio.to_thread(
+                assess_finger, image.pixels, self._limits, self._scorer
+            )
             if best is None or (assessment.nfiq2 or -1) > (best[1].nfiq2 or -1):
                 best = (image.pixels, assessment)
             if assessment.accepted:
@@ -217,10 +223,13 @@ class TenPrintFlow:
         segmentation = segment_slap(pixels, len(present), hand)
         fingers = []
         if segmentation.ok:
-            for position, finger in zip(present, segmentation.fingers, strict=True):
-                x, y, w, h = finger.box
-                crop = pixels[y : y + h, x : x + w].copy()
-                fingers.append((position, crop, assess_finger(crop, self._limits)))
+            crops = [
+                pixels[y : y + h, x : x + w].copy()
+                for x, y, w, h in (finger.box for finger in segmentation.fingers)
+            ]
+            # All the slap's fingers at once: the scorer may run them in parallel.
+            assessments = assess_fingers(crops, self._limits, self._scorer)
+            fingers = list(zip(present, crops, assessments, strict=True))
             # Re-label the boxes with the fingers actually present.
             segmentation = Segmentation(
                 tuple(

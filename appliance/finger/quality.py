@@ -21,16 +21,17 @@ dark merged ridges ``finger.too_wet``.
 
 from __future__ import annotations
 
-import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from appliance.config.quality import FingerQualityThresholds
+from appliance.finger.nbis_calls import NbisFailure, NbisScore, score_png
 
 ImageU8 = npt.NDArray[np.uint8]
 
@@ -54,39 +55,22 @@ class FingerAssessment:
     minutiae: Any = field(default=None, compare=False, repr=False)
 
 
-#: NBIS (mindtct, bozorth3, NFIQ 2) keeps global state in C: one call at a time, process-wide.
-_NBIS_LOCK = threading.RLock()
+class FingerScorer(Protocol):
+    """Where NFIQ 2 runs: in this process (:data:`IN_PROCESS`) or in worker processes."""
+
+    def score_all(self, pngs: Sequence[bytes]) -> list[NbisScore | NbisFailure]:
+        """NFIQ 2 of each PNG-encoded finger, in order (blocking)."""
+        ...
 
 
-def extract_minutiae(png: bytes) -> Any:
-    """NBIS minutiae (and NFIQ 2) of one PNG-encoded finger image, serialised."""
-    with _NBIS_LOCK:
-        return _extractor().extract_minutiae(png)
+class InProcessScorer:
+    """NFIQ 2 in this process, one finger at a time (the CLI, tools and tests)."""
+
+    def score_all(self, pngs: Sequence[bytes]) -> list[NbisScore | NbisFailure]:
+        return [score_png(png) for png in pngs]
 
 
-def compare_minutiae(a: Any, b: Any) -> int:
-    """bozorth3 score between two minutiae sets, serialised like every NBIS call."""
-    with _NBIS_LOCK:
-        return int(a.compare(b))
-
-
-def _extractor() -> Any:
-    import nbis
-    import nbis.nbis as binding
-
-    from appliance.finger.uniffi_copy import speed_up_byte_copies
-
-    if not hasattr(_extractor, "cached"):
-        speed_up_byte_copies(binding)
-        settings = nbis.NbisExtractorSettings(
-            min_quality=0.0,
-            get_center=False,
-            check_fingerprint=False,
-            compute_nfiq2=True,
-            ppi=500.0,
-        )
-        _extractor.cached = nbis.new_nbis_extractor(settings)  # type: ignore[attr-defined]
-    return _extractor.cached  # type: ignore[attr-defined]
+IN_PROCESS = InProcessScorer()
 
 
 def ridge_presence(image: ImageU8, block: int = 16) -> tuple[float, int]:
@@ -141,9 +125,32 @@ def _feedback(image: ImageU8, actionable: dict[str, float]) -> list[str]:
     return keys
 
 
-def assess_finger(image: ImageU8, thresholds: FingerQualityThresholds) -> FingerAssessment:
+def assess_finger(
+    image: ImageU8, thresholds: FingerQualityThresholds, scorer: FingerScorer = IN_PROCESS
+) -> FingerAssessment:
     """NFIQ 2 and actionable feedback for one 500 ppi grayscale finger image."""
+    return assess_fingers([image], thresholds, scorer)[0]
+
+
+def assess_fingers(
+    images: Sequence[ImageU8], thresholds: FingerQualityThresholds, scorer: FingerScorer
+) -> list[FingerAssessment]:
+    """NFIQ 2 and feedback for several fingers, all given to the scorer at once (blocking).
+
+    The ridge-presence checks run here first; only fingers that pass them reach NBIS.
+    """
     started = time.perf_counter()
+    screened = [_screen(image, started) for image in images]
+    pngs = [item for item in screened if isinstance(item, bytes)]
+    scores = iter(scorer.score_all(pngs) if pngs else [])
+    return [
+        _conclude(image, next(scores), thresholds, started) if isinstance(item, bytes) else item
+        for image, item in zip(images, screened, strict=True)
+    ]
+
+
+def _screen(image: ImageU8, started: float) -> FingerAssessment | bytes:
+    """A rejection that needs no NFIQ 2 (no finger, no ridges), or the image for NBIS."""
     if image.ndim != 2 or image.dtype != np.uint8:
         raise FingerImageError("expected an 8-bit grayscale image")
     if min(image.shape) < 64:
@@ -176,33 +183,34 @@ def assess_finger(image: ImageU8, thresholds: FingerQualityThresholds) -> Finger
     ok, png = cv2.imencode(".png", image)
     if not ok:
         raise FingerImageError("cannot encode the image for NFIQ 2")
-    import nbis
+    return bytes(png)
 
-    try:
-        with _NBIS_LOCK:
-            minutiae = extract_minutiae(bytes(png))
-            result = minutiae.quality()
-    except nbis.NbisError as exc:
+
+def _conclude(
+    image: ImageU8,
+    scored: NbisScore | NbisFailure,
+    thresholds: FingerQualityThresholds,
+    started: float,
+) -> FingerAssessment:
+    if not isinstance(scored, NbisScore):
         return FingerAssessment(
             None,
             False,
             ["finger.too_dry", "finger.press_harder"] if _faint(image) else ["finger.hold_still"],
-            f"NFIQ 2 could not compute a score ({type(exc).__name__})",
+            f"NFIQ 2 could not compute a score ({scored})",
             ms=(time.perf_counter() - started) * 1000,
         )
-    actionable = {v.name: float(v.value) for v in result.actionable}
-    score = int(result.score)
-    feedback = _feedback(image, actionable)
-    accepted = score >= thresholds.nfiq2_min
-    reason = None if accepted else f"NFIQ 2 {score} below {thresholds.nfiq2_min}"
+    feedback = _feedback(image, scored.actionable)
+    accepted = scored.score >= thresholds.nfiq2_min
+    reason = None if accepted else f"NFIQ 2 {scored.score} below {thresholds.nfiq2_min}"
     if accepted:
         feedback = []  # good enough: no prompt for the applicant
     return FingerAssessment(
-        score,
+        scored.score,
         accepted,
         feedback,
         reason,
-        actionable,
+        scored.actionable,
         (time.perf_counter() - started) * 1000,
-        minutiae,
+        scored.minutiae,
     )
