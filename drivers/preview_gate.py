@@ -44,11 +44,19 @@ def motion(previous: ImageU8, current: ImageU8) -> float:
     Computed at quarter resolution; a finger sliding by a fraction of a ridge
     period changes most pixels, a resting one changes only by sensor noise.
     """
-    a = cv2.resize(previous, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
-    b = cv2.resize(current, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    return _motion(_quarter(previous), _quarter(current))
+
+
+def _quarter(image: ImageU8) -> ImageU8:
+    small = cv2.resize(image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    return small.astype(np.uint8, copy=False)
+
+
+def _motion(a: ImageU8, b: ImageU8) -> float:
+    """:func:`motion` of two quarter-resolution previews."""
     if a.shape != b.shape:
         return 1.0
-    diff = np.abs(a.astype(np.float32) - b.astype(np.float32)).mean()
+    diff = cv2.absdiff(a, b).mean()
     return float(diff / max(float(b.std()), 1.0))
 
 
@@ -67,8 +75,9 @@ class PreviewGate:
     def feed(self, image: ImageU8) -> bool:
         value = preview_quality(image)
         self.best = max(self.best, value)
-        moving = self._last is not None and motion(self._last, image) > self.max_motion
-        self._last = image
+        small = _quarter(image)  # kept for the next frame's motion, not the 2.4 MP preview
+        moving = self._last is not None and _motion(self._last, small) > self.max_motion
+        self._last = small
         changed = bool(self.history) and abs(value - self.history[-1]) > self.tolerance * max(
             value, 1e-6
         )

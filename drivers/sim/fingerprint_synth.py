@@ -324,6 +324,11 @@ def _tight_box(patch: FloatArray, x: int, y: int) -> tuple[int, int, int, int]:
     )
 
 
+def slap_size(kind: CaptureKind) -> tuple[int, int]:
+    """(width, height) of a synthetic slap image: 3.2 x 3.0 in (thumbs 3.2 x 2.0) at 500 ppi."""
+    return (1600, 1000) if kind is CaptureKind.SLAP_THUMBS else (1600, 1500)
+
+
 def synthesize_slap(
     subject_seed: int,
     kind: CaptureKind,
@@ -338,7 +343,7 @@ def synthesize_slap(
     _, fingers = SLAP_LAYOUT[kind]
     rng = np.random.default_rng([subject_seed, int(SLAP_LAYOUT[kind][0]), impression, 4])
     thumbs = kind is CaptureKind.SLAP_THUMBS
-    width, height = (1600, 1000) if thumbs else (1600, 1500)
+    width, height = slap_size(kind)
     canvas = np.zeros((height, width), dtype=np.float32)
     if defects.noise_only:
         noise = rng.normal(128, 60, size=(height, width))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from drivers.sim.faults import FaultInjector
 from drivers.sim.fingerprint_synth import (
     FingerDefects,
     prepare_subject,
+    slap_size,
     synthesize_finger,
     synthesize_slap,
 )
@@ -113,8 +115,11 @@ class SimFingerprintReader(CoreReader):
         self._core.state = DeviceState.READY
 
     async def warm_up(self) -> None:
-        """Synthesise the configured subject's ten ridge patterns now, not in the first slap."""
+        """The subject's ten ridge patterns and the preview noise now, not in the first slap."""
         await asyncio.to_thread(prepare_subject, self._config.subject_seed)
+        for kind in (CaptureKind.SLAP_RIGHT_FOUR, CaptureKind.SLAP_THUMBS):
+            width, height = slap_size(kind)
+            await asyncio.to_thread(_noise, height, width)
 
     async def close(self) -> None:
         await self.cancel()
@@ -225,9 +230,28 @@ SETTLE_FRAMES = 4
 
 
 def _partial_contact(final: ImageU8, contact: float, slide: int, seed: int) -> ImageU8:
-    """The print with weaker contact (lighter ridges), shifted by ``slide`` pixels."""
-    noise = np.random.default_rng(seed).standard_normal(final.shape, dtype=np.float32)
-    # 255 - (255 - x) * contact + 3 noise, in float32 and one OpenCV pass
-    faded = final.astype(np.float32) * contact + 255.0 * (1.0 - contact)
-    moved = cv2.scaleAdd(noise, 3.0, faded)
-    return np.roll(np.clip(moved, 0, 255).astype(np.uint8), slide, axis=0)
+    """The print with weaker contact (lighter ridges), shifted by ``slide`` pixels.
+
+    ``255 - (255 - x) * contact`` plus sensor noise (σ 3 grey levels), all in
+    saturating 8-bit OpenCV passes: the noise field is made once per image shape
+    and each frame reads it from its own row offset.
+    """
+    faded = cv2.convertScaleAbs(final, alpha=contact, beta=255.0 * (1.0 - contact))
+    brighter, darker = _noise(final.shape[0], final.shape[1])
+    rows = slice(seed % NOISE_ROWS, seed % NOISE_ROWS + final.shape[0])
+    noisy = cv2.subtract(cv2.add(faded, brighter[rows]), darker[rows])
+    return np.roll(noisy, slide, axis=0)
+
+
+NOISE_ROWS = 64
+
+
+@functools.lru_cache(maxsize=2)  # a four-finger slap's shape and the thumbs'
+def _noise(height: int, width: int) -> tuple[ImageU8, ImageU8]:
+    """Gaussian sensor noise (σ 3) as what it adds and what it takes away, in 8 bits."""
+    noise = np.random.default_rng(0).standard_normal((height + NOISE_ROWS, width))
+    levels = np.rint(noise * 3.0).astype(np.int16)
+    return (
+        np.clip(levels, 0, 255).astype(np.uint8),
+        np.clip(-levels, 0, 255).astype(np.uint8),
+    )
