@@ -10,7 +10,9 @@ the baseline (PP-OCRv4 alone, the second candidate) and PP-OCRv6 alone:
 - ``field_accuracy``: the same per field;
 - ``verdict_accuracy`` per category; ``false_valid``: tampered or unreadable
   photos reported ``valid`` (must be 0);
-- ``ms_per_document`` (median) on ONE core (onnxruntime and OpenCV threads = 1);
+- ``ms_per_document`` (median): onnxruntime and OpenCV one thread per inference, an
+  MRZ's lines read side by side on ``line_threads`` threads as in the daemon
+  (:data:`appliance.documents.mrz_reader.LINE_THREADS`: the cores, up to three);
 - ``ratios``: chosen / baseline.
 """
 
@@ -30,7 +32,7 @@ import cv2
 
 from appliance.documents import mrz_models
 from appliance.documents.mrz_parse import parse
-from appliance.documents.mrz_reader import MrzReader
+from appliance.documents.mrz_reader import LINE_THREADS, MrzReader
 from appliance.documents.specimen_set import generate
 
 EXPECTED = {
@@ -110,6 +112,7 @@ def main() -> int:
     chosen, baseline = figures["chosen_ppocr_v6_x2_plus_v4"], figures["baseline_ppocr_v4_alone"]
     out = {
         "set": {"seed": args.seed, **counts},
+        "line_threads": LINE_THREADS,
         "candidates": figures,
         "ratios": {
             "whole_mrz_accuracy_vs_baseline": round(

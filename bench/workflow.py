@@ -19,6 +19,9 @@ fingerprints, one document, review, submit. Reported:
   reader spent synthesising prints and settling previews (work a physical
   reader does in its own hardware), and ``software_without_simulation_s``
   (``software_s`` minus it). The goals stay on ``software_s``;
+- ``waits_s``: per enrolment (after the first), how long the screen waited on
+  each background step (the face auto-capture, the reader's three slaps, the
+  sealing), the simulated applicant's delays included;
 - ``api``: latency of every UI API call (p50/p95/max), and the same for the
   interactive calls only (those answering a tap: everything but the four
   heavy actions listed under ``heavy_routes``, which build the fingerprint
@@ -123,9 +126,11 @@ async def run(enrolments: int) -> dict[str, Any]:
                 driver = ApiDriver(client, timings)
                 await driver.login("ana", world.password("ana"))
                 software, walls, delays, simulated = [], [], [], []
+                waits: list[dict[str, float]] = []
                 reader = sim_reader(world.app)
                 for number in range(enrolments + 1):  # the first one pays the model loading
                     simulated_before = reader.simulation_s
+                    waits_before = dict(timings.waits)
                     started = time.perf_counter()
                     done = await driver.enrol(None if number == 0 else f"AIMA-2026-9{number:05d}")
                     wall = time.perf_counter() - started
@@ -142,6 +147,9 @@ async def run(enrolments: int) -> dict[str, Any]:
                     delays.append(applicant)
                     software.append(wall - applicant)
                     simulated.append(reader.simulation_s - simulated_before)
+                    waits.append(
+                        {k: v - waits_before.get(k, 0.0) for k, v in timings.waits.items()}
+                    )
                 # The preview while an enrolment sits at the face step.
                 await driver.start("AIMA-2026-999999", "en")
                 await driver.call("post", "/api/workflow/consent", json={"accepted": True})
@@ -163,6 +171,10 @@ async def run(enrolments: int) -> dict[str, Any]:
             statistics.mean(s - d for s, d in zip(software, simulated, strict=True)), 2
         ),
         "wall_s": {"mean": round(statistics.mean(walls), 2), "max": round(max(walls), 2)},
+        "waits_s": {
+            label: round(statistics.mean(w.get(label, 0.0) for w in waits[1:]), 2)
+            for label in sorted({label for w in waits for label in w})
+        },
         "simulated_applicant_s": round(statistics.mean(delays), 2),
         "api": {
             "calls": len(all_ms),

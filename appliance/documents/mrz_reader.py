@@ -10,7 +10,10 @@ rather than risked as a confident wrong reading.
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -142,19 +145,33 @@ class MrzReader:
                     return best
         return best
 
-    def _read_line(
+    def _read_lines(
         self,
         image: ImageU8,
-        line: TextLine,
-        variant: int,
+        wanted: list[tuple[TextLine, int]],
         cache: dict[tuple[int, ...], LineReading],
-    ) -> LineReading:
-        key = (variant, round(line.cx), round(line.cy), round(line.length), round(line.thickness))
-        if key not in cache:
-            model, pad_along, pad_across = VARIANTS[variant]
-            crop = crop_line(image, line, pad_along, pad_across)
-            cache[key] = self.recognisers[model].read(crop)
-        return cache[key]
+    ) -> list[LineReading]:
+        """Each (line, crop variant)'s reading; those not in ``cache`` are read at once.
+
+        The recognisers run one inference per thread, and onnxruntime lets several
+        threads run one session: the lines of an MRZ are read side by side, on as
+        many cores as :func:`_line_pool` has.
+        """
+        keys = [_key(line, variant) for line, variant in wanted]
+        missing = {key: item for key, item in zip(keys, wanted, strict=True) if key not in cache}
+        if len(missing) == 1:
+            ((key, (line, variant)),) = missing.items()
+            cache[key] = self._recognise(image, line, variant)
+        elif missing:
+            readings = _line_pool().map(
+                lambda item: self._recognise(image, *item), list(missing.values())
+            )
+            cache.update(zip(missing, readings, strict=True))
+        return [cache[key] for key in keys]
+
+    def _recognise(self, image: ImageU8, line: TextLine, variant: int) -> LineReading:
+        model, pad_along, pad_across = VARIANTS[variant]
+        return self.recognisers[model].read(crop_line(image, line, pad_along, pad_across))
 
     def _voted(
         self,
@@ -168,11 +185,14 @@ class MrzReader:
         """Each line's text voted over the crops ``variants``, and every position's lead."""
         texts: list[str] = []
         leads: list[float] = []
-        for row, line in enumerate(lines):
+        readings = iter(
+            self._read_lines(image, [(line, v) for line in lines for v in variants], cache)
+        )
+        for row, _line in enumerate(lines):
             types = POSITION_TYPES[kind][row]
             votes: list[list[dict[str, float]] | None] = []
-            for variant in variants:
-                reading = self._read_line(image, line, variant, cache)
+            for _variant in variants:
+                reading = next(readings)
                 spot = place(reading, length)
                 votes.append(None if spot is None else position_scores(reading, spot, types))
             text, lead = vote(votes, length, types)
@@ -184,7 +204,7 @@ class MrzReader:
         self, image: ImageU8, window: list[TextLine], cache: dict[tuple[int, ...], LineReading]
     ) -> _Candidate | None:
         lines = aligned(window)
-        first = [self._read_line(image, line, 0, cache) for line in lines]
+        first = self._read_lines(image, [(line, 0) for line in lines], cache)
         # The detector often misses a run of fillers at the end of a line: while the
         # lines hold fewer characters than the longest geometry and the text runs
         # to the end of the crop, extend them to the right by the missing count at
@@ -200,7 +220,7 @@ class MrzReader:
             if not missing:
                 break
             lines = [extend_right(line, line.length + max(missing) * 1.1) for line in lines]
-            first = [self._read_line(image, line, 0, cache) for line in lines]
+            first = self._read_lines(image, [(line, 0) for line in lines], cache)
         raw = sorted(len(r.text) for r in first)
         median = raw[len(raw) // 2]
         length = min(LENGTHS[len(window)], key=lambda n: abs(n - median))
@@ -225,6 +245,20 @@ class MrzReader:
         corners = np.concatenate([lines[0].corners()[:2], lines[-1].corners()[2:]])
         band = tuple((float(x), float(y)) for x, y in corners)
         return _Candidate(tuple(texts), min(leads), tuple(repaired), band, tuple(lines))
+
+
+def _key(line: TextLine, variant: int) -> tuple[int, ...]:
+    return (variant, round(line.cx), round(line.cy), round(line.length), round(line.thickness))
+
+
+#: Lines read side by side: an MRZ has at most three, and a kiosk two to four cores.
+LINE_THREADS = max(1, min(3, os.cpu_count() or 1))
+
+
+@functools.cache
+def _line_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """The process's threads for reading MRZ lines (shared by every reader, made once)."""
+    return concurrent.futures.ThreadPoolExecutor(LINE_THREADS, thread_name_prefix="mrz-line")
 
 
 def _checks_hold(texts: tuple[str, ...] | list[str]) -> bool:
