@@ -31,6 +31,7 @@ from appliance.config.quality import FingerQualityThresholds
 from appliance.finger.nbis_pool import NbisWorkers
 from appliance.finger.quality import IN_PROCESS, FingerScorer, assess_finger, assess_fingers
 from appliance.finger.segment import segment_slap
+from bench.memory import rss_mb
 from drivers.interfaces import CaptureKind, FingerPosition
 from drivers.sim.fingerprint_synth import synthesize_finger, synthesize_slap
 
@@ -47,13 +48,6 @@ def process_slap(job: tuple[np.ndarray, str, int], scorer: FingerScorer) -> list
     result = segment_slap(pixels, expected, hand)
     crops = [pixels[y : y + h, x : x + w] for x, y, w, h in (f.box for f in result.fingers)]
     return [a.nfiq2 for a in assess_fingers(crops, FingerQualityThresholds(), scorer)]
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> int:
@@ -87,7 +81,7 @@ def main() -> int:
             parallel = [process_slap(job, workers) for job in jobs]
             parallel_runs.append(time.perf_counter() - start)
             assert parallel == serial
-        worker_rss = [_rss_mb(pid) for pid in workers.pids()]
+        worker_rss = [rss_mb(pid) for pid in workers.pids()]
     finally:
         workers.close()
     serial_s, parallel_s = statistics.median(serial_runs), statistics.median(parallel_runs)

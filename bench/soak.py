@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from appliance.accounts import AccountStore  # noqa: E402
+from bench.memory import tree_rss_mb  # noqa: E402
 from central.cases.setup import case_desk, open_case_store  # noqa: E402
 from central.cases.synthetic import synthetic_case  # noqa: E402
 from central.server import Receiver, load_or_create_state  # noqa: E402
@@ -63,42 +64,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
-def _descendants(pid: int) -> list[int]:
-    """The daemon's child processes, recursively (its NFIQ 2 workers and their forkserver)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = [], [pid]
-    while frontier:
-        children = [child for child, parent in parents.items() if parent in frontier]
-        found.extend(children)
-        frontier = children
-    return found
-
-
-def _tree_rss_mb(pid: int) -> tuple[float, float]:
-    """(RSS of the daemon and all its child processes, RSS of the daemon alone)."""
-    own = _rss_mb(pid)
-    total = own
-    for child in _descendants(pid):
-        try:
-            total += _rss_mb(child)
-        except (OSError, RuntimeError):
-            continue
-    return total, own
 
 
 def _p95(values: list[float]) -> float:
@@ -197,7 +162,7 @@ async def run(enrolments: int, sample_every: int, warmup: int) -> dict[str, Any]
                         # The daemon returns the enrolment's freed heap to the kernel in
                         # the background when it ends: sample once it has, not mid-way.
                         await asyncio.sleep(SETTLE_S)
-                        tree_mb, daemon_mb = _tree_rss_mb(proc.pid)
+                        tree_mb, daemon_mb = tree_rss_mb(proc.pid)
                         samples.append(
                             {
                                 "after": done_count,
