@@ -22,7 +22,7 @@ from drivers.sim.emrtd import lds_builder as lb
 from drivers.sim.emrtd.card import ATR, CardGone, EmulatedPassport
 from drivers.sim.emrtd.vpcd import VirtualCardLink
 from tests.chip_world import make_pki, pcsc_stack_unavailable, pcscd, portrait, wait_reader_empty
-from tests.e2e.world import TEST_CASES, kiosk_world, show_document
+from tests.e2e.world import CASE_REFERENCE, TEST_CASES, counter_slip, kiosk_world, show_document
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -34,6 +34,17 @@ async def _wait(workflow: WorkflowEngine, name: str) -> None:
     task = workflow.tasks.task(name)
     if task is not None:
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_scan_reads_the_slip_under_the_camera_now_not_the_last_frame(
+    tmp_path: Path,
+) -> None:
+    async with kiosk_world(tmp_path, central_up=False) as world:
+        workflow = world.app.workflow
+        assert await workflow.documents.scan_qr(10) == CASE_REFERENCE
+        # The next applicant's slip: the preview's latest frame still shows the first one.
+        counter_slip(world.root, TEST_CASES[1])
+        assert await workflow.documents.scan_qr(10) == TEST_CASES[1]
 
 
 async def test_the_document_of_another_person_needs_a_supervisor(tmp_path: Path) -> None:

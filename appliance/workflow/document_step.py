@@ -61,13 +61,18 @@ class DocumentStep:
         return any(d.blocking and d.override is None for d in self.documents)
 
     async def scan_qr(self, timeout_s: float) -> str | None:
-        """Read frames until an appointment QR code with a case reference shows up."""
-        deadline = time.monotonic() + timeout_s
+        """Read frames until an appointment QR code with a case reference shows up.
+
+        Only frames the camera took after the scan began: when the preview was idle,
+        its latest frame is the counter as it was then (the last applicant's paper).
+        """
+        started = time.monotonic()
+        deadline = started + timeout_s
         async with self.preview.viewer():
             last = -1
             while time.monotonic() < deadline:
                 frame = self.preview.latest_frame
-                if frame is None or frame.sequence == last:
+                if frame is None or frame.sequence == last or frame.timestamp < started:
                     await asyncio.sleep(QR_POLL_S)
                     continue
                 last = frame.sequence
