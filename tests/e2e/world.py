@@ -172,7 +172,7 @@ async def prepare_kiosk(
             central_ca_pem=central.ca.certificate.public_bytes(serialization.Encoding.PEM),
         )
     scenes = [root / "scene-counter.png"]
-    cv2.imwrite(str(scenes[0]), counter_scene(f"AIMA:CASE={CASE_REFERENCE}"))
+    counter_slip(root, CASE_REFERENCE)
     faces = [root / f"portrait-{seed}.jpg" for seed in range(4)]
     for seed, path in enumerate(faces):
         portrait = render_portrait(PortraitScene(), 1024, 768, seed=seed)
@@ -281,6 +281,15 @@ def counter_document(
     cv2.imwrite(str(partial), scene)
     partial.replace(target)
     return write_mrz(identity)
+
+
+def counter_slip(root: Path, reference: str) -> None:
+    """Write the document camera's scene (``root``/scene-counter.png) with the appointment
+    slip of ``reference`` (its QR code) beside the specimen card, as at the start."""
+    target = root / "scene-counter.png"
+    partial = target.with_suffix(".partial.png")
+    cv2.imwrite(str(partial), counter_scene(f"AIMA:CASE={reference}"))
+    partial.replace(target)
 
 
 def sim_reader(app: Appliance) -> Any:
