@@ -9,8 +9,10 @@ drives it: QR scan (every applicant's own appointment slip), consent, face
 submit. Every enrolment does the same steps, the first one included. Reported:
 
 - ``software_s``: wall time of one enrolment minus the simulated applicant's
-  delays (the reader's finger-placing and lifting delays for every attempt,
-  and the face auto-capture's run of good frames at the camera's rate), over
+  delays (the reader's finger-placing and lifting delays for every attempt)
+  and the devices' frame clocks (``device_frame_clocks_s``: the face
+  auto-capture's run of good frames at the camera's rate, and the reader's
+  previews of the settling finger at its preview rate), over
   ``--enrolments`` enrolments after a first one (reported on its own as
   ``first_enrolment_software_s``: whatever was not warmed before READY shows
   there). It
@@ -128,12 +130,14 @@ async def run(enrolments: int) -> dict[str, Any]:
                 driver = ApiDriver(client, timings)
                 await driver.login("ana", world.password("ana"))
                 software, walls, delays, simulated = [], [], [], []
+                device_clocks: list[float] = []
                 waits: list[dict[str, float]] = []
                 reader = sim_reader(world.app)
                 for number in range(enrolments + 1):  # the first one pays the model loading
                     # Every applicant brings their appointment slip (a QR code) to the counter.
                     await asyncio.to_thread(counter_slip, world.root, f"AIMA-2026-9{number:05d}")
                     simulated_before = reader.simulation_s
+                    clock_before = reader.preview_clock_s
                     waits_before = dict(timings.waits)
                     started = time.perf_counter()
                     done = await driver.enrol(None)  # scans the slip
@@ -143,14 +147,15 @@ async def run(enrolments: int) -> dict[str, Any]:
                         s.get("attempts", 0) for s in (view.get("fingers") or {}).get("slaps", [])
                     )
                     attempts = attempts or 3  # the view after submit no longer lists slaps
-                    applicant = attempts * (FINGER_DELAY_S + LIFT_DELAY_S) + (
-                        AUTO_CAPTURE_FRAMES / CAMERA_FPS  # the gate's run of good frames
-                    )
+                    reader_clock = reader.preview_clock_s - clock_before  # its previews
+                    clocks = AUTO_CAPTURE_FRAMES / CAMERA_FPS + reader_clock  # + the face gate's
+                    applicant = attempts * (FINGER_DELAY_S + LIFT_DELAY_S) + clocks
                     await driver.call("post", "/api/workflow/finish")
                     walls.append(wall)
                     delays.append(applicant)
                     software.append(wall - applicant)
                     simulated.append(reader.simulation_s - simulated_before)
+                    device_clocks.append(clocks)
                     waits.append(
                         {k: v - waits_before.get(k, 0.0) for k, v in timings.waits.items()}
                     )
@@ -180,6 +185,7 @@ async def run(enrolments: int) -> dict[str, Any]:
             for label in sorted({label for w in waits for label in w})
         },
         "simulated_applicant_s": round(statistics.mean(delays), 2),
+        "device_frame_clocks_s": round(statistics.mean(device_clocks[1:]), 2),
         "api": {
             "calls": len(all_ms),
             "p50_ms": round(_percentile(all_ms, 0.5), 1),

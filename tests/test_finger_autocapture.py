@@ -59,6 +59,24 @@ async def test_reader_streams_previews_and_captures_the_settled_frame() -> None:
     assert np.array_equal(image.pixels, previews[-1].preview)
 
 
+async def test_the_reader_counts_its_preview_clock_for_the_benches() -> None:
+    reader = SimFingerprintReader(
+        SimReaderConfig(type="sim", finger_delay_s=0, lift_delay_s=0, preview_interval_s=0.005)
+    )
+    await reader.open()
+    events: list[ReaderEvent] = []
+    try:
+        await reader.capture(
+            CaptureRequest(CaptureKind.FLAT_SINGLE, FingerPosition.RIGHT_INDEX, stable_frames=3),
+            events.append,
+        )
+    finally:
+        await reader.close()
+    previews = [e for e in events if e.preview is not None]
+    # One wait between two previews; the last one is captured at once.
+    assert reader.preview_clock_s == pytest.approx(0.005 * (len(previews) - 1))
+
+
 async def test_finger_that_never_settles_times_out() -> None:
     reader = _reader()
     await reader.open()
