@@ -45,8 +45,8 @@ logger = logging.getLogger(__name__)
 
 MAX_SIDE = 2000  # photos are reduced to this long side before anything else
 MIN_CONFIDENCE = 0.35
-#: A reading by the main crop alone whose every character leads by this much, with
-#: every check digit holding, is kept without reading the other crops.
+#: A line read by the main crop alone whose every character leads by this much is
+#: kept without reading the other crops, when every check digit holds.
 SURE = 0.9
 LENGTHS = {3: (30,), 2: (36, 44)}
 #: line crops read and voted: margins along and across the line, in line thicknesses
@@ -176,29 +176,25 @@ class MrzReader:
     def _voted(
         self,
         image: ImageU8,
-        lines: list[TextLine],
+        rows: dict[int, TextLine],
         length: int,
         kind: str,
         cache: dict[tuple[int, ...], LineReading],
         variants: list[int],
-    ) -> tuple[list[str], list[float]]:
-        """Each line's text voted over the crops ``variants``, and every position's lead."""
-        texts: list[str] = []
-        leads: list[float] = []
-        readings = iter(
-            self._read_lines(image, [(line, v) for line in lines for v in variants], cache)
-        )
-        for row, _line in enumerate(lines):
+    ) -> dict[int, tuple[str, tuple[float, ...]]]:
+        """Each row's text voted over the crops ``variants``, and every position's lead."""
+        wanted = [(line, v) for line in rows.values() for v in variants]
+        readings = iter(self._read_lines(image, wanted, cache))
+        voted: dict[int, tuple[str, tuple[float, ...]]] = {}
+        for row in rows:
             types = POSITION_TYPES[kind][row]
             votes: list[list[dict[str, float]] | None] = []
             for _variant in variants:
                 reading = next(readings)
                 spot = place(reading, length)
                 votes.append(None if spot is None else position_scores(reading, spot, types))
-            text, lead = vote(votes, length, types)
-            texts.append(text)
-            leads += lead
-        return texts, leads
+            voted[row] = vote(votes, length, types)
+        return voted
 
     def _read_window(
         self, image: ImageU8, window: list[TextLine], cache: dict[tuple[int, ...], LineReading]
@@ -230,11 +226,21 @@ class MrzReader:
         if placed[0] is None or any(p is None for p in placed):
             return None
         kind = _kind(len(window), length, placed[0].text)
-        # The main crop alone first: when every character leads by SURE and every
-        # check digit holds, the other crops cannot change the reading.
-        texts, leads = self._voted(image, lines, length, kind, cache, self._variants[:1])
-        if min(leads) < SURE or not _checks_hold(texts):
-            texts, leads = self._voted(image, lines, length, kind, cache, self._variants)
+        # The main crop alone first. When every check digit holds, a line whose every
+        # character leads by SURE is kept as read: only the other lines are read on the
+        # other crops and voted. When a check digit fails, every line is voted.
+        rows = dict(enumerate(lines))
+        voted = self._voted(image, rows, length, kind, cache, self._variants[:1])
+        if len(self._variants) > 1:
+            holds = _checks_hold([text for text, _ in voted.values()])
+            unsure = {row: rows[row] for row, (_, lead) in voted.items() if min(lead) < SURE}
+            if holds and unsure:
+                voted |= self._voted(image, unsure, length, kind, cache, self._variants)
+                holds = _checks_hold([text for text, _ in voted.values()])
+            if not holds:
+                voted = self._voted(image, rows, length, kind, cache, self._variants)
+        texts = [voted[row][0] for row in rows]
+        leads = [lead for row in rows for lead in voted[row][1]]
         repaired = [
             f"{row + 1}:{i + 1}"
             for row, (own, text) in enumerate(zip(placed, texts, strict=True))
