@@ -3,12 +3,17 @@
 One :class:`LivePreview` per camera role. While at least one viewer is
 attached (an MJPEG stream, a guidance stream or an armed auto-capture) a
 pump task reads frames from the camera, draws the guidance overlay from the
-latest analysis and JPEG-encodes a preview-sized copy. Analysis runs in its
+latest analysis and JPEG-encodes a preview-sized copy. It stops as soon as
+the last viewer leaves (the next viewer starts it again within a frame): a
+preview nobody watches would read, analyse and encode frames on the cores the
+next step needs (the document camera's text detection after a QR scan, the
+face engine while the first slap is judged). Analysis runs in its
 own task on the newest frame, so a slow analyser lowers the analysis rate,
 never the preview frame rate. Viewers wait on a condition for the next frame;
 nothing is queued, so a slow viewer skips frames instead of adding latency.
 
-The frames live in memory only and are dropped as soon as the next one comes.
+The frames live in memory only and are dropped as soon as the next one comes,
+and when the pump stops.
 """
 
 from __future__ import annotations
@@ -37,7 +42,6 @@ OnAnalysis = Callable[[Frame, dict[str, Any]], None]
 
 PREVIEW_WIDTH = 640
 JPEG_QUALITY = 75
-IDLE_STOP_S = 3.0
 GOOD = (80, 200, 60)
 ADJUST = (0, 170, 255)
 GUIDE = (255, 255, 255)
@@ -80,7 +84,6 @@ class LivePreview:
         self._changed = asyncio.Condition()
         self._analysed = asyncio.Condition()
         self._viewers = 0
-        self._last_viewer_left = 0.0
         self._pump: asyncio.Task[None] | None = None
         self._analysis: asyncio.Task[None] | None = None
         self._closed = False
@@ -113,7 +116,6 @@ class LivePreview:
             yield
         finally:
             self._viewers -= 1
-            self._last_viewer_left = time.monotonic()
 
     async def frames(self) -> AsyncIterator[PreviewFrame]:
         """Each new preview frame, as it comes; ends when the preview is closed."""
@@ -169,7 +171,7 @@ class LivePreview:
     async def _run_pump(self) -> None:
         try:
             while not self._closed:
-                if self._viewers == 0 and time.monotonic() - self._last_viewer_left > IDLE_STOP_S:
+                if self._viewers == 0:  # nobody sees or waits for these frames: stop
                     break
                 try:
                     frame = await self._camera().read_frame()
@@ -202,6 +204,10 @@ class LivePreview:
         finally:
             if self._analysis is not None and not self._analysis.done():
                 self._analysis.cancel()
+            # The last frame goes with the pump: the next viewer (often the next
+            # applicant's) must not be shown this one's face or paper first.
+            self._latest = _Latest()
+            self._published = None
 
     async def _run_analysis(self) -> None:
         done = -1

@@ -89,10 +89,11 @@ class _PacedCamera:
             raise
         sequence = self._sequence
         self._sequence += 1  # a bad frame is skipped, not retried forever
+        exposed = time.monotonic()  # the scene as it is now, however long the rendering takes
         image = await asyncio.to_thread(self._render, sequence)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise DeviceCorruptData("frame is not 8-bit BGR", device_id=self._info.device_id)
-        return Frame(image=image, sequence=sequence, timestamp=time.monotonic())
+        return Frame(image=image, sequence=sequence, timestamp=exposed)
 
     def _render(self, sequence: int) -> ImageU8:
         raise NotImplementedError
