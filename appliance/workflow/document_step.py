@@ -63,8 +63,8 @@ class DocumentStep:
     async def scan_qr(self, timeout_s: float) -> str | None:
         """Read frames until an appointment QR code with a case reference shows up.
 
-        Only frames the camera took after the scan began: when the preview was idle,
-        its latest frame is the counter as it was then (the last applicant's paper).
+        Only frames the camera took after the scan began: a frame the running
+        preview already holds shows the counter before the operator pressed scan.
         """
         started = time.monotonic()
         deadline = started + timeout_s
