@@ -66,6 +66,13 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _tell_why(proc: subprocess.Popen[bytes], daemon_log: Path, lines: int = 40) -> None:
+    """On a failed soak, the daemon's exit code and last log lines (no personal data)."""
+    tail = daemon_log.read_text(errors="replace").splitlines()[-lines:]
+    print(f"soak failed; the daemon's exit code: {proc.poll()}; its last lines:", file=sys.stderr)
+    print("\n".join(tail), file=sys.stderr)
+
+
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] if ordered else 0.0
@@ -124,12 +131,14 @@ async def run(enrolments: int, sample_every: int, warmup: int) -> dict[str, Any]
         credentials = root / "credentials"
         credentials.mkdir(mode=0o700, exist_ok=True)
         (credentials / "device-key-passphrase").write_bytes(SECRET)
-        proc = subprocess.Popen(  # noqa: ASYNC220 - spawning returns at once
-            [sys.executable, "-m", "appliance", "run", "--config", str(config_file)],
-            env={**os.environ, "CREDENTIALS_DIRECTORY": str(credentials)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        daemon_log = root / "daemon.log"
+        with daemon_log.open("wb") as log:
+            proc = subprocess.Popen(  # noqa: ASYNC220 - spawning returns at once
+                [sys.executable, "-m", "appliance", "run", "--config", str(config_file)],
+                env={**os.environ, "CREDENTIALS_DIRECTORY": str(credentials)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         base = f"http://127.0.0.1:{port}"
         samples: list[dict[str, Any]] = []
         try:
@@ -175,6 +184,9 @@ async def run(enrolments: int, sample_every: int, warmup: int) -> dict[str, Any]
                             }
                         )
                         window = []
+        except BaseException:
+            _tell_why(proc, daemon_log)
+            raise
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
