@@ -133,7 +133,7 @@ async def run(enrolments: int) -> dict[str, Any]:
                 device_clocks: list[float] = []
                 waits: list[dict[str, float]] = []
                 reader = sim_reader(world.app)
-                for number in range(enrolments + 1):  # the first one pays the model loading
+                for number in range(enrolments + 1):  # the first one is reported on its own
                     # Every applicant brings their appointment slip (a QR code) to the counter.
                     await asyncio.to_thread(counter_slip, world.root, f"AIMA-2026-9{number:05d}")
                     simulated_before = reader.simulation_s

@@ -42,7 +42,7 @@ async def test_a_scan_reads_the_slip_under_the_camera_now_not_the_last_frame(
     async with kiosk_world(tmp_path, central_up=False) as world:
         workflow = world.app.workflow
         assert await workflow.documents.scan_qr(10) == CASE_REFERENCE
-        # The next applicant's slip: the preview's latest frame still shows the first one.
+        # The next applicant's slip: a frame taken before this scan shows the first one.
         counter_slip(world.root, TEST_CASES[1])
         assert await workflow.documents.scan_qr(10) == TEST_CASES[1]
 
