@@ -70,6 +70,39 @@ async def test_retries_keep_the_best_attempt() -> None:
     assert slap.attempts == 3
 
 
+class _Turn:
+    """Records the flow's hand-overs; ``free`` says whether a retake may have the reader."""
+
+    def __init__(self, free: bool) -> None:
+        self.free = free
+        self.log: list[str] = []
+
+    def judging(self) -> None:
+        self.log.append("judging")
+
+    def retake(self) -> bool:
+        self.log.append(f"retake:{self.free}")
+        return self.free
+
+
+async def test_a_rejected_slap_retakes_only_while_the_reader_is_still_its_own() -> None:
+    reader = await _reader()
+    reader.present(SimPresentation(defects=FingerDefects(noise_only=True)))
+    flow = TenPrintFlow(reader, FingerQualityThresholds(retries=3))
+    # The applicant is still on the glass: the reader takes the slap again at once.
+    stayed = _Turn(free=True)
+    slap = await flow.capture_slap(CaptureKind.SLAP_THUMBS, turn=stayed)
+    assert slap.accepted and slap.attempts == 2
+    assert stayed.log == ["judging", "retake:True", "judging"]
+    # The next slap took the reader while this one was judged: it ends with its best
+    # attempt (rejected), and the operator retakes it.
+    reader.present(SimPresentation(defects=FingerDefects(noise_only=True)))
+    moved_on = _Turn(free=False)
+    slap = await flow.capture_slap(CaptureKind.SLAP_THUMBS, turn=moved_on)
+    assert not slap.accepted and slap.attempts == 1
+    assert moved_on.log == ["judging", "retake:False"]
+
+
 async def test_missing_finger_needs_a_different_supervisor() -> None:
     reader = await _reader()
     missing = MissingFinger(FingerPosition.RIGHT_RING, "XX")

@@ -96,7 +96,10 @@ def test_keys_built_at_run_time_are_in_the_templates() -> None:
         *(f"device.state.{s.value}" for s in DeviceState),
         *(f"slap.{k}" for k in ("slap_right_four", "slap_left_four", "slap_thumbs")),
         *(f"finger.name.{p}" for p in range(1, 11)),
-        *(f"fingers.status.{s}" for s in ("pending", "capturing", "done", "skipped", "failed")),
+        *(
+            f"fingers.status.{s}"
+            for s in ("pending", "capturing", "judging", "done", "skipped", "failed")
+        ),
         *(f"fingers.reason.{r}" for r in ("XX", "UP")),
         *(f"document.kind.{k}" for k in DOCUMENT_KINDS),
         *(f"case.{o.value}" for o in Outcome),

@@ -9,12 +9,15 @@ operator.
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from appliance.capture.errors import CaptureError
 from appliance.demo import capture_all, submit
+from appliance.finger.flow import TenPrintFlow
 from appliance.workflow.engine import WorkflowEngine
 from appliance.workflow.finger_step import slap_task_name
 from appliance.workflow.state import Step, TransitionError
@@ -128,6 +131,45 @@ async def test_a_device_failure_in_a_slap_names_the_device_error(tmp_path: Path)
         metrics = world.app.metrics.render().decode()
         assert 'appliance_device_errors_total{error="device.disconnected"' in metrics
         reader.faults.replug()  # type: ignore[attr-defined]
+
+
+async def test_the_next_slap_is_placed_while_the_last_one_is_judged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader is free once it has a slap's image: the applicant moves on at once."""
+    release = threading.Event()
+    judge = TenPrintFlow._judge
+
+    def held_judge(flow: TenPrintFlow, kind: CaptureKind, *args: Any) -> Any:
+        if kind is CaptureKind.SLAP_RIGHT_FOUR:
+            release.wait(60)  # the right hand's judgement takes its time
+        return judge(flow, kind, *args)
+
+    monkeypatch.setattr(TenPrintFlow, "_judge", held_judge)
+    async with kiosk_world(tmp_path, central_up=False) as world:
+        workflow = world.app.workflow
+        await workflow.start("AIMA-2026-100007", "en", "ana", identity_confirmed=True)
+        await workflow.consent(True)
+        await workflow.face.capture_now()
+        await workflow.face.accept()
+        steps = workflow.fingers
+        right, left = CaptureKind.SLAP_RIGHT_FOUR, CaptureKind.SLAP_LEFT_FOUR
+        await steps.capture_slap(right)
+        for _ in range(3000):  # the reader's capture of the right hand, at most a minute
+            if steps.slaps[right].status != "capturing":
+                break
+            await asyncio.sleep(0.02)
+        assert steps.slaps[right].status == "judging"
+        with pytest.raises(TransitionError) as again:
+            await steps.capture_slap(right)  # being judged: not taken again meanwhile
+        assert again.value.code == "finger.capture_running"
+        await steps.capture_slap(left)  # the reader is free: no "finger.reader_busy"
+        await _wait_task(workflow, slap_task_name(left))
+        assert steps.slaps[left].accepted
+        assert steps.slaps[right].status == "judging"
+        release.set()
+        await _wait_task(workflow, slap_task_name(right))
+        assert steps.slaps[right].accepted and steps.slaps[right].status == "done"
 
 
 async def test_a_missing_finger_needs_a_supervisor_pin_at_the_engine(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """The fingerprint part of the capture service: one slap at a time, encoded at once.
 
 A slap goes through the 4-4-2 flow's capture (best of the configured attempts,
-segmentation and NFIQ 2 per finger, whose minutiae the same-hand check reuses)
-and its verdict is shown at once; :meth:`FingerprintCapture.encode` then makes
+segmentation and NFIQ 2 per finger, whose minutiae the same-hand check reuses;
+the reader is free for the next slap while a slap is judged) and its verdict is
+shown as soon as it is out; :meth:`FingerprintCapture.encode` then makes
 its WSQ images in a worker thread while the applicant moves to the next slap,
 so that finishing the step only assembles the ANSI/NIST and ISO records from
 bytes already made (a slap not encoded yet is encoded there). Rejects are counted per
@@ -21,7 +22,13 @@ from appliance.capture.captures import EnrolmentCaptures
 from appliance.capture.devices import DeviceAccess
 from appliance.config.quality import FingerQualityThresholds
 from appliance.devices import DeviceRole
-from appliance.finger.flow import SlapResult, TenPrintFlow, sequence_problems
+from appliance.finger.flow import (
+    EXCLUSIVE,
+    ReaderTurn,
+    SlapResult,
+    TenPrintFlow,
+    sequence_problems,
+)
 from appliance.finger.items import encode_slap, tenprint_items
 from appliance.finger.quality import FingerScorer
 from appliance.finger.records import FingerCapture, MissingFinger
@@ -62,12 +69,16 @@ class FingerprintCapture:
         missing: frozenset[FingerPosition],
         on_event: ReaderEventCallback | None = None,
         enrolment_id: str = "",
+        turn: ReaderTurn = EXCLUSIVE,
     ) -> CapturedSlap:
-        """Capture and judge one slap on the reader (raises CaptureError)."""
+        """Capture and judge one slap on the reader (raises CaptureError).
+
+        ``turn`` is told when the reader is free again (the slap is being judged).
+        """
         reader = self._devices.reader()
         flow = TenPrintFlow(reader, self._limits, on_event, enrolment_id, self._scorer)
         with self._devices.using(DeviceRole.FINGERPRINT_READER):
-            result = await flow.capture_slap(kind, missing)
+            result = await flow.capture_slap(kind, missing, turn)
         self._metrics.captures.labels(kind.value).inc()
         if not result.accepted:
             if not result.segmentation.ok:

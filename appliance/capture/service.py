@@ -25,6 +25,7 @@ from appliance.capture.errors import CaptureError
 from appliance.capture.face import FaceCapture, FaceResult
 from appliance.capture.fingers import CapturedSlap, FingerprintCapture
 from appliance.capture.sealing import Delivery, PacketSealer, SealRequest, rfc3339
+from appliance.finger.flow import EXCLUSIVE, ReaderTurn
 from appliance.finger.records import MissingFinger
 from drivers.emrtd.mrz_key import MrzKeyInput
 from drivers.interfaces import CaptureKind, FingerPosition, ImageU8, ReaderEventCallback
@@ -114,10 +115,11 @@ class CaptureService:
         kind: CaptureKind,
         missing: frozenset[FingerPosition],
         on_event: ReaderEventCallback | None = None,
+        turn: ReaderTurn = EXCLUSIVE,
     ) -> CapturedSlap:
         started = time.perf_counter()
         captured = await self.fingers.capture_slap(
-            kind, missing, on_event, enrolment_id=self.current.enrolment_id
+            kind, missing, on_event, enrolment_id=self.current.enrolment_id, turn=turn
         )
         result = captured.result
         failed = [] if result.segmentation.ok else ["slap_segmentation"]

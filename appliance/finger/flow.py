@@ -13,6 +13,11 @@ then looks for the two classic operator errors:
 
 Missing fingers (``XX`` amputated, ``UP`` unable to print) are declared by the
 operator and must be confirmed by a different person with the supervisor role.
+
+A slap is judged after the reader hands its image over, and the reader is not
+needed while it is: a :class:`ReaderTurn` lets the caller give the reader to the
+next slap during the judgement (the applicant moves on at once) and says whether
+a rejected slap may be taken again at once (:data:`EXCLUSIVE`: always).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 
@@ -118,6 +123,33 @@ class TenPrintResult:
         return [e.missing for e in self.exceptions]
 
 
+class ReaderTurn(Protocol):
+    """How one slap's capture shares the reader with the slaps after it."""
+
+    def judging(self) -> None:
+        """The attempt's image is in: the reader is free while it is judged."""
+
+    def retake(self) -> bool:
+        """The attempt was rejected: may the reader take this slap again now?
+
+        True claims the reader for the new attempt; False ends the slap with its
+        best attempt (the applicant has moved on: the operator retakes it later).
+        """
+
+
+class _Exclusive:
+    """The reader stays with the slap until it is accepted or out of attempts."""
+
+    def judging(self) -> None:
+        pass
+
+    def retake(self) -> bool:
+        return True
+
+
+EXCLUSIVE: ReaderTurn = _Exclusive()
+
+
 class TenPrintFlow:
     def __init__(
         self,
@@ -146,13 +178,20 @@ class TenPrintFlow:
         return result
 
     async def capture_slap(
-        self, kind: CaptureKind, missing: frozenset[FingerPosition] = frozenset()
+        self,
+        kind: CaptureKind,
+        missing: frozenset[FingerPosition] = frozenset(),
+        turn: ReaderTurn = EXCLUSIVE,
     ) -> SlapResult:
         slap_fgp, layout = SLAP_LAYOUT[kind]
         present = [p for p in layout if p not in missing]
         best: SlapResult | None = None
         timeout: DeviceTimeout | None = None
+        made = 0
         for attempt in range(1, self._limits.retries + 2):
+            if best is not None and not turn.retake():
+                break  # the reader went to the next slap: this one ends with its best
+            made = attempt
             try:
                 image = await self._reader.capture(
                     CaptureRequest(
@@ -168,6 +207,7 @@ class TenPrintFlow:
                 logger.info("slap %s attempt %d: %s", kind, attempt, exc)
                 timeout = exc
                 continue
+            turn.judging()
             result = await asyncio.to_thread(self._judge, kind, image.pixels, present, attempt)
             if best is None or _better(result, best):
                 best = result
@@ -177,7 +217,7 @@ class TenPrintFlow:
         if best is None:
             assert timeout is not None
             raise timeout
-        best.attempts = attempt
+        best.attempts = made
         return best
 
     async def capture_single(

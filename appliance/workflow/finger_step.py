@@ -1,8 +1,12 @@
 """The fingerprint step: the 4-4-2 slaps in the background, missing fingers, finishing.
 
 Each slap is captured by a kept background task (its progress and reader
-events show in the view); the capture service WSQ-encodes it as soon as it is
-in. When every slap is done the sequence check (wrong hand, same hand twice)
+events show in the view). Once the reader has a slap's image, the slap is
+``judging`` and the reader is free: the next slap can start while the applicant
+moves to it. A rejected attempt is taken again at once only if no other slap
+started meanwhile; otherwise the slap ends with its best attempt and the
+operator retakes it. The capture service WSQ-encodes each slap as soon as it is
+judged. When every slap is done the sequence check (wrong hand, same hand twice)
 runs in the background too, so "continue" only assembles the records. A
 missing finger is recorded only with a supervisor's PIN, checked here, by
 another person than the operator.
@@ -43,7 +47,7 @@ SEQUENCE_TASK = "finger-sequence-check"
 @dataclass
 class SlapProgress:
     kind: CaptureKind
-    status: str = "pending"  # pending | capturing | done | skipped | failed
+    status: str = "pending"  # pending | capturing | judging | done | skipped | failed
     event: str | None = None
     error: str | None = None
     captured: CapturedSlap | None = None
@@ -65,6 +69,7 @@ class FingerStep:
         self.slaps: dict[CaptureKind, SlapProgress] = {}
         self.problems: list[str] = []
         self._records_added = False
+        self.started = 0  # slap captures started: a rejected slap retakes only if unchanged
         self.reset()
 
     def reset(self) -> None:
@@ -170,7 +175,7 @@ class FingerStep:
         async with self._ctx.lock:
             record = self._ctx.require(Step.FINGERPRINTS)
             progress = self.slaps[kind]
-            if progress.status == "capturing":
+            if progress.status in ("capturing", "judging"):
                 raise TransitionError("finger.capture_running", "this slap is being captured")
             if any(p.status == "capturing" for p in self.slaps.values()):
                 raise TransitionError("finger.reader_busy", "another slap is being captured")
@@ -182,6 +187,7 @@ class FingerStep:
                 return
             progress.status, progress.error, progress.event = "capturing", None, "finger.place"
             progress.captured = None
+            self.started += 1
             # The slap's earlier capture may still be encoding: it is replaced, so it goes.
             await self._ctx.tasks.cancel(slap_task_name(kind))
             self._ctx.tasks.start(
@@ -198,7 +204,9 @@ class FingerStep:
             progress.event = event.message_key
 
         try:
-            captured = await self._ctx.capture.capture_slap(progress.kind, missing, on_event)
+            captured = await self._ctx.capture.capture_slap(
+                progress.kind, missing, on_event, _SlapTurn(self, progress)
+            )
         except CaptureError as exc:
             progress.status, progress.error, progress.event = "failed", exc.code, None
             return
@@ -317,6 +325,29 @@ class FingerStep:
             self._records_added = False
         if Step.FINGERPRINTS.value in record.completed:
             record.completed.remove(Step.FINGERPRINTS.value)
+
+
+class _SlapTurn:
+    """One slap's share of the reader (:class:`appliance.finger.flow.ReaderTurn`)."""
+
+    def __init__(self, step: FingerStep, progress: SlapProgress) -> None:
+        self._step = step
+        self._progress = progress
+        self._released_at = -1
+
+    def judging(self) -> None:
+        progress = self._progress
+        progress.status, progress.event, progress.preview = "judging", None, None
+        self._released_at = self._step.started
+
+    def retake(self) -> bool:
+        progress = self._progress
+        if self._step.slaps.get(progress.kind) is not progress:
+            return False  # reset meanwhile (a missing finger changed the slap)
+        if self._released_at >= 0 and self._step.started != self._released_at:
+            return False  # another slap took the reader: the operator retakes this one
+        progress.status, progress.event = "capturing", "finger.place"
+        return True
 
 
 def slap_task_name(kind: CaptureKind) -> str:

@@ -45,7 +45,7 @@ class SlapView:
     """One slap of the 4-4-2 sequence, as the screen shows it."""
 
     kind: str
-    status: str  # pending | capturing | done | skipped | failed
+    status: str  # pending | capturing | judging | done | skipped | failed
     event: str | None
     error: str | None
     positions: list[int]

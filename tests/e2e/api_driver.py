@@ -108,22 +108,34 @@ class ApiDriver:
         assert bytes(capture[:3]) == b"\xff\xd8\xff"
         return dict(await self.call("post", "/api/workflow/face/accept"))
 
-    async def slap(self, kind: str) -> dict[str, Any]:
+    async def slap(self, kind: str, *, judged: bool = True) -> dict[str, Any]:
+        """Capture one slap; return once it is judged, or (``judged=False``) as soon as
+        the reader is free for the next slap."""
+        ended = (
+            ("done", "failed", "skipped") if judged else ("judging", "done", "failed", "skipped")
+        )
         await self.call("post", f"/api/workflow/fingers/{kind}/capture")
         view = await self.poll(
             lambda v: (
-                next(s for s in v["fingers"]["slaps"] if s["kind"] == kind)["status"]
-                in ("done", "failed", "skipped")
+                next(s for s in v["fingers"]["slaps"] if s["kind"] == kind)["status"] in ended
             ),
             "fingerprint_reader",
         )
         return next(s for s in view["fingers"]["slaps"] if s["kind"] == kind)
 
     async def fingerprints(self) -> dict[str, Any]:
+        """The three slaps, each placed as soon as the reader is free, then "continue"."""
         for kind in SLAPS:
-            slap = await self.slap(kind)
+            slap = await self.slap(kind, judged=False)
+            if slap["status"] == "failed":
+                raise ApiError(f"{kind} failed: {slap}")
+        view = await self.poll(
+            lambda v: all(s["status"] != "judging" for s in v["fingers"]["slaps"]),
+            "fingerprint_reader",
+        )
+        for slap in view["fingers"]["slaps"]:
             if slap["status"] == "failed" or not (slap["accepted"] or slap["status"] == "skipped"):
-                raise ApiError(f"{kind} not accepted: {slap}")
+                raise ApiError(f"{slap['kind']} not accepted: {slap}")
         return dict(await self.call("post", "/api/workflow/fingers/done"))
 
     async def documents(self, kinds: tuple[str, ...] = ("residence_permit",)) -> dict[str, Any]:

@@ -35,7 +35,7 @@ function welcome() {
 }
 
 function slapPanel(view) {
-  const slap = view.slaps.find((s) => s.status === "capturing") || view.slaps.find((s) => s.status !== "skipped" && s.accepted.length < s.fingers.length - s.missing.length);
+  const slap = view.slaps.find((s) => s.status === "capturing") || view.slaps.find((s) => s.status !== "skipped" && s.status !== "judging" && s.accepted.length < s.fingers.length - s.missing.length);
   if (!slap) return h("p", { class: "prompt ok" }, a("applicant.fingers_done"));
   const marks = {};
   for (const p of slap.accepted) marks[p] = "ok";

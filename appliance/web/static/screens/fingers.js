@@ -112,10 +112,10 @@ export function sizeBars(root) {
 }
 
 function slapCard(app, slap, live, next) {
-  const busy = slap.status === "capturing";
+  const busy = slap.status === "capturing" || slap.status === "judging";
   const feedback = slap.fingers.flatMap((f) => f.feedback || []);
   const status = slap.status === "done" && !slap.accepted ? "low" : slap.status;
-  const marker = { done: slap.accepted ? "✓" : "✗", capturing: "●", skipped: "–", failed: "✗", pending: "○" }[slap.status] || "";
+  const marker = { done: slap.accepted ? "✓" : "✗", capturing: "●", judging: "…", skipped: "–", failed: "✗", pending: "○" }[slap.status] || "";
   return h(
     "section",
     { class: `card slap ${status}`, "data-slap": slap.kind, "aria-labelledby": `title-${slap.kind}` },
@@ -302,19 +302,22 @@ export function fingerprints(app, view) {
       );
       mount(problems, fingers.problems.map((p) => h("p", { class: "banner bad" }, t(p.split(":")[0]))));
     }
-    const next = fingers.slaps.find((s) => s.status !== "skipped" && !s.accepted);
+    // A slap being judged needs no reader: the next one can be placed meanwhile.
+    const next = fingers.slaps.find((s) => s.status !== "skipped" && s.status !== "judging" && !s.accepted);
     const primary = fingers.complete
       ? button("fingers-continue", t("fingers.continue"), () => app.act(() => post("/api/workflow/fingers/done")), "good", { disabled: fingers.problems.length > 0 })
       : button(
           "fingers-next",
           capturing
             ? t("fingers.status.capturing")
-            : next.status === "pending"
-              ? t("fingers.capture_slap", { slap: t(`slap.${next.kind}`) })
-              : t("fingers.retry_slap", { slap: t(`slap.${next.kind}`) }),
+            : !next
+              ? t("fingers.status.judging")
+              : next.status === "pending"
+                ? t("fingers.capture_slap", { slap: t(`slap.${next.kind}`) })
+                : t("fingers.retry_slap", { slap: t(`slap.${next.kind}`) }),
           () => app.act(() => post(`/api/workflow/fingers/${next.kind}/capture`)),
           "primary",
-          { disabled: capturing, "data-next": next?.kind },
+          { disabled: capturing || !next, "data-next": next?.kind },
         );
     actionBar(primary, button("missing-finger", t("fingers.missing_button"), () => missingDialog(app, app.view)), cancelButton(app));
   };
