@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from appliance.capture.documents import DocumentCapture
 from appliance.demo import to_documents
 from appliance.workflow.chip_step import CHIP_TASK
 from appliance.workflow.engine import WorkflowEngine
 from appliance.workflow.state import Step, TransitionError
+from drivers.interfaces import ImageU8
 from drivers.sim.emrtd import lds_builder as lb
 from drivers.sim.emrtd.card import ATR, CardGone, EmulatedPassport
 from drivers.sim.emrtd.vpcd import VirtualCardLink
@@ -37,14 +40,24 @@ async def _wait(workflow: WorkflowEngine, name: str) -> None:
 
 
 async def test_a_scan_reads_the_slip_under_the_camera_now_not_the_last_frame(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    analysed: list[int] = []
+    analyse = DocumentCapture.analyse
+
+    def counted(self: DocumentCapture, image: ImageU8) -> dict[str, Any]:
+        analysed.append(1)
+        return analyse(self, image)
+
+    monkeypatch.setattr(DocumentCapture, "analyse", counted)
     async with kiosk_world(tmp_path, central_up=False) as world:
         workflow = world.app.workflow
         assert await workflow.documents.scan_qr(10) == CASE_REFERENCE
         # The next applicant's slip: a frame taken before this scan shows the first one.
         counter_slip(world.root, TEST_CASES[1])
         assert await workflow.documents.scan_qr(10) == TEST_CASES[1]
+        # A scan needs no document outline or MRZ guidance: the text detector stays idle.
+        assert analysed == []
 
 
 async def test_the_document_of_another_person_needs_a_supervisor(tmp_path: Path) -> None:
@@ -52,6 +65,9 @@ async def test_the_document_of_another_person_needs_a_supervisor(tmp_path: Path)
         workflow = world.app.workflow
         await to_documents(workflow, TEST_CASES[1])
         _show(world, TEST_CASES[2])  # the applicant hands over someone else's permit
+        async for analysis in workflow.documents.preview.analyses():  # guidance at this step
+            assert "mrz_band" in analysis and "prompts" in analysis
+            break
         await workflow.documents.capture("residence_permit")
         [document] = workflow.view().documents
         assert document.mrz is not None and document.mrz.verdict == "valid"

@@ -1,8 +1,8 @@
 """The document step, and the appointment QR code read before an enrolment starts.
 
 Both use the document camera (the face camera when the kiosk has none) through
-one live preview whose analysis outlines the document and says what to fix for
-its machine-readable zone. Each document photo's MRZ is read and checked by the
+one live preview; at the documents step its analysis outlines the document and
+says what to fix for its machine-readable zone (a QR scan needs neither). Each document photo's MRZ is read and checked by the
 capture service and compared with the verified case (name, date of birth,
 nationality, document number). A failed check digit, an expired document or a
 mismatch with the case blocks "continue" until a supervisor confirms it with
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import replace
+from typing import Any
 
 from appliance.capture.errors import CaptureError
 from appliance.documents.mrz_compare import compare
@@ -30,6 +31,7 @@ from appliance.workflow.view import (
     MrzView,
     SupervisorDecisionView,
 )
+from drivers.interfaces import ImageU8
 
 MAX_DOCUMENTS = 4
 QR_POLL_S = 0.03
@@ -44,7 +46,7 @@ class DocumentStep:
         devices = ctx.capture.devices
         self.preview = LivePreview(
             lambda: devices.camera(devices.document_role()),
-            ctx.capture.documents.analyse,
+            self._analyse,
             overlay="document",
             on_error=lambda exc: devices.failed(devices.document_role(), exc),
         )
@@ -55,6 +57,14 @@ class DocumentStep:
     def reset(self) -> None:
         self.documents = []
         self.readings = {}
+
+    def _analyse(self, image: ImageU8) -> dict[str, Any]:
+        """The preview's outline and MRZ guidance, at the documents step only: a QR scan
+        before an enrolment needs neither, and the text detector costs a core."""
+        record = self._ctx.record
+        if record is None or record.step is not Step.DOCUMENTS:
+            return {}
+        return self._ctx.capture.documents.analyse(image)
 
     @property
     def blocked(self) -> bool:
