@@ -228,6 +228,7 @@ async def run_demo(
                 await _wait_until_drained(app.outbox, drain_timeout_s)
             finally:
                 await app.stop()
+                await asyncio.to_thread(counter.settle)
             report = await central.report()
             held = report["packets"]
             assert app.identity is not None

@@ -11,6 +11,7 @@ transliterates them; the last word of the name is taken as the surname.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -84,11 +85,17 @@ class SimulatedCounter:
     a verified case, the document camera's scene file (a ``file`` camera reads it on
     every frame) is replaced, atomically, by that person's document on the counter.
     Demos and tests only; a real kiosk has a real applicant.
+
+    The applicant does this beside the counter, not in the kiosk's software: the
+    document is rendered in a thread of its own (~0.1-0.2 s of CPU), so the
+    operator's "start" answers at once, as with a real applicant. A document put on
+    the counter meanwhile (a test showing another one) is not replaced.
     """
 
     def __init__(self, scene: Path, case_of: Callable[[], Any | None]) -> None:
         self._scene = scene
         self._case_of = case_of
+        self._placing: threading.Thread | None = None
 
     def on_operation(self, event: str, fields: dict[str, Any]) -> None:
         if event != "enrolment.started":
@@ -96,10 +103,35 @@ class SimulatedCounter:
         case = self._case_of()
         if case is None:
             return
+        self.settle()  # one applicant at a time
+        self._placing = threading.Thread(
+            target=self._place, args=(case, _stamp(self._scene)), name="sim-counter", daemon=True
+        )
+        self._placing.start()
+
+    def settle(self) -> None:
+        """Wait until the last applicant's document is on the counter."""
+        if self._placing is not None:
+            self._placing.join()
+            self._placing = None
+
+    def _place(self, case: Any, stamp: tuple[int, int, int] | None) -> None:
         scene = document_scene(card=presented_document(case_identity(case)))
         ok, encoded = cv2.imencode(".png", scene)
         if not ok:
             return
-        partial = self._scene.with_suffix(".partial.png")
+        partial = self._scene.with_suffix(".applicant.png")  # not another writer's
         partial.write_bytes(bytes(encoded))
+        if _stamp(self._scene) != stamp:  # another document was put down meanwhile
+            partial.unlink(missing_ok=True)
+            return
         os.replace(partial, self._scene)
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """Which file is on the counter: a document put down replaces the file (new inode)."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_ino, status.st_mtime_ns, status.st_size

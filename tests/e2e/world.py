@@ -252,6 +252,7 @@ async def kiosk_world(
                 receiver = world.central  # the test may have restarted central
         finally:
             await app.stop()
+            await asyncio.to_thread(counter.settle)  # its last document is on the counter
     finally:
         await receiver.stop(grace=0)
         await desk.store.close()
