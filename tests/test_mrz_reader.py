@@ -150,6 +150,47 @@ def test_generated_set(reader, specimens) -> None:  # type: ignore[no-untyped-de
     assert exact / len(readable) >= 0.98
 
 
+class _Spy:
+    """The reader, noting the height of every image it is given."""
+
+    def __init__(self, reader) -> None:  # type: ignore[no-untyped-def]
+        self.reader, self.heights = reader, []
+
+    def read(self, image, today=None):  # type: ignore[no-untyped-def]
+        self.heights.append(image.shape[0])
+        return self.reader.read(image, today)
+
+
+@needs_models
+@needs_font
+@pytest.mark.timeout(600)
+def test_a_straightened_document_is_read_in_its_lower_half_first(reader, specimens) -> None:  # type: ignore[no-untyped-def]
+    from appliance.capture.documents import read_document_mrz
+    from appliance.documents.perspective import RectifiedDocument, rectify
+
+    checked = 0
+    for case in [c for c in specimens if c.category == "readable"][:4]:
+        straight = rectify(case.image)
+        if not straight.corrected:
+            continue
+        spy = _Spy(reader)
+        result = read_document_mrz(spy, straight)  # type: ignore[arg-type]
+        whole = reader.read(straight.image)
+        height = straight.image.shape[0]
+        assert spy.heights == [height - height // 2]  # the lower half only
+        assert result.record is not None and whole.record is not None
+        assert result.record.lines == whole.record.lines == case.lines, case.name
+        # The band is given in the whole image's coordinates.
+        assert np.allclose(result.band, whole.band, atol=6), (result.band, whole.band)
+        # Upside down, the lower half holds no MRZ: the whole image is read after it.
+        turned = RectifiedDocument(cv2.rotate(straight.image, cv2.ROTATE_180), True, None, None)
+        spy.heights.clear()
+        read_document_mrz(spy, turned)  # type: ignore[arg-type]
+        assert spy.heights == [height - height // 2, height]
+        checked += 1
+    assert checked >= 2
+
+
 def _png_header_only(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (
