@@ -95,10 +95,7 @@ async def test_a_failed_seal_returns_to_review_with_every_capture_kept(tmp_path:
 async def test_a_background_failure_is_shown_to_the_operator(tmp_path: Path) -> None:
     async with kiosk_world(tmp_path, central_up=False) as world:
         workflow = world.app.workflow
-        await workflow.start("AIMA-2026-100003", "en", "ana", identity_confirmed=True)
-        await workflow.consent(True)
-        await workflow.face.capture_now()
-        await workflow.face.accept()
+        await _to_fingerprints(workflow, "AIMA-2026-100003")
 
         async def explode(*_: object, **__: object) -> object:
             raise RuntimeError("driver bug")
@@ -118,10 +115,7 @@ async def test_a_background_failure_is_shown_to_the_operator(tmp_path: Path) -> 
 async def test_a_device_failure_in_a_slap_names_the_device_error(tmp_path: Path) -> None:
     async with kiosk_world(tmp_path, central_up=False) as world:
         workflow = world.app.workflow
-        await workflow.start("AIMA-2026-100004", "en", "ana", identity_confirmed=True)
-        await workflow.consent(True)
-        await workflow.face.capture_now()
-        await workflow.face.accept()
+        await _to_fingerprints(workflow, "AIMA-2026-100004")
         reader = workflow.capture.devices.reader()
         reader.faults.unplug()  # type: ignore[attr-defined]
         await workflow.fingers.capture_slap(CaptureKind.SLAP_RIGHT_FOUR)
@@ -148,10 +142,7 @@ async def test_the_next_slap_is_placed_while_the_last_one_is_judged(
     monkeypatch.setattr(TenPrintFlow, "_judge", held_judge)
     async with kiosk_world(tmp_path, central_up=False) as world:
         workflow = world.app.workflow
-        await workflow.start("AIMA-2026-100007", "en", "ana", identity_confirmed=True)
-        await workflow.consent(True)
-        await workflow.face.capture_now()
-        await workflow.face.accept()
+        await _to_fingerprints(workflow, "AIMA-2026-100007")
         steps = workflow.fingers
         right, left = CaptureKind.SLAP_RIGHT_FOUR, CaptureKind.SLAP_LEFT_FOUR
         await steps.capture_slap(right)
@@ -175,10 +166,7 @@ async def test_the_next_slap_is_placed_while_the_last_one_is_judged(
 async def test_a_missing_finger_needs_a_supervisor_pin_at_the_engine(tmp_path: Path) -> None:
     async with kiosk_world(tmp_path, central_up=False) as world:
         workflow = world.app.workflow
-        await workflow.start("AIMA-2026-100005", "en", "ana", identity_confirmed=True)
-        await workflow.consent(True)
-        await workflow.face.capture_now()
-        await workflow.face.accept()
+        await _to_fingerprints(workflow, "AIMA-2026-100005")
         with pytest.raises(TransitionError) as wrong:
             await workflow.fingers.declare_missing(4, "XX", "ana", "sofia", "000000")
         assert wrong.value.code == "finger.supervisor_refused"
@@ -196,10 +184,7 @@ async def test_a_missing_finger_needs_a_supervisor_pin_at_the_engine(tmp_path: P
 async def test_cancel_stops_background_work_and_wipes_captures(tmp_path: Path) -> None:
     async with kiosk_world(tmp_path, central_up=False, finger_delay_s=5.0) as world:
         workflow = world.app.workflow
-        await workflow.start("AIMA-2026-100006", "en", "ana", identity_confirmed=True)
-        await workflow.consent(True)
-        await workflow.face.capture_now()
-        await workflow.face.accept()
+        await _to_fingerprints(workflow, "AIMA-2026-100006")
         await workflow.fingers.capture_slap(CaptureKind.SLAP_RIGHT_FOUR)
         assert workflow.tasks.running(slap_task_name(CaptureKind.SLAP_RIGHT_FOUR))
         await workflow.cancel()
@@ -207,6 +192,14 @@ async def test_cancel_stops_background_work_and_wipes_captures(tmp_path: Path) -
         assert not workflow.capture.active and workflow.record is None
         with pytest.raises(TransitionError):
             workflow.require(Step.FINGERPRINTS)
+
+
+async def _to_fingerprints(workflow: WorkflowEngine, reference: str) -> None:
+    """Start an enrolment on ``reference`` and take the face: at the fingerprint step."""
+    await workflow.start(reference, "en", "ana", identity_confirmed=True)
+    await workflow.consent(True)
+    await workflow.face.capture_now()
+    await workflow.face.accept()
 
 
 async def _wait_task(workflow: WorkflowEngine, name: str) -> None:
