@@ -2,12 +2,13 @@
 
 Both use the document camera (the face camera when the kiosk has none) through
 one live preview; at the documents step its analysis outlines the document and
-says what to fix for its machine-readable zone (a QR scan needs neither). Each document photo's MRZ is read and checked by the
-capture service and compared with the verified case (name, date of birth,
-nationality, document number). A failed check digit, an expired document or a
-mismatch with the case blocks "continue" until a supervisor confirms it with
-their PIN and a reason; the verdict (and the confirmation) go to the record of
-operations. The chip of the document is read by :mod:`.chip_step`.
+says what to fix for its machine-readable zone (a QR scan needs neither). Each
+document photo's MRZ is read and checked by the capture service and compared
+with the verified case (name, date of birth, nationality, document number). A
+failed check digit, an expired document or a mismatch with the case blocks
+"continue" until a supervisor confirms it with their PIN and a reason; the
+verdict (and the confirmation) go to the record of operations. The chip of the
+document is read by :mod:`.chip_step`.
 """
 
 from __future__ import annotations
