@@ -8,16 +8,18 @@ grew in steps over the first few hundred enrolments as the arenas filled up.
 per enrolment, in a worker thread, after the captures are wiped; on a C library
 other than glibc there is nothing to call and nothing is done.
 
-Trimming cannot return a page that still holds one live block, and glibc's default
-lets large blocks land in the arenas: its mmap threshold (the size above which a
-block gets a mapping of its own, returned to the kernel when freed) starts at
-128 KiB and rises to the size of every large block freed, up to 32 MiB. After the
-first enrolment, images, tensors and onnxruntime's buffers (the text models run
-without their own arena) are carved from the arenas and mixed with small long-lived
-blocks, and the heap grows for a hundred enrolments before it reaches a working
-size. :func:`map_large_blocks` fixes the threshold at :data:`MMAP_THRESHOLD`
-(setting it turns the rise off), in the daemon when it starts and in each NFIQ 2
-worker, so those blocks come and go with their mappings.
+Trimming cannot return a page that still holds a live block, and each arena keeps
+its own free memory: glibc gives every thread that allocates an arena of its own,
+up to eight per core (the web server's executor, the line readers, the face and
+document analysis threads), and an enrolment's large buffers land in whichever
+arena their thread holds. On the soak bench the daemon's RSS after an enrolment
+then sat ~100 MB above what it was with every large block mapped on its own, and
+moved by up to 120 MB from one sample to the next.
+:func:`share_arenas` caps the arenas at :data:`ARENAS` when the daemon starts,
+before its threads, so the threads share two arenas and reuse each other's free
+memory. (A fixed mmap threshold, the other usual remedy, held the RSS flat too,
+but made the document's MRZ read two to three times slower under the
+workflow's threads: every large block became page faults.)
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ from collections.abc import Callable
 logger = logging.getLogger(__name__)
 
 
-#: Blocks of this size or more get a mapping of their own (glibc's M_MMAP_THRESHOLD).
-MMAP_THRESHOLD = 1 << 20
-_M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
+#: Malloc arenas the daemon's threads share (glibc's M_ARENA_MAX).
+ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
 
 
 @functools.cache
@@ -58,14 +60,14 @@ def _malloc_trim() -> Callable[[int], int] | None:
     return None if libc is None else libc.malloc_trim
 
 
-def map_large_blocks(threshold: int = MMAP_THRESHOLD) -> bool:
-    """Give every block of ``threshold`` bytes or more its own mapping, from now on.
+def share_arenas(arenas: int = ARENAS) -> bool:
+    """Let the threads created from now on share at most ``arenas`` malloc arenas.
 
     False where the C library is not glibc (nothing is changed there)."""
     libc = _glibc()
     if libc is None:
         return False
-    return bool(libc.mallopt(_M_MMAP_THRESHOLD, threshold))
+    return bool(libc.mallopt(_M_ARENA_MAX, arenas))
 
 
 def release_free_memory() -> bool:

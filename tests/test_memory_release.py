@@ -28,39 +28,51 @@ def test_release_free_memory_without_a_c_library_does_nothing(
         memory._glibc.cache_clear()
 
 
-# In a fresh interpreter: free one 8 MiB block (glibc's default threshold rises to
-# its size), then count the mapped blocks a 2 MiB block adds.
-_MAPPED_AFTER_A_LARGE_FREE = """
-import ctypes, ctypes.util, sys
+# In a fresh interpreter: eight threads allocate at once; count the arenas.
+_ARENAS_OF_EIGHT_THREADS = """
+import ctypes, ctypes.util, os, sys, tempfile, threading
 from appliance import memory
-if sys.argv[1] == "fixed":
-    assert memory.map_large_blocks()
-class Info(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd",
-        "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+if sys.argv[1] == "shared":
+    assert memory.share_arenas()
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
-libc.mallinfo2.restype = Info
 libc.malloc.restype = ctypes.c_void_p
 libc.malloc.argtypes = [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]
-libc.free(libc.malloc(8 << 20))
-before = libc.mallinfo2().hblks
-block = libc.malloc(2 << 20)
-print(libc.mallinfo2().hblks - before)
-libc.free(block)
+libc.fdopen.restype = ctypes.c_void_p
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+everyone = threading.Barrier(8)
+def allocate():
+    block = libc.malloc(64 << 10)
+    everyone.wait()
+    libc.free(block)
+threads = [threading.Thread(target=allocate) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+with tempfile.TemporaryFile() as out:
+    stream = libc.fdopen(os.dup(out.fileno()), b"w")
+    libc.malloc_info(0, stream)
+    libc.fclose(stream)
+    out.seek(0)
+    print(out.read().count(b"<heap nr="))
 """
 
 
-@pytest.mark.parametrize(("mode", "mapped"), [("default", 0), ("fixed", 1)])
-def test_large_blocks_keep_a_mapping_of_their_own(mode: str, mapped: int) -> None:
+@pytest.mark.parametrize("mode", ["default", "shared"])
+def test_threads_share_two_arenas(mode: str) -> None:
     if "libc.so" not in (ctypes.util.find_library("c") or ""):
         pytest.skip("not a glibc system")
     run = subprocess.run(
-        [sys.executable, "-c", _MAPPED_AFTER_A_LARGE_FREE, mode],
+        [sys.executable, "-c", _ARENAS_OF_EIGHT_THREADS, mode],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    assert int(run.stdout) == mapped
+    arenas = int(run.stdout)
+    if mode == "shared":
+        assert arenas == memory.ARENAS
+    else:
+        assert arenas > memory.ARENAS  # the control: glibc's own limit is eight per core

@@ -33,7 +33,6 @@ from appliance.finger.nbis_calls import (
     answer_png,
     from_answer,
 )
-from appliance.memory import map_large_blocks
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +113,6 @@ class NbisWorkers:
                 self._pool = concurrent.futures.ProcessPoolExecutor(
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context("forkserver"),
-                    initializer=map_large_blocks,
                 )
             return self._pool
 
