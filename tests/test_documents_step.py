@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from appliance.capture import documents as documents_module
 from appliance.capture.documents import DocumentCapture
 from appliance.demo import to_documents
 from appliance.workflow.chip_step import CHIP_TASK
@@ -107,6 +108,46 @@ async def test_the_applicants_own_document_passes_and_its_fields_are_sealed(
         assert item.quality["mrz.document_number"].startswith("SYN")
         await workflow.finish_documents()
         assert workflow.require(Step.REVIEW)
+
+
+async def test_the_preview_guidance_waits_while_the_document_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    analysed: list[int] = []
+    analyse = DocumentCapture.analyse
+
+    def counted(self: DocumentCapture, image: ImageU8) -> dict[str, Any]:
+        analysed.append(1)
+        return analyse(self, image)
+
+    during: list[tuple[int, int]] = []
+    read = documents_module.read_document_mrz
+
+    def watched(reader: Any, rectified: Any) -> Any:
+        before = len(analysed)
+        try:
+            return read(reader, rectified)
+        finally:
+            during.append((before, len(analysed)))
+
+    monkeypatch.setattr(DocumentCapture, "analyse", counted)
+    monkeypatch.setattr(documents_module, "read_document_mrz", watched)
+    async with kiosk_world(tmp_path, central_up=False) as world:
+        workflow = world.app.workflow
+        await to_documents(workflow, TEST_CASES[3])
+        preview = workflow.documents.preview
+        async with preview.viewer():  # the operator's screen shows the guided preview
+            async for _analysis in preview.analyses():
+                if len(analysed) >= 2:
+                    break
+            await workflow.documents.capture("residence_permit")
+            [(before, after)] = during
+            assert after == before  # the text detector left the cores to the read
+            async for _analysis in preview.analyses():  # and the guidance goes on after it
+                if len(analysed) > after:
+                    break
+        [document] = workflow.view().documents
+        assert document.mrz is not None and document.mrz.verdict == "valid"
 
 
 # ------------------------------------------------------------------------ the chip

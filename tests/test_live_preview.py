@@ -51,3 +51,33 @@ async def test_the_pump_stops_when_the_last_viewer_leaves_and_starts_again() -> 
             break
     finally:
         await preview.close()
+
+
+async def test_analysis_waits_while_paused_and_resumes_on_the_newest_frame() -> None:
+    camera = _Camera()
+    analysed: list[int] = []
+
+    def analyse(image: ImageU8) -> dict[str, Any]:
+        analysed.append(camera.reads)
+        return {"prompts": []}
+
+    preview = LivePreview(lambda: camera, analyse, overlay="document")
+    try:
+        async with preview.viewer():
+            async for _analysis in preview.analyses():
+                if len(analysed) >= 2:
+                    break
+            async with preview.analysis_paused():
+                await asyncio.sleep(0.03)  # an analysis running when the pause began ends
+                paused_at, frames, newest = len(analysed), 0, 0
+                async for frame in preview.frames():  # the preview goes on
+                    frames, newest = frames + 1, frame.sequence
+                    if frames == 6:
+                        break
+                assert len(analysed) == paused_at  # and nothing is analysed
+            async for analysis in preview.analyses():  # then it resumes, on a newer frame
+                if analysis["sequence"] >= newest:
+                    break
+            assert len(analysed) > paused_at
+    finally:
+        await preview.close()

@@ -99,9 +99,11 @@ class DocumentStep:
             if len(self.documents) >= MAX_DOCUMENTS:
                 raise TransitionError("document.too_many", "no more documents for this enrolment")
             try:
-                result = await self._ctx.capture.take_document(
-                    kind, len(self.documents) + 1, timeout_s
-                )
+                # The guidance on the preview (the text detector, a core) waits for the read.
+                async with self.preview.analysis_paused():
+                    result = await self._ctx.capture.take_document(
+                        kind, len(self.documents) + 1, timeout_s
+                    )
             except CaptureError as exc:
                 raise TransitionError(exc.code, str(exc)) from None
             view = DocumentView(result.capture.capture_id, kind, result.corrected, result.format)

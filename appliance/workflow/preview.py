@@ -9,8 +9,10 @@ preview nobody watches would read, analyse and encode frames on the cores the
 next step needs (the document camera's text detection after a QR scan, the
 face engine while the first slap is judged). Analysis runs in its
 own task on the newest frame, so a slow analyser lowers the analysis rate,
-never the preview frame rate. Viewers wait on a condition for the next frame;
-nothing is queued, so a slow viewer skips frames instead of adding latency.
+never the preview frame rate; it pauses while the document just photographed
+is read (:meth:`LivePreview.analysis_paused`), which needs those cores. Viewers
+wait on a condition for the next frame; nothing is queued, so a slow viewer skips
+frames instead of adding latency.
 
 The frames live in memory only and are dropped as soon as the next one comes,
 and when the pump stops.
@@ -84,6 +86,7 @@ class LivePreview:
         self._changed = asyncio.Condition()
         self._analysed = asyncio.Condition()
         self._viewers = 0
+        self._pauses = 0
         self._pump: asyncio.Task[None] | None = None
         self._analysis: asyncio.Task[None] | None = None
         self._closed = False
@@ -116,6 +119,22 @@ class LivePreview:
             yield
         finally:
             self._viewers -= 1
+
+    @contextlib.asynccontextmanager
+    async def analysis_paused(self) -> AsyncIterator[None]:
+        """Analyse no new frame while the block runs; the preview itself goes on.
+
+        For work that needs the cores the analysis takes and makes its result moot:
+        reading the document just photographed. An analysis already running ends
+        first (at most one frame's); the next one is of the newest frame.
+        """
+        self._pauses += 1
+        try:
+            yield
+        finally:
+            self._pauses -= 1
+            async with self._analysed:
+                self._analysed.notify_all()
 
     async def frames(self) -> AsyncIterator[PreviewFrame]:
         """Each new preview frame, as it comes; ends when the preview is closed."""
@@ -150,7 +169,7 @@ class LivePreview:
 
     def _unanalysed(self, done: int) -> bool:
         frame = self._latest.frame
-        return self._closed or (frame is not None and frame.sequence != done)
+        return self._closed or (self._pauses == 0 and frame is not None and frame.sequence != done)
 
     async def close(self) -> None:
         """End every stream and stop the pump (the server is stopping)."""
