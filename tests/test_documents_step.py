@@ -40,17 +40,23 @@ async def _wait(workflow: WorkflowEngine, name: str) -> None:
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def test_a_scan_reads_the_slip_under_the_camera_now_not_the_last_frame(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    analysed: list[int] = []
+@pytest.fixture
+def analysed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per preview frame the documents' guidance analyses from now on."""
+    frames: list[int] = []
     analyse = DocumentCapture.analyse
 
     def counted(self: DocumentCapture, image: ImageU8) -> dict[str, Any]:
-        analysed.append(1)
+        frames.append(1)
         return analyse(self, image)
 
     monkeypatch.setattr(DocumentCapture, "analyse", counted)
+    return frames
+
+
+async def test_a_scan_reads_the_slip_under_the_camera_now_not_the_last_frame(
+    tmp_path: Path, analysed: list[int]
+) -> None:
     async with kiosk_world(tmp_path, central_up=False) as world:
         workflow = world.app.workflow
         assert await workflow.documents.scan_qr(10) == CASE_REFERENCE
@@ -111,15 +117,8 @@ async def test_the_applicants_own_document_passes_and_its_fields_are_sealed(
 
 
 async def test_the_preview_guidance_waits_while_the_document_is_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, analysed: list[int]
 ) -> None:
-    analysed: list[int] = []
-    analyse = DocumentCapture.analyse
-
-    def counted(self: DocumentCapture, image: ImageU8) -> dict[str, Any]:
-        analysed.append(1)
-        return analyse(self, image)
-
     during: list[tuple[int, int]] = []
     read = documents_module.read_document_mrz
 
@@ -130,7 +129,6 @@ async def test_the_preview_guidance_waits_while_the_document_is_read(
         finally:
             during.append((before, len(analysed)))
 
-    monkeypatch.setattr(DocumentCapture, "analyse", counted)
     monkeypatch.setattr(documents_module, "read_document_mrz", watched)
     async with kiosk_world(tmp_path, central_up=False) as world:
         workflow = world.app.workflow
