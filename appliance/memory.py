@@ -29,7 +29,6 @@ import ctypes.util
 import functools
 import logging
 import time
-from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +54,6 @@ def _glibc() -> ctypes.CDLL | None:
     return libc
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    libc = _glibc()
-    return None if libc is None else libc.malloc_trim
-
-
 def share_arenas(arenas: int = ARENAS) -> bool:
     """Let the threads created from now on share at most ``arenas`` malloc arenas.
 
@@ -72,10 +66,10 @@ def share_arenas(arenas: int = ARENAS) -> bool:
 
 def release_free_memory() -> bool:
     """Return free heap pages to the kernel; False where the C library cannot."""
-    trim = _malloc_trim()
-    if trim is None:
+    libc = _glibc()
+    if libc is None:
         return False
     started = time.perf_counter()
-    trim(0)
+    libc.malloc_trim(0)
     logger.debug("free heap memory returned in %.1f ms", (time.perf_counter() - started) * 1000)
     return True
