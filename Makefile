@@ -11,7 +11,8 @@ CONFIG ?= config/demo.yaml
 
 .PHONY: run test lint typecheck unit e2e install proto clean system-deps deb fuzz central image image-test image-ci arm64-test prompts
 
-$(STAMP): pyproject.toml constraints.txt
+# The Debian packages come first: pyscard builds against libpcsclite-dev and swig.
+$(STAMP): pyproject.toml constraints.txt | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,central]'
@@ -59,7 +60,7 @@ prompts: system-deps $(PROMPTS)
 e2e: install system-deps $(AXE_CORE) prompts
 	$(PY) -m pytest -q -m e2e tests/e2e
 
-test: install system-deps lint typecheck unit e2e image-ci
+test: install lint typecheck unit e2e image-ci
 
 # ARCH=arm64 builds the Raspberry Pi package (aarch64 wheels; sdist-only ones built under
 # qemu-user in an arm64 chroot). See image/README.md.
