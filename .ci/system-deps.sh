@@ -25,5 +25,13 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
+# The downloaded .deb files (about 2.4 GB) go to a directory of our own, removed once
+# they are installed: a CI machine's disk may hold little more than the suite needs.
+archives=$(mktemp -d)
+trap 'rm -rf "$archives"' EXIT
+mkdir -p "$archives/partial"
+chmod 0755 "$archives"
+chown _apt "$archives/partial" 2>/dev/null || true  # apt downloads as _apt
 apt-get -o DPkg::Lock::Timeout=600 update -qq
-apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
+apt-get -o DPkg::Lock::Timeout=600 -o Dir::Cache::Archives="$archives" \
+  install -y -qq --no-install-recommends "${missing[@]}"

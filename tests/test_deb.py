@@ -40,6 +40,7 @@ def deb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert done.returncode == 0, done.stderr[-2000:]
     [package] = out.glob("claim-appliance_*.deb")
     yield package
+    shutil.rmtree(out)  # 340 MB: the module's tests are done with it
 
 
 def _field(deb: Path, name: str) -> str:
