@@ -31,7 +31,7 @@ run: install
 
 lint: $(STAMP)
 	$(BIN)/ruff check appliance drivers packet transparency central tests scripts $(wildcard bench)
-	$(BIN)/ruff format --check appliance drivers packet transparency central
+	$(BIN)/ruff format --check appliance drivers packet transparency central tests scripts $(wildcard bench)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy appliance drivers packet transparency central

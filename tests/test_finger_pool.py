@@ -81,9 +81,7 @@ def test_a_finger_nbis_cannot_read_is_an_answer_not_a_crash(workers: NbisWorkers
 
 
 def test_workers_that_cannot_score_stop_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        "appliance.finger.nbis_pool._synthetic_finger_png", lambda: b"not an image"
-    )
+    monkeypatch.setattr("appliance.finger.nbis_pool._synthetic_finger_png", lambda: b"not an image")
     pool = NbisWorkers(1)
     try:
         with pytest.raises(NbisWorkerError, match="cannot score a finger"):
