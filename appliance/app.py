@@ -45,7 +45,7 @@ from appliance.finger.nbis_pool import NbisWorkerError, NbisWorkers
 from appliance.finger.quality import FingerScorer
 from appliance.identity.store import LoadedIdentity
 from appliance.logview import RingBufferHandler
-from appliance.memory import share_arenas
+from appliance.memory import configure_malloc
 from appliance.metrics import ApplianceMetrics
 from appliance.models_check import StartupError, check_models
 from appliance.outbox import Outbox
@@ -127,7 +127,7 @@ class Appliance:
     async def start(self) -> None:
         """Start every service in order; on failure, stop what was started."""
         try:
-            share_arenas()  # before the threads: see appliance.memory
+            configure_malloc()  # before the threads: see appliance.memory
             self._prepare_state_dir()
             self._check_models()
             self.identity = assembly.device_identity(self.config)

@@ -15,11 +15,21 @@ document analysis threads), and an enrolment's large buffers land in whichever
 arena their thread holds. On the soak bench the daemon's RSS after an enrolment
 then sat ~100 MB above what it was with every large block mapped on its own, and
 moved by up to 120 MB from one sample to the next.
-:func:`share_arenas` caps the arenas at :data:`ARENAS` when the daemon starts,
-before its threads, so the threads share two arenas and reuse each other's free
-memory. (A fixed mmap threshold, the other usual remedy, held the RSS flat too,
-but made the document's MRZ read two to three times slower under the
-workflow's threads: every large block became page faults.)
+
+Large blocks add to it: glibc's mmap threshold (the size from which a block gets
+a mapping of its own, returned to the kernel when freed) starts at 128 KiB and
+rises to the size of every large block freed, up to 32 MiB, so after the first
+enrolment the photographed document's images and their float copies were carved
+from the arenas too, and trimming could not give them back while a small live
+block sat among them.
+
+:func:`configure_malloc` runs when the daemon starts, before its threads, and in
+each NFIQ 2 worker. It caps the arenas at :data:`ARENAS`, so the threads share two
+arenas and reuse each other's free memory, and fixes the mmap threshold at
+:data:`MMAP_THRESHOLD`, so the few blocks of that size come and go with their own
+mappings. (A 1 MiB threshold held the RSS as flat, but made the document's MRZ
+read two to three times slower under the workflow's threads: its many 1-8 MiB
+blocks became page faults. From 8 MiB on it costs nothing measurable.)
 """
 
 from __future__ import annotations
@@ -35,7 +45,11 @@ logger = logging.getLogger(__name__)
 
 #: Malloc arenas the daemon's threads share (glibc's M_ARENA_MAX).
 ARENAS = 2
-_M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
+#: Blocks of this size or more get a mapping of their own (glibc's M_MMAP_THRESHOLD).
+MMAP_THRESHOLD = 8 << 20
+# mallopt's parameter numbers, from glibc's malloc.h
+_M_ARENA_MAX = -8
+_M_MMAP_THRESHOLD = -3
 
 
 @functools.cache
@@ -54,14 +68,17 @@ def _glibc() -> ctypes.CDLL | None:
     return libc
 
 
-def share_arenas(arenas: int = ARENAS) -> bool:
-    """Let the threads created from now on share at most ``arenas`` malloc arenas.
+def configure_malloc(arenas: int = ARENAS, mmap_threshold: int = MMAP_THRESHOLD) -> bool:
+    """Share ``arenas`` malloc arenas among the threads created from now on, and map
+    every block of ``mmap_threshold`` bytes or more on its own.
 
     False where the C library is not glibc (nothing is changed there)."""
     libc = _glibc()
     if libc is None:
         return False
-    return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    shared = libc.mallopt(_M_ARENA_MAX, arenas)
+    mapped = libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)
+    return bool(shared and mapped)
 
 
 def release_free_memory() -> bool:

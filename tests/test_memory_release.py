@@ -33,7 +33,7 @@ _ARENAS_OF_EIGHT_THREADS = """
 import ctypes, ctypes.util, os, sys, tempfile, threading
 from appliance import memory
 if sys.argv[1] == "shared":
-    assert memory.share_arenas()
+    assert memory.configure_malloc()
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 libc.malloc.restype = ctypes.c_void_p
 libc.malloc.argtypes = [ctypes.c_size_t]
@@ -76,3 +76,52 @@ def test_threads_share_two_arenas(mode: str) -> None:
         assert arenas == memory.ARENAS
     else:
         assert arenas > memory.ARENAS  # the control: glibc's own limit is eight per core
+
+
+# In a fresh interpreter: a 16 MiB block is freed (glibc's default then raises its mmap
+# threshold to 16 MiB), then a 12 MiB block is allocated: mapped on its own or not?
+_MAPPED_AFTER_A_LARGER_FREE = """
+import ctypes, ctypes.util, os, sys, tempfile
+from appliance import memory
+if sys.argv[1] == "configured":
+    assert memory.configure_malloc()
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.fdopen.restype = ctypes.c_void_p
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+def mapped_blocks():
+    with tempfile.TemporaryFile() as out:
+        stream = libc.fdopen(os.dup(out.fileno()), b"w")
+        libc.malloc_info(0, stream)
+        libc.fclose(stream)
+        out.seek(0)
+        info = out.read().decode()
+    return int(info.split('<total type="mmap" count="')[1].split('"')[0])
+libc.free(libc.malloc(16 << 20))
+before = mapped_blocks()
+block = libc.malloc(12 << 20)
+print(mapped_blocks() - before)
+libc.free(block)
+"""
+
+
+@pytest.mark.parametrize("mode", ["default", "configured"])
+def test_large_blocks_keep_their_own_mapping(mode: str) -> None:
+    if "libc.so" not in (ctypes.util.find_library("c") or ""):
+        pytest.skip("not a glibc system")
+    run = subprocess.run(
+        [sys.executable, "-c", _MAPPED_AFTER_A_LARGER_FREE, mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    mapped = int(run.stdout)
+    assert memory.MMAP_THRESHOLD <= 12 << 20
+    if mode == "configured":
+        assert mapped == 1
+    else:
+        assert mapped == 0  # the control: the freed 16 MiB block raised the threshold

@@ -33,6 +33,7 @@ from appliance.finger.nbis_calls import (
     answer_png,
     from_answer,
 )
+from appliance.memory import configure_malloc
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class NbisWorkers:
                 self._pool = concurrent.futures.ProcessPoolExecutor(
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context("forkserver"),
+                    initializer=configure_malloc,
                 )
             return self._pool
 
