@@ -8,6 +8,7 @@ differently, a unit that does not verify, a script that does not parse.
 from __future__ import annotations
 
 import configparser
+import os
 import re
 import shutil
 import subprocess
@@ -161,6 +162,17 @@ def test_preflight_answers_in_one_line() -> None:
         assert result.stdout == ""
     else:
         assert len(result.stdout.strip().splitlines()) == 1, result.stdout
+
+
+def test_preflight_skips_when_the_disk_cannot_hold_the_image() -> None:
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "image-test-preflight.sh")],
+        env={**os.environ, "IMAGE_TEST_NEED_GB": str(1 << 30)},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout.strip().endswith(f"the image test needs {1 << 30} GB"), result.stdout
+    assert len(result.stdout.strip().splitlines()) == 1
 
 
 def test_rauc_service_files_are_installed_on_the_image() -> None:
