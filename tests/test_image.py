@@ -153,11 +153,15 @@ def test_guest_facts_parse() -> None:
     assert facts == {"version": "0.1.0+2", "slot": "B", "grubenv.ORDER": "B A"}
 
 
-def test_preflight_answers_in_one_line() -> None:
-    result = subprocess.run(
+def _preflight(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         ["bash", str(ROOT / "scripts" / "image-test-preflight.sh")],
-        capture_output=True, text=True, timeout=60,
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
+
+
+def test_preflight_answers_in_one_line() -> None:
+    result = _preflight()
     if result.returncode == 0:
         assert result.stdout == ""
     else:
@@ -165,11 +169,7 @@ def test_preflight_answers_in_one_line() -> None:
 
 
 def test_preflight_skips_when_the_disk_cannot_hold_the_image() -> None:
-    result = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "image-test-preflight.sh")],
-        env={**os.environ, "IMAGE_TEST_NEED_GB": str(1 << 30)},
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    result = _preflight(IMAGE_TEST_NEED_GB=str(1 << 30))
     assert result.returncode == 1
     assert result.stdout.strip().endswith(f"the image test needs {1 << 30} GB"), result.stdout
     assert len(result.stdout.strip().splitlines()) == 1
