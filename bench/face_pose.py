@@ -19,9 +19,16 @@ landmark model's x, y reproduce, whatever the pose fit), ``frontal_render_reads`
 ``rerender_minus_photo`` (the renderer's fidelity: the head re-rendered at the
 photo's own orientation, read again, minus the photo's reading).
 
+``perfect_landmarks`` is the estimator's own floor: the pose read on the
+rendered head's mesh itself (every landmark exactly where the turned head puts
+it), against the same truth. What remains above it is the landmark model's.
+
 A naive baseline in the same run: the pose as the old engine computed it
 (yaw from the cheek depth difference, pitch from the forehead-chin depth axis,
 roll from the eye line; no calibration offset).
+
+Other portraits (held-out ones, say): ``--image PATH`` (repeatable) adds each
+file, named by its stem; a file without a face is reported and left out.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
+from appliance.face.imageio import ImageReadError, read_image
 from appliance.face.landmarks import FaceLandmarks, FaceModels
 from appliance.face.pose import rotation
 from bench import portraits
@@ -70,16 +78,17 @@ def naive_pose(lm: FaceLandmarks) -> tuple[float, float, float]:
     return yaw, pitch, roll
 
 
-def person(models: FaceModels, name: str) -> dict[str, Any]:
-    image = portraits.load(name)
+def person(models: FaceModels, image: Any, source: str) -> dict[str, Any]:
     faces = models.detect(image)
+    if not faces:
+        return {"source": source, "error": "no face found"}
     landmarks = models.landmarks(image, faces[0], iris=False)
     assert landmarks.pose is not None
-    source = models.pose.rotation_3d(landmarks.mesh)
-    head = reconstruct(image, landmarks.mesh, models.pose.canonical.triangles, source)
+    photo_turn = models.pose.rotation_3d(landmarks.mesh)
+    head = reconstruct(image, landmarks.mesh, models.pose.canonical.triangles, photo_turn)
     scale = INTER_EYE / landmarks.inter_eye_distance
     follow = LandmarkFollow()
-    errors, naive_errors, truths, missed = [], [], [], 0
+    errors, naive_errors, perfect, truths, missed = [], [], [], [], 0
     for pose in grid():
         turn = rotation(*pose)
         rendered, _ = render(head, turn, SIZE, CENTRE, scale=scale)
@@ -94,11 +103,15 @@ def person(models: FaceModels, name: str) -> dict[str, Any]:
         errors.append(np.array(seen.pose.angles) - truth)
         naive_errors.append(np.abs(np.array(naive_pose(seen)) - truth))
         follow.add(head.vertices[: len(landmarks.mesh)], turn, seen.mesh)
+        exact = _projected_mesh(head.vertices[: len(landmarks.mesh)], turn, scale)
+        perfect.append(np.abs(np.array(models.pose.estimate(exact).angles) - truth))
+    if not errors:
+        return {"source": source, "error": "no face found on any render"}
     signed = np.array(errors)
     error = np.abs(signed)
     naive = np.array(naive_errors)
     return {
-        "source": SOURCES_NOTE.get(name, portraits.SOURCES[name]),
+        "source": source,
         "inter_eye_px": round(landmarks.inter_eye_distance, 1),
         "pose_read_on_photo": [round(a, 1) for a in landmarks.pose.angles],
         "renders": len(errors),
@@ -106,18 +119,32 @@ def person(models: FaceModels, name: str) -> dict[str, Any]:
         "mean_abs_error": axes(error.mean(axis=0)),
         "max_abs_error": axes(error.max(axis=0)),
         "naive_mean_abs_error": axes(naive.mean(axis=0)),
+        "perfect_landmarks": _summary(np.array(perfect)),
         "goal_met": bool((error.mean(axis=0) <= 2.0).all() and (error.max(axis=0) <= 4.0).all()),
         "error_model": error_model(signed, np.array(truths)),
         "landmark_follow": follow.ratio,
         "frontal_render_reads": _reading(models, head, np.eye(3), scale),
         "rerender_minus_photo": axes(
-            np.array(_reading(models, head, source, scale)) - np.array(landmarks.pose.angles)
+            np.array(_reading(models, head, photo_turn, scale)) - np.array(landmarks.pose.angles)
         ),
         "_errors": error,
         "_signed": signed,
         "_truths": np.array(truths),
         "_naive": naive,
+        "_perfect": np.array(perfect),
     }
+
+
+def _projected_mesh(vertices: Any, turn: Any, scale: float) -> Any:
+    """The mesh as a perfect landmark model would read it on the render (image axes)."""
+    return (vertices @ turn.T) * scale * _TO_IMAGE
+
+
+_TO_IMAGE = np.array([1.0, -1.0, -1.0])  # camera frame (y up, z near) -> image (y down, z away)
+
+
+def _summary(error: Any) -> dict[str, dict[str, float]]:
+    return {"mean_abs_error": axes(error.mean(axis=0)), "max_abs_error": axes(error.max(axis=0))}
 
 
 def _reading(models: FaceModels, head: Any, turn: Any, scale: float) -> list[float]:
@@ -128,24 +155,45 @@ def _reading(models: FaceModels, head: Any, turn: Any, scale: float) -> list[flo
     return [round(a, 2) for a in seen.pose.angles]
 
 
-SOURCES_NOTE: dict[str, str] = {}
+def _images(paths: list[str]) -> dict[str, tuple[Any, str]]:
+    """Portraits named on the command line, by file stem (made unique)."""
+    found: dict[str, tuple[Any, str]] = {}
+    for text in paths:
+        path = Path(text)
+        try:
+            image = read_image(path)
+        except ImageReadError as exc:
+            raise SystemExit(f"face_pose: {path}: {exc}") from None
+        name, n = path.stem, 2
+        while name in found:
+            name, n = f"{path.stem}-{n}", n + 1
+        found[name] = (image, str(path))
+    return found
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--people", nargs="*", default=list(portraits.NAMES))
+    parser.add_argument("--people", nargs="*", default=None, choices=portraits.NAMES)
+    parser.add_argument("--image", action="append", default=[], metavar="PATH")
     args = parser.parse_args()
     started = time.perf_counter()
+    names = args.people if args.people is not None else ([] if args.image else portraits.NAMES)
+    inputs = {name: (portraits.load(name), portraits.SOURCES[name]) for name in names}
+    inputs.update(_images(args.image))
     models = FaceModels()
     try:
-        people = {name: person(models, name) for name in args.people}
+        readings = {name: person(models, image, source) for name, (image, source) in inputs.items()}
     finally:
         models.close()
+    people = {name: p for name, p in readings.items() if "error" not in p}
+    if not people:
+        raise SystemExit("face_pose: no portrait with a face to measure")
     everything = np.vstack([p.pop("_errors") for p in people.values()])
     signed = np.vstack([p.pop("_signed") for p in people.values()])
     truths = np.vstack([p.pop("_truths") for p in people.values()])
     naive = np.vstack([p.pop("_naive") for p in people.values()])
+    perfect = np.vstack([p.pop("_perfect") for p in people.values()])
     mean, worst = everything.mean(axis=0), everything.max(axis=0)
     figures = {
         "people": len(people),
@@ -158,8 +206,9 @@ def main() -> int:
         "naive_mean_abs_error": axes(naive.mean(axis=0)),
         "naive_max_abs_error": axes(naive.max(axis=0)),
         "mean_vs_naive": axes(mean / np.maximum(naive.mean(axis=0), 1e-9)),
+        "perfect_landmarks": _summary(perfect),
         "error_model": error_model(signed, truths),
-        "per_person": people,
+        "per_person": readings,
         "seconds": round(time.perf_counter() - started, 1),
     }
     if args.json:
