@@ -25,7 +25,7 @@ submit. Every enrolment does the same steps, the first one included. Reported:
   (``software_s`` minus it). The goals stay on ``software_s``;
 - ``waits_s``: per enrolment (after the first), how long the screen waited on
   each background step (the face auto-capture, the reader's three slaps, the
-  sealing), the simulated applicant's delays included;
+  documents' MRZ reads, the sealing), the simulated applicant's delays included;
 - ``api``: latency of every UI API call (p50/p95/max), and the same for the
   interactive calls only (those answering a tap: everything but the four
   heavy actions listed under ``heavy_routes``, which build the fingerprint
@@ -34,10 +34,11 @@ submit. Every enrolment does the same steps, the first one included. Reported:
 
 Goals (issue 15): software time at most 3 s per enrolment on average, the first
 enrolment at most 1.2 times the mean (the engines are warmed before READY), and
-every operator-facing route's p95 at most 300 ms (the QR scan and the document
-photo wait for the applicant's paper and are reported but not held to it; login
-is argon2id by design). The earlier goals (interactive p95 under 100 ms, preview
-rate and latency) are kept.
+every operator-facing route's p95 at most 300 ms (the QR scan waits for the
+applicant's slip and is reported but not held to it; login is argon2id by design;
+a document photo answers once it is kept, and its MRZ is read in the
+background). The earlier goals (interactive p95 under 100 ms, preview rate and
+latency) are kept.
 """
 
 from __future__ import annotations
@@ -72,9 +73,9 @@ HEAVY_ROUTES = (
     "POST /api/workflow/submit",
     "POST /api/auth/login",
 )
-#: Routes that wait for the applicant or a device by design (the QR slip under the
-#: camera, a document photo and its MRZ reading): not operator-facing waits for software.
-WAITING_ROUTES = ("POST /api/workflow/scan", "POST /api/workflow/documents", "POST /api/auth/login")
+#: Routes that wait for the applicant by design (the QR slip under the camera) or are
+#: slow on purpose (argon2id at login): not operator-facing waits for software.
+WAITING_ROUTES = ("POST /api/workflow/scan", "POST /api/auth/login")
 _ID = re.compile(r"/[0-9a-f]{32}")
 
 
@@ -194,6 +195,8 @@ async def run(enrolments: int) -> dict[str, Any]:
             "interactive_calls": len(interactive),
             "interactive_p95_ms": round(_percentile(interactive, 0.95), 1),
             "heavy_routes": list(HEAVY_ROUTES),
+            "waiting_routes": list(WAITING_ROUTES),
+            "slowest_route_p95": _slowest(by_route),
             "by_route": {
                 route: {
                     "n": len(values),
@@ -217,6 +220,12 @@ async def run(enrolments: int) -> dict[str, Any]:
             "preview_latency_under_200ms": preview["latency_p95_ms"] < 200.0,
         },
     }
+
+
+def _slowest(by_route: dict[str, list[float]]) -> dict[str, Any]:
+    """The route with the highest p95, waiting routes included."""
+    route = max(by_route, key=lambda r: _percentile(by_route[r], 0.95))
+    return {"route": route, "p95_ms": round(_percentile(by_route[route], 0.95), 1)}
 
 
 def main() -> int:

@@ -76,6 +76,7 @@ async def test_the_document_of_another_person_needs_a_supervisor(tmp_path: Path)
             assert "mrz_band" in analysis and "prompts" in analysis
             break
         await workflow.documents.capture("residence_permit")
+        await workflow.documents.settled()
         [document] = workflow.view().documents
         assert document.mrz is not None and document.mrz.verdict == "valid"
         assert {m.field for m in document.mismatches} >= {"name", "document_number"}
@@ -106,6 +107,7 @@ async def test_the_applicants_own_document_passes_and_its_fields_are_sealed(
         workflow = world.app.workflow
         await to_documents(workflow, TEST_CASES[3])  # SimulatedCounter shows their own
         await workflow.documents.capture("residence_permit")
+        await workflow.documents.settled()
         [document] = workflow.view().documents
         assert document.mrz is not None and document.mrz.verdict == "valid"
         assert document.mismatches == [] and not document.blocking
@@ -139,6 +141,7 @@ async def test_the_preview_guidance_waits_while_the_document_is_read(
                 if len(analysed) >= 2:
                     break
             await workflow.documents.capture("residence_permit")
+            await workflow.documents.settled()
             [(before, after)] = during
             assert after == before  # the text detector left the cores to the read
             async for _analysis in preview.analyses():  # and the guidance goes on after it
@@ -146,6 +149,118 @@ async def test_the_preview_guidance_waits_while_the_document_is_read(
                     break
         [document] = workflow.view().documents
         assert document.mrz is not None and document.mrz.verdict == "valid"
+
+
+async def test_the_photo_answers_at_once_and_its_mrz_is_read_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = asyncio.Event()
+    read = documents_module.read_document_mrz
+    loop: list[asyncio.AbstractEventLoop] = []
+
+    def held(reader: Any, rectified: Any) -> Any:
+        asyncio.run_coroutine_threadsafe(release.wait(), loop[0]).result(timeout=60)
+        return read(reader, rectified)
+
+    monkeypatch.setattr(documents_module, "read_document_mrz", held)
+    async with kiosk_world(tmp_path, central_up=False) as world:
+        loop.append(asyncio.get_running_loop())
+        workflow = world.app.workflow
+        await to_documents(workflow, TEST_CASES[3])
+        await workflow.documents.capture("residence_permit")
+        [document] = workflow.view().documents
+        assert document.reading and document.mrz is None and document.corrected
+        assert workflow.capture.capture(document.capture_id) is not None  # the photo is kept
+        assert "document.checked" not in [event for event, _ in world.operations]
+        finishing = asyncio.create_task(workflow.finish_documents())  # waits for the read
+        await asyncio.sleep(0.2)
+        assert not finishing.done()
+        release.set()
+        await finishing
+        [document] = workflow.view().documents
+        assert not document.reading and document.mrz is not None
+        assert document.mrz.verdict == "valid"
+        assert workflow.view().step == "review"
+        assert "document.checked" in [event for event, _ in world.operations]
+
+
+async def test_a_read_that_fails_shows_the_document_unreadable_and_keeps_the_photo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(reader: Any, rectified: Any) -> Any:
+        raise RuntimeError("text detector crashed")
+
+    monkeypatch.setattr(documents_module, "read_document_mrz", broken)
+    async with kiosk_world(tmp_path, central_up=False) as world:
+        workflow = world.app.workflow
+        await to_documents(workflow, TEST_CASES[3])
+        await workflow.documents.capture("residence_permit")
+        await workflow.documents.settled()
+        [document] = workflow.view().documents
+        assert not document.reading
+        assert document.mrz is not None and document.mrz.verdict == "unreadable"
+        assert document.mrz.reason == "read_failed" and not document.blocking
+        assert workflow.capture.capture(document.capture_id) is not None
+        assert workflow.view().problem == "workflow.background_failed"
+        # The operator removes it and takes it again, with a reader that works.
+        monkeypatch.setattr(documents_module, "read_document_mrz", _real_read)
+        await workflow.documents.remove(document.capture_id)
+        await workflow.documents.capture("residence_permit")
+        await workflow.finish_documents()
+        [document] = workflow.view().documents
+        assert document.mrz is not None and document.mrz.verdict == "valid"
+
+
+async def test_a_document_removed_while_it_is_read_leaves_no_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = asyncio.Event()
+    loop: list[asyncio.AbstractEventLoop] = []
+
+    def slow(reader: Any, rectified: Any) -> Any:
+        loop[0].call_soon_threadsafe(started.set)
+        return _real_read(reader, rectified)
+
+    monkeypatch.setattr(documents_module, "read_document_mrz", slow)
+    async with kiosk_world(tmp_path, central_up=False) as world:
+        loop.append(asyncio.get_running_loop())
+        workflow = world.app.workflow
+        await to_documents(workflow, TEST_CASES[3])
+        await workflow.documents.capture("residence_permit")
+        [document] = workflow.view().documents
+        await started.wait()
+        await workflow.documents.remove(document.capture_id)
+        await workflow.documents.settled()
+        await asyncio.sleep(0)
+        assert workflow.view().documents == []
+        assert workflow.documents.readings == {}
+        assert "document.checked" not in [event for event, _ in world.operations]
+        assert workflow.capture.capture(document.capture_id) is None
+
+
+async def test_a_document_taken_after_review_is_checked_before_review_again(
+    tmp_path: Path,
+) -> None:
+    """Back at the documents from review, another person's document is photographed:
+    going on from an earlier step must not skip past it to review."""
+    async with kiosk_world(tmp_path, central_up=False) as world:
+        workflow = world.app.workflow
+        await to_documents(workflow, TEST_CASES[3])
+        await workflow.documents.capture("residence_permit")
+        await workflow.finish_documents()
+        assert workflow.view().step == "review"
+        await workflow.goto(Step.DOCUMENTS)
+        _show(world, TEST_CASES[2])
+        await workflow.documents.capture("residence_permit")
+        await workflow.goto(Step.FACE)
+        await workflow.face.accept()
+        assert workflow.view().step == "documents"  # not review: the new one is checked
+        with pytest.raises(TransitionError) as blocked:
+            await workflow.finish_documents()
+        assert blocked.value.code == "document.needs_supervisor"
+
+
+_real_read = documents_module.read_document_mrz
 
 
 # ------------------------------------------------------------------------ the chip
@@ -193,6 +308,7 @@ async def test_the_chip_is_read_authenticated_and_matched_in_the_workflow(
         await to_documents(workflow, TEST_CASES[4])
         lines = _show(world, TEST_CASES[4], kind="passport")
         await workflow.documents.capture("passport")
+        await workflow.documents.settled()
         assert workflow.view().documents[0].mrz.verdict == "valid"  # type: ignore[union-attr]
         wait_reader_empty()
         link = VirtualCardLink(_chip(lines, pki.ds), ATR, port=vpcd_port, gone=CardGone)
@@ -232,6 +348,7 @@ async def test_an_altered_chip_needs_a_supervisors_decision(tmp_path: Path, vpcd
         await to_documents(workflow, TEST_CASES[5])
         lines = _show(world, TEST_CASES[5], kind="passport")
         await workflow.documents.capture("passport")
+        await workflow.documents.settled()
         wait_reader_empty()
         card = _chip(lines, stranger.ds)  # signed by a document signer nobody trusts
         link = VirtualCardLink(card, ATR, port=vpcd_port, gone=CardGone)

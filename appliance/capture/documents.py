@@ -4,18 +4,20 @@ A document is taken from the document camera (the face camera when there is
 none) and straightened when it is found (:mod:`appliance.documents.perspective`);
 within ``timeout_s`` the service keeps trying for a straightened frame, then
 keeps the frame as it is, marked as not corrected, for the operator to judge.
-Its machine-readable zone is then read and checked (:mod:`appliance.documents.
-mrz_reader`): the verdict and the parsed fields go into the item's manifest entry
-(no extra image copies). The live preview's analysis outlines the document and,
-with the MRZ reader, says what to fix (no MRZ found, move closer, glare, hold
-still).
+Taking the photo is quick (a frame, the straightening, the JPEG: about 30 ms);
+its machine-readable zone is read and checked afterwards, by :meth:`DocumentCapture.
+read_mrz` (:mod:`appliance.documents.mrz_reader`, most of a second on a kiosk), so
+that the workflow can read it in the background: the verdict and the parsed
+fields then go into the item's manifest entry (no extra image copies). The live
+preview's analysis outlines the document and, with the MRZ reader, says what to
+fix (no MRZ found, move closer, glare, hold still).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -34,12 +36,16 @@ DOCUMENT_KINDS = ("passport", "residence_permit", "id_card", "other")
 
 
 @dataclass(frozen=True)
-class DocumentResult:
+class DocumentPhoto:
+    """A document just photographed: its capture is kept, its MRZ not read yet."""
+
     capture: Capture
     kind: str
     corrected: bool
     format: str | None
-    mrz: MrzResult | None  # None: this kiosk reads no MRZ (demo without the models)
+    #: The straightened image the MRZ is read from (memory only, dropped with the photo).
+    rectified: RectifiedDocument = field(repr=False)
+    started: float  # time.perf_counter() when the photo was asked for
 
 
 def mrz_figures(result: MrzResult) -> dict[str, Any]:
@@ -100,9 +106,12 @@ class DocumentCapture:
 
     async def take(
         self, captures: EnrolmentCaptures, kind: str, number: int, timeout_s: float = 3.0
-    ) -> DocumentResult:
+    ) -> DocumentPhoto:
+        """Photograph the document (straightened when found) and keep it; the MRZ is
+        read by :meth:`read_mrz`."""
         if kind not in DOCUMENT_KINDS:
             raise CaptureError("document.bad_kind", f"unknown document kind {kind!r}")
+        started = time.perf_counter()
         role = self._devices.document_role()
         deadline = time.monotonic() + timeout_s
         while True:
@@ -110,11 +119,6 @@ class DocumentCapture:
             rectified = await asyncio.to_thread(rectify, frame.image)
             if rectified.corrected or time.monotonic() > deadline:
                 break
-        mrz = None
-        if self._mrz is not None:
-            mrz = await asyncio.to_thread(read_document_mrz, self._mrz, rectified)
-            if mrz.verdict != "valid":
-                self._metrics.quality_rejects.labels(f"mrz_{mrz.verdict}").inc()
         jpeg = await asyncio.to_thread(_jpeg, rectified.image)
         height, width = rectified.image.shape[:2]
         capture = captures.add(
@@ -127,10 +131,21 @@ class DocumentCapture:
             format=rectified.format or "",
             width=width,
             height=height,
-            **(mrz_figures(mrz) if mrz is not None else {}),
         )
         self._metrics.captures.labels("document").inc()
-        return DocumentResult(capture, kind, rectified.corrected, rectified.format, mrz)
+        corrected, format_ = rectified.corrected, rectified.format
+        return DocumentPhoto(capture, kind, corrected, format_, rectified, started)
+
+    async def read_mrz(self, photo: DocumentPhoto) -> MrzResult | None:
+        """Read and check the photo's MRZ; its figures join the capture's manifest entry.
+        None: this kiosk reads no MRZ (demo without the models)."""
+        if self._mrz is None:
+            return None
+        mrz = await asyncio.to_thread(read_document_mrz, self._mrz, photo.rectified)
+        if mrz.verdict != "valid":
+            self._metrics.quality_rejects.labels(f"mrz_{mrz.verdict}").inc()
+        photo.capture.quality.update(mrz_figures(mrz))
+        return mrz
 
 
 def read_document_mrz(reader: MrzReader, rectified: RectifiedDocument) -> MrzResult:

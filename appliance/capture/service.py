@@ -20,11 +20,12 @@ from appliance.capture.captures import Capture, EnrolmentCaptures
 from appliance.capture.chip import ChipCapture, ChipResult
 from appliance.capture.device_test import DeviceTestResult, test_devices
 from appliance.capture.devices import DeviceAccess
-from appliance.capture.documents import DocumentCapture, DocumentResult
+from appliance.capture.documents import DocumentCapture, DocumentPhoto
 from appliance.capture.errors import CaptureError
 from appliance.capture.face import FaceCapture, FaceResult
 from appliance.capture.fingers import CapturedSlap, FingerprintCapture
 from appliance.capture.sealing import Delivery, PacketSealer, SealRequest, rfc3339
+from appliance.documents.mrz_reader import MrzResult
 from appliance.finger.flow import EXCLUSIVE, ReaderTurn
 from appliance.finger.records import MissingFinger
 from drivers.emrtd.mrz_key import MrzKeyInput
@@ -133,14 +134,18 @@ class CaptureService:
     ) -> None:
         await self.fingers.add_records(self.current, slaps, missing)
 
-    async def take_document(self, kind: str, number: int, timeout_s: float) -> DocumentResult:
-        started = time.perf_counter()
-        result = await self.documents.take(self.current, kind, number, timeout_s)
-        failed = [] if result.corrected else ["not_corrected"]
-        if result.mrz is not None and result.mrz.verdict != "valid":
-            failed.append(f"mrz_{result.mrz.verdict}")
-        self._attempt("document", started, auto=False, accepted=not failed, failed=failed)
-        return result
+    async def take_document(self, kind: str, number: int, timeout_s: float) -> DocumentPhoto:
+        """Photograph a document for this enrolment; :meth:`read_document` reads its MRZ."""
+        return await self.documents.take(self.current, kind, number, timeout_s)
+
+    async def read_document(self, photo: DocumentPhoto) -> MrzResult | None:
+        """Read and check the MRZ of a document photo; the attempt is recorded then."""
+        mrz = await self.documents.read_mrz(photo)
+        failed = [] if photo.corrected else ["not_corrected"]
+        if mrz is not None and mrz.verdict != "valid":
+            failed.append(f"mrz_{mrz.verdict}")
+        self._attempt("document", photo.started, auto=False, accepted=not failed, failed=failed)
+        return mrz
 
     def _attempt(
         self, item: str, started: float, *, auto: bool, accepted: bool, failed: list[str]

@@ -402,6 +402,7 @@ class WorkflowEngine:
         await self.fingers.stop()
         for name in ("face-auto-capture", CHIP_TASK):
             await self.tasks.cancel(name)
+        await self.documents.stop()
         self.capture.end()
         self.face.reset()
         self.fingers.reset()
@@ -441,7 +442,7 @@ class WorkflowEngine:
 
     async def read_chip(self) -> None:
         """Read the chip of the document whose MRZ was read last."""
-        await self.chip.read(self.documents.latest_mrz_lines())
+        await self.chip.read(await self.documents.latest_mrz_lines())
 
     def _on_task_failure(self, name: str, error: BaseException) -> None:
         """A background task failed unexpectedly: the operator sees it, the log has it."""

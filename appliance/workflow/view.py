@@ -114,6 +114,8 @@ class DocumentView:
     #: waits for a supervisor's confirmation (``override``).
     blocking: bool = False
     override: SupervisorDecisionView | None = None
+    #: The photo is kept and its MRZ is being read (in the background); ``mrz`` follows.
+    reading: bool = False
 
 
 @dataclass(frozen=True)

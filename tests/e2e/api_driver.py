@@ -139,8 +139,11 @@ class ApiDriver:
         return dict(await self.call("post", "/api/workflow/fingers/done"))
 
     async def documents(self, kinds: tuple[str, ...] = ("residence_permit",)) -> dict[str, Any]:
+        """Photograph each document, wait for the MRZ verdicts (as the operator reads
+        them), then continue."""
         for kind in kinds:
             await self.call("post", "/api/workflow/documents", json={"kind": kind})
+        await self.poll(lambda v: not any(d["reading"] for d in v["documents"]), "document_mrz")
         return dict(await self.call("post", "/api/workflow/documents/done"))
 
     async def submit(self) -> dict[str, Any]:

@@ -15,6 +15,9 @@ function label(prefix, value) {
 
 /** One captured document's MRZ reading, its mismatches with the case and any override. */
 export function mrzPanel(app, d) {
+  if (d.reading) {
+    return h("p", { class: "verdict unknown", "data-verdict": "reading", role: "status" }, t("documents.reading"));
+  }
   if (!d.mrz) {
     return h("p", { class: "verdict unknown", "data-verdict": "pending" }, "– ", t("review.document_unchecked"));
   }

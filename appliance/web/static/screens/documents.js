@@ -49,7 +49,7 @@ export function documents(app, view) {
     mount(banner, deviceBanner(v.devices));
     actionBar(
       button("document-capture", t("documents.capture"), () => app.act(() => post("/api/workflow/documents", { kind })), "primary"),
-      button("documents-continue", t("documents.continue"), () => app.act(() => post("/api/workflow/documents/done")), "good", { disabled: v.documents.length === 0 }),
+      button("documents-continue", t("documents.continue"), () => app.act(() => post("/api/workflow/documents/done")), "good", { disabled: v.documents.length === 0 || v.documents.some((d) => d.reading) }),
       cancelButton(app),
     );
     const key = JSON.stringify([v.documents, v.chip, v.face && v.face.capture_id]);
@@ -89,7 +89,7 @@ export function documents(app, view) {
   );
   relabel();
   update(view);
-  const stopPolling = poller(app, 1000);
+  const stopPolling = poller(app, 500); // a document's MRZ verdict shows soon after its read
   return {
     update,
     relabel,
