@@ -151,20 +151,35 @@ async def test_the_preview_guidance_waits_while_the_document_is_read(
         assert document.mrz is not None and document.mrz.verdict == "valid"
 
 
+_real_read = documents_module.read_document_mrz
+
+
+class _ReadGate:
+    """Holds each MRZ read on its worker thread until released; tells when one began."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.began = asyncio.Event()
+        self.release = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        monkeypatch.setattr(documents_module, "read_document_mrz", self._read)
+
+    def bind(self) -> None:
+        """Call from the test's event loop before the first read."""
+        self._loop = asyncio.get_running_loop()
+
+    def _read(self, reader: Any, rectified: Any) -> Any:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self.began.set)
+        asyncio.run_coroutine_threadsafe(self.release.wait(), self._loop).result(timeout=60)
+        return _real_read(reader, rectified)
+
+
 async def test_the_photo_answers_at_once_and_its_mrz_is_read_in_the_background(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    release = asyncio.Event()
-    read = documents_module.read_document_mrz
-    loop: list[asyncio.AbstractEventLoop] = []
-
-    def held(reader: Any, rectified: Any) -> Any:
-        asyncio.run_coroutine_threadsafe(release.wait(), loop[0]).result(timeout=60)
-        return read(reader, rectified)
-
-    monkeypatch.setattr(documents_module, "read_document_mrz", held)
+    gate = _ReadGate(monkeypatch)
     async with kiosk_world(tmp_path, central_up=False) as world:
-        loop.append(asyncio.get_running_loop())
+        gate.bind()
         workflow = world.app.workflow
         await to_documents(workflow, TEST_CASES[3])
         await workflow.documents.capture("residence_permit")
@@ -175,7 +190,7 @@ async def test_the_photo_answers_at_once_and_its_mrz_is_read_in_the_background(
         finishing = asyncio.create_task(workflow.finish_documents())  # waits for the read
         await asyncio.sleep(0.2)
         assert not finishing.done()
-        release.set()
+        gate.release.set()
         await finishing
         [document] = workflow.view().documents
         assert not document.reading and document.mrz is not None
@@ -214,24 +229,17 @@ async def test_a_read_that_fails_shows_the_document_unreadable_and_keeps_the_pho
 async def test_a_document_removed_while_it_is_read_leaves_no_verdict(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started = asyncio.Event()
-    loop: list[asyncio.AbstractEventLoop] = []
-
-    def slow(reader: Any, rectified: Any) -> Any:
-        loop[0].call_soon_threadsafe(started.set)
-        return _real_read(reader, rectified)
-
-    monkeypatch.setattr(documents_module, "read_document_mrz", slow)
+    gate = _ReadGate(monkeypatch)
     async with kiosk_world(tmp_path, central_up=False) as world:
-        loop.append(asyncio.get_running_loop())
+        gate.bind()
         workflow = world.app.workflow
         await to_documents(workflow, TEST_CASES[3])
         await workflow.documents.capture("residence_permit")
         [document] = workflow.view().documents
-        await started.wait()
+        await gate.began.wait()
         await workflow.documents.remove(document.capture_id)
+        gate.release.set()  # the worker thread ends; its result has no one to go to
         await workflow.documents.settled()
-        await asyncio.sleep(0)
         assert workflow.view().documents == []
         assert workflow.documents.readings == {}
         assert "document.checked" not in [event for event, _ in world.operations]
@@ -258,9 +266,6 @@ async def test_a_document_taken_after_review_is_checked_before_review_again(
         with pytest.raises(TransitionError) as blocked:
             await workflow.finish_documents()
         assert blocked.value.code == "document.needs_supervisor"
-
-
-_real_read = documents_module.read_document_mrz
 
 
 # ------------------------------------------------------------------------ the chip
