@@ -19,6 +19,16 @@ landmark model's x, y reproduce, whatever the pose fit), ``frontal_render_reads`
 ``rerender_minus_photo`` (the renderer's fidelity: the head re-rendered at the
 photo's own orientation, read again, minus the photo's reading).
 
+``mirror_disagreement`` needs no truth at all: each render is also read
+mirrored (flipped left to right), the reading mirrored back (yaw and roll
+negated) and compared with the render's own. The estimator is exactly
+mirror-symmetric (the canonical face and its landmark weights are; a test
+checks it), so a perfect landmark model would read both the same; what is
+measured is how differently the landmark model reads one head and its mirror
+image, a scatter that no pose fit removes. (Averaging the two readings, a flip
+test-time augmentation, was measured and not adopted: it moves the means by
+about 0.1 degree and makes some maxima worse.)
+
 ``perfect_landmarks`` is the estimator's own floor: the pose read on the
 rendered head's mesh itself (every landmark exactly where the turned head puts
 it), against the same truth. What remains above it is the landmark model's.
@@ -88,7 +98,7 @@ def person(models: FaceModels, image: Any, source: str) -> dict[str, Any]:
     head = reconstruct(image, landmarks.mesh, models.pose.canonical.triangles, photo_turn)
     scale = INTER_EYE / landmarks.inter_eye_distance
     follow = LandmarkFollow()
-    errors, naive_errors, perfect, truths, missed = [], [], [], [], 0
+    errors, naive_errors, perfect, truths, mirror, missed = [], [], [], [], [], 0
     for pose in grid():
         turn = rotation(*pose)
         rendered, _ = render(head, turn, SIZE, CENTRE, scale=scale)
@@ -105,6 +115,9 @@ def person(models: FaceModels, image: Any, source: str) -> dict[str, Any]:
         follow.add(head.vertices[: len(landmarks.mesh)], turn, seen.mesh)
         exact = _projected_mesh(head.vertices[: len(landmarks.mesh)], turn, scale)
         perfect.append(np.abs(np.array(models.pose.estimate(exact).angles) - truth))
+        mirrored = _mirrored_reading(models, rendered)
+        if mirrored is not None:
+            mirror.append(np.abs(mirrored - np.array(seen.pose.angles)))
     if not errors:
         return {"source": source, "error": "no face found on any render"}
     signed = np.array(errors)
@@ -120,6 +133,7 @@ def person(models: FaceModels, image: Any, source: str) -> dict[str, Any]:
         "max_abs_error": axes(error.max(axis=0)),
         "naive_mean_abs_error": axes(naive.mean(axis=0)),
         "perfect_landmarks": _summary(np.array(perfect)),
+        "mirror_disagreement": _summary(np.array(mirror)),
         "goal_met": bool((error.mean(axis=0) <= 2.0).all() and (error.max(axis=0) <= 4.0).all()),
         "error_model": error_model(signed, np.array(truths)),
         "landmark_follow": follow.ratio,
@@ -132,6 +146,7 @@ def person(models: FaceModels, image: Any, source: str) -> dict[str, Any]:
         "_truths": np.array(truths),
         "_naive": naive,
         "_perfect": np.array(perfect),
+        "_mirror": np.array(mirror),
     }
 
 
@@ -153,6 +168,20 @@ def _reading(models: FaceModels, head: Any, turn: Any, scale: float) -> list[flo
     seen = models.landmarks(rendered, models.detect(rendered)[0], iris=False)
     assert seen.pose is not None
     return [round(a, 2) for a in seen.pose.angles]
+
+
+def _mirrored_reading(models: FaceModels, rendered: Any) -> Any:
+    """The pose read on the render flipped left to right, mirrored back (or None)."""
+    flipped = np.ascontiguousarray(rendered[:, ::-1])
+    found = models.detect(flipped)
+    if not found:
+        return None
+    seen = models.landmarks(flipped, found[0], iris=False)
+    assert seen.pose is not None
+    return np.array(seen.pose.angles) * _MIRROR
+
+
+_MIRROR = np.array([-1.0, 1.0, -1.0])  # a mirror image turns yaw and roll the other way
 
 
 def _images(paths: list[str]) -> dict[str, tuple[Any, str]]:
@@ -194,6 +223,7 @@ def main() -> int:
     truths = np.vstack([p.pop("_truths") for p in people.values()])
     naive = np.vstack([p.pop("_naive") for p in people.values()])
     perfect = np.vstack([p.pop("_perfect") for p in people.values()])
+    mirror = np.vstack([p.pop("_mirror") for p in people.values()])
     mean, worst = everything.mean(axis=0), everything.max(axis=0)
     figures = {
         "people": len(people),
@@ -207,6 +237,7 @@ def main() -> int:
         "naive_max_abs_error": axes(naive.max(axis=0)),
         "mean_vs_naive": axes(mean / np.maximum(naive.mean(axis=0), 1e-9)),
         "perfect_landmarks": _summary(perfect),
+        "mirror_disagreement": _summary(mirror),
         "error_model": error_model(signed, truths),
         "per_person": readings,
         "seconds": round(time.perf_counter() - started, 1),
