@@ -184,3 +184,31 @@ def test_rauc_service_files_are_installed_on_the_image() -> None:
     unit = (IMAGE / "x86" / "rauc.service").read_text()
     assert "BusName=de.pengutronix.rauc" in unit
     assert "--mount=/run/rauc" in unit  # the default /mnt/rauc is on the read-only root
+
+
+@pytest.mark.parametrize(
+    ("qemu", "problem"),
+    [
+        # This machine's nested KVM: QEMU aborts while setting up the vCPU.
+        ("echo 'qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69' >&2; exit 134",
+         "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69"),
+        # A PVM-style KVM: QEMU keeps running, stuck on the firmware's first FPU instruction.
+        ("echo 'KVM internal error. Suberror: 1' >&2; echo 'emulation failure' >&2; exec sleep 30",
+         "KVM internal error. Suberror: 1"),
+        ("exit 1", "QEMU exited at once (status 1)"),
+        ("exec sleep 30", None),  # the firmware runs: KVM works
+    ],
+)  # fmt: skip
+def test_kvm_probe_names_why_the_firmware_cannot_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qemu: str, problem: str | None
+) -> None:
+    fake = tmp_path / "qemu-system-x86_64"
+    fake.write_text(f"#!/bin/sh\n{qemu}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from imagetest.vm import kvm_firmware_problem
+    finally:
+        sys.path.pop(0)
+    assert kvm_firmware_problem(seconds=1.0) == problem

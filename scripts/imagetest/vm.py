@@ -28,6 +28,17 @@ OVMF = Path("/usr/share/ovmf/OVMF.fd")
 
 def kvm_runs_firmware(seconds: float = 5.0) -> bool:
     """Whether KVM here can run OVMF (a PVM-style /dev/kvm opens but cannot)."""
+    return kvm_firmware_problem(seconds) is None
+
+
+def kvm_firmware_problem(seconds: float = 5.0) -> str | None:
+    """Why KVM here cannot run OVMF (QEMU's first error line), or None if it can.
+
+    QEMU boots the firmware alone for ``seconds``: KVM works if it is still running
+    then without a KVM error. Nested hosts fail in more than one way: "KVM internal
+    error ... emulation failure" (PVM-style), or an abort while setting up the vCPU
+    ("failed to set MSR 0x10a ... Assertion ... failed").
+    """
     probe = subprocess.Popen(
         ["qemu-system-x86_64", "-machine", "q35,accel=kvm", "-cpu", "host", "-m", "256",
          "-nodefaults", "-display", "none", "-bios", str(OVMF), "-no-reboot"],
@@ -35,11 +46,27 @@ def kvm_runs_firmware(seconds: float = 5.0) -> bool:
     )  # fmt: skip
     try:
         _, err = probe.communicate(timeout=seconds)
+        exited = True
     except subprocess.TimeoutExpired:
         probe.kill()
         _, err = probe.communicate()
-        return b"KVM internal error" not in err and b"emulation failure" not in err
-    return False
+        exited = False
+    lines = [line.strip() for line in err.decode(errors="replace").splitlines() if line.strip()]
+    broken = [line for line in lines if "KVM internal error" in line or "emulation failure" in line]
+    if broken:
+        return broken[0]
+    if exited:
+        return lines[0] if lines else f"QEMU exited at once (status {probe.returncode})"
+    return None
+
+
+if __name__ == "__main__":  # scripts/image-test-preflight.sh: one line and status 1 if not
+    import sys
+
+    problem = kvm_firmware_problem()
+    if problem is not None:
+        print(problem)
+    sys.exit(0 if problem is None else 1)
 
 
 class GuestError(Exception):
