@@ -5,10 +5,10 @@
 # that can run UEFI firmware. Some nested hosts offer a /dev/kvm that opens but cannot
 # (a PVM-style hypervisor: "KVM internal error ... emulation failure" in OVMF; another
 # host's QEMU aborts at once: "failed to set MSR 0x10a"). There the test would run
-# emulated (TCG), far over its 15-minute budget (a run here stopped after 54 minutes at
+# emulated (TCG), far over its 15-minute budget (a run here failed after 34 minutes, at
 # its power-cut step), so it is skipped unless IMAGE_TEST_ACCEL=tcg asks for it. The
-# probe is the test's own (scripts/imagetest/vm.py), so the two never disagree. No loop devices are needed: the disk image
-# is assembled from filesystem images.
+# probe is the test's own (scripts/imagetest/vm.py), so the two never disagree. No loop
+# devices are needed: the disk image is assembled from filesystem images.
 # The build (root tree, slot and disk images, three RAUC bundles) and the boot's
 # writes take about 7 GB under build/ (4.6 GB measured after `make image PROFILE=test`):
 # with less free, the test would stop half-way on a full disk, so it is skipped with
