@@ -89,10 +89,9 @@ def naive_pose(lm: FaceLandmarks) -> tuple[float, float, float]:
 
 
 def person(models: FaceModels, image: Any, source: str) -> dict[str, Any]:
-    faces = models.detect(image)
-    if not faces:
+    landmarks = _landmarks_on(models, image)
+    if landmarks is None:
         return {"source": source, "error": "no face found"}
-    landmarks = models.landmarks(image, faces[0], iris=False)
     assert landmarks.pose is not None
     photo_turn = models.pose.rotation_3d(landmarks.mesh)
     head = reconstruct(image, landmarks.mesh, models.pose.canonical.triangles, photo_turn)
@@ -102,11 +101,10 @@ def person(models: FaceModels, image: Any, source: str) -> dict[str, Any]:
     for pose in grid():
         turn = rotation(*pose)
         rendered, _ = render(head, turn, SIZE, CENTRE, scale=scale)
-        found = models.detect(rendered)
-        if not found:
+        seen = _landmarks_on(models, rendered)
+        if seen is None:
             missed += 1
             continue
-        seen = models.landmarks(rendered, found[0], iris=False)
         assert seen.pose is not None
         truth = np.array(pose, float)
         truths.append(truth)
@@ -165,20 +163,24 @@ def _summary(error: Any) -> dict[str, dict[str, float]]:
 def _reading(models: FaceModels, head: Any, turn: Any, scale: float) -> list[float]:
     """The pose the engine reads on ``head`` rendered at rotation ``turn``."""
     rendered, _ = render(head, turn, SIZE, CENTRE, scale=scale)
-    seen = models.landmarks(rendered, models.detect(rendered)[0], iris=False)
-    assert seen.pose is not None
+    seen = _landmarks_on(models, rendered)
+    assert seen is not None and seen.pose is not None
     return [round(a, 2) for a in seen.pose.angles]
 
 
 def _mirrored_reading(models: FaceModels, rendered: Any) -> Any:
     """The pose read on the render flipped left to right, mirrored back (or None)."""
-    flipped = np.ascontiguousarray(rendered[:, ::-1])
-    found = models.detect(flipped)
-    if not found:
+    seen = _landmarks_on(models, np.ascontiguousarray(rendered[:, ::-1]))
+    if seen is None:
         return None
-    seen = models.landmarks(flipped, found[0], iris=False)
     assert seen.pose is not None
     return np.array(seen.pose.angles) * _MIRROR
+
+
+def _landmarks_on(models: FaceModels, image: Any) -> FaceLandmarks | None:
+    """The largest face's mesh (and pose) on ``image``, as the engine reads a photo."""
+    found = models.detect(image)
+    return models.landmarks(image, found[0], iris=False) if found else None
 
 
 _MIRROR = np.array([-1.0, 1.0, -1.0])  # a mirror image turns yaw and roll the other way
