@@ -30,6 +30,11 @@ Array = npt.NDArray[Any]
 
 FILE_NAME = "geometry_pipeline_metadata_landmarks.binarypb"
 VERTICES = 468
+# The mesh's face oval, in order around the face (mediapipe's FACEMESH_FACE_OVAL).
+FACE_OVAL = (
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
+    377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+)  # fmt: skip
 _MAX_BYTES = 1 << 20
 _MAX_TRIANGLES = 4096
 _MAX_BASIS = VERTICES

@@ -12,7 +12,9 @@ by 1.5 and rotated so that the eyes lie level.
 
 All coordinates returned are pixels of the input image; mesh ``z`` is in the
 same unit (mediapipe: "roughly the same scale as x"). Every landmark set
-carries its head pose (:mod:`appliance.face.pose`).
+carries its head pose: the geometric fit (:mod:`appliance.face.pose`),
+refined by reading the face again turned back to frontal
+(:mod:`appliance.face.frontal`: two more mesh runs on rendered 192-px crops).
 
 The iris of each eye is placed from the mesh: the centre of the eye opening's
 contour, radius a fifth of the eye's corner-to-corner width (iris diameter
@@ -45,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from appliance.face.canonical import load_canonical
+from appliance.face.frontal import Frontaliser, refine
 from appliance.face.models import model_path
 from appliance.face.pose import HeadPose, PoseEstimator
 
@@ -68,10 +71,6 @@ CHIN = 152
 FOREHEAD = 10
 NOSE_TIP = 1
 CHEEK_RIGHT, CHEEK_LEFT = 234, 454
-FACE_OVAL = (
-    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
-    377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
-)  # fmt: skip
 RIGHT_EYE_CONTOUR = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
 LEFT_EYE_CONTOUR = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
 OUTER_LIPS = (
@@ -206,6 +205,7 @@ class FaceModels:
             return vision.FaceDetector.create_from_options(options)
 
         self.pose = PoseEstimator(load_canonical(directory))
+        self._frontaliser = Frontaliser(self.pose.canonical.triangles)
         self._detector = detector("face_detection_short_range.tflite")
         self._tasks: list[Any] = [self._detector]
         # mediapipe's own __del__ fails at interpreter exit (its C bindings are
@@ -266,16 +266,26 @@ class FaceModels:
         cx, cy = face.x + face.width / 2, face.y + face.height / 2
         size = max(face.width, face.height) * 1.5
         matrix = _roi_transform(cx, cy, size, rotation, MESH_INPUT)
-        blob = _blob(cv2.warpAffine(bgr, matrix, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_LINEAR))
-        with self._lock:
-            self._mesh.setInput(blob)
-            raw = np.asarray(self._mesh.forward(), dtype=np.float64).reshape(468, 3)
+        raw = self._run_mesh(cv2.warpAffine(bgr, matrix, (MESH_INPUT, MESH_INPUT)))
         mesh = _to_image(raw, matrix)
         right = left = None
         if iris:
             right = _iris_from_mesh(mesh, RIGHT_EYE_CONTOUR, RIGHT_EYE_CORNERS)
             left = _iris_from_mesh(mesh, LEFT_EYE_CONTOUR, LEFT_EYE_CORNERS)
-        return FaceLandmarks(mesh, raw, right, left, self.pose.estimate(mesh))
+        pose = refine(
+            self.pose.estimate(mesh), bgr, mesh, self._frontaliser, self._crop_pose, MESH_INPUT
+        )
+        return FaceLandmarks(mesh, raw, right, left, pose)
+
+    def _run_mesh(self, crop: Array) -> Array:
+        """The mesh model on one ``MESH_INPUT``-square BGR crop: (468, 3) crop pixels."""
+        blob = _blob(crop)
+        with self._lock:
+            self._mesh.setInput(blob)
+            return np.asarray(self._mesh.forward(), dtype=np.float64).reshape(468, 3)
+
+    def _crop_pose(self, crop: Array) -> HeadPose:
+        return self.pose.estimate(self._run_mesh(crop))
 
     # --------------------------------------------------------------- segmentation
 

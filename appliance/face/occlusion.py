@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from appliance.face.canonical import FACE_OVAL
 from appliance.face.landmarks import (
-    FACE_OVAL,
     LEFT_BROW,
     LEFT_EYE_CONTOUR,
     OUTER_LIPS,

@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from appliance.face.landmarks import FACE_OVAL, MOUTH_CORNERS, FaceLandmarks
+from appliance.face.canonical import FACE_OVAL
+from appliance.face.landmarks import MOUTH_CORNERS, FaceLandmarks
 
 Array = npt.NDArray[Any]
 

@@ -18,7 +18,9 @@ frontal pose. ``bench/face_pose.py`` measures the error on re-rendered heads
 and where it comes from: the landmark model's x, y reproduce only 71-87 % of
 a turned head's parallax there (it pulls towards a frontal face), and its
 reading of one geometry moves by up to 2 degrees when the image is only
-re-rendered, so no fit of these landmarks is better than that.
+re-rendered, so no fit of these landmarks alone is better than that. The
+engine therefore reads the face a second time, turned back to frontal, where
+the model reads best (:mod:`appliance.face.frontal`).
 
 Angles (degrees) are Tait-Bryan angles applied in the order of ISO/IEC
 19794-5 / 39794-5: yaw about the vertical axis, then pitch about the

@@ -1,0 +1,193 @@
+"""Head pose refined by reading the face again, turned to frontal.
+
+The mesh model pulls its landmarks towards a frontal face: on heads
+re-rendered at known angles its x, y reproduce only 71-87 % of a turn's
+parallax, most at combined turns, and it reads a head and its mirror image
+differently. It reads a frontal face best. So the pose of the first reading is
+refined by analysis by synthesis:
+
+1. the measured mesh becomes a textured surface (the face, then rings of hair,
+   ears, neck and backdrop around it, textured from the image itself);
+2. the surface is turned back by the current pose estimate and rendered
+   straight into the mesh model's 192-px input, framed by mediapipe's own
+   landmarks-to-ROI rule (the landmarks' box, squared, scaled by 1.5);
+3. the model reads that frontalised face; what pose it still shows is the
+   estimate's residual, and half of it is applied (a damped fixed-point step:
+   a full step overshoots, because the frontalised face carries the first
+   reading's own pull towards frontal).
+
+Two steps are taken. The estimate moves towards the pose at which the
+frontalised face reads frontal; no offset, gain or constant is calibrated on
+any face. ``bench/face_pose.py`` measures what it gains on renders with known
+angles, and what it costs is in ``bench/face.py`` (one mesh run and one
+192-px rasterisation per step).
+
+The rasteriser is shared with the bench's renderer (``bench/face_render.py``):
+triangles are drawn back to front as ids, and each covered pixel maps to the
+source image through its triangle's affine map (``cv2.remap``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from appliance.face.canonical import FACE_OVAL, VERTICES
+from appliance.face.pose import HeadPose, angles, rotation
+
+Array = npt.NDArray[Any]
+
+# Rings of context around the face (hair, ears, neck, backdrop): radial factors from the
+# face centre, and how far back (in face radii) each ring lies behind the oval.
+RINGS = ((1.25, 0.35), (1.6, 0.9), (2.2, 1.6), (3.2, 2.4))
+ROI_SCALE = 1.5  # mediapipe's face-landmark ROI: the landmarks' box, squared, x 1.5
+STEP = 0.5  # share of the residual applied per step
+STEPS = 2
+REFINED_WITHIN_DEG = 30.0  # beyond this the direct reading stands (the face fails pose anyway)
+_OUTSIDE = -1.0e4  # a source coordinate that samples the border colour
+BORDER = 200  # grey where nothing is drawn (as the bench's renders)
+
+_TO_CAMERA = np.array([1.0, -1.0, -1.0])  # image (x right, y down, z away) -> y up, z near
+
+
+@dataclass(frozen=True)
+class HeadSurface:
+    """A face mesh as a surface: vertices turned to frontal, and where each lies in the image."""
+
+    vertices: Array  # (V, 3) camera frame (x right, y up, z near), centred on the mesh
+    uv: Array  # (V, 2) source image pixels of each vertex
+    triangles: Array  # (T, 3) vertex indices
+
+
+class Frontaliser:
+    """Builds head surfaces on one tessellation and renders them frontal."""
+
+    def __init__(self, face_triangles: Array, points: int = VERTICES) -> None:
+        oval = np.asarray(FACE_OVAL)
+        rings = [oval] + [
+            np.arange(points + k * len(oval), points + (k + 1) * len(oval))
+            for k in range(len(RINGS))
+        ]
+        following = np.roll(np.arange(len(oval)), -1)
+        strips = []
+        for inner, outer in itertools.pairwise(rings):
+            strips.append(np.column_stack([inner, inner[following], outer[following]]))
+            strips.append(np.column_stack([inner, outer[following], outer]))
+        self.triangles = np.vstack([face_triangles, *strips]).astype(np.int32)
+        self.points = points
+
+    def surface(self, mesh: Array, turn: Array) -> HeadSurface:
+        """The head of ``mesh`` (image pixels) turned back by ``turn`` (camera frame)."""
+        points = mesh[:, :3] * _TO_CAMERA
+        centre = points.mean(axis=0)
+        frontal = (points - centre) @ turn  # turn^T applied to each row vector
+        ring0 = frontal[np.asarray(FACE_OVAL)]
+        middle = ring0[:, :2].mean(axis=0)
+        radius = float(np.linalg.norm(ring0[:, :2] - middle, axis=1).mean())
+        vertices = [frontal]
+        for factor, back in RINGS:
+            ring = ring0.copy()
+            ring[:, :2] = middle + factor * (ring0[:, :2] - middle)
+            ring[:, 2] = ring0[:, 2] - back * radius
+            vertices.append(ring)
+        every = np.vstack(vertices)
+        source = every @ turn.T + centre
+        uv = np.column_stack([source[:, 0], -source[:, 1]])
+        uv[: self.points] = mesh[:, :2]
+        return HeadSurface(every, uv, self.triangles)
+
+    def frontal_crop(self, image: Array, mesh: Array, turn: Array, side: int) -> Array | None:
+        """The face turned back by ``turn``, framed as the mesh model expects (or None
+        for a degenerate mesh)."""
+        head = self.surface(mesh, turn)
+        face = head.vertices[: self.points, :2]
+        low, high = face.min(axis=0), face.max(axis=0)
+        extent = float((high - low).max()) * ROI_SCALE
+        if not math.isfinite(extent) or extent < 2.0:
+            return None
+        middle = (low + high) / 2
+        k = side / extent
+        xy = (
+            np.column_stack(
+                [(head.vertices[:, 0] - middle[0]) * k, (middle[1] - head.vertices[:, 1]) * k]
+            )
+            + side / 2
+        )
+        map_x, map_y, _ = rasterise(xy, head.vertices[:, 2], head.uv, head.triangles, side, side)
+        crop: Array = cv2.remap(
+            image, map_x, map_y, cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=(BORDER, BORDER, BORDER),
+        )  # fmt: skip
+        return crop
+
+
+def refine(
+    first: HeadPose,
+    image: Array,
+    mesh: Array,
+    frontaliser: Frontaliser,
+    read: Callable[[Array], HeadPose],
+    side: int,
+) -> HeadPose:
+    """``first`` refined by re-reading the frontalised face (module docstring).
+
+    ``read`` runs the mesh model on a ``side``-px crop and fits its pose.
+    """
+    if max(abs(a) for a in first.angles) > REFINED_WITHIN_DEG:
+        return first
+    turn = rotation(*first.angles)
+    for _ in range(STEPS):
+        crop = frontaliser.frontal_crop(image, mesh, turn, side)
+        if crop is None:
+            return first
+        residual = np.array(read(crop).angles)
+        if not np.isfinite(residual).all():
+            return first
+        turn = turn @ rotation(*(STEP * residual))
+    yaw, pitch, roll = angles(turn)
+    return replace(first, yaw=yaw, pitch=pitch, roll=roll)
+
+
+def rasterise(
+    xy: Array, depth: Array, uv: Array, triangles: Array, width: int, height: int
+) -> tuple[Array, Array, Array]:
+    """(map_x, map_y, covered) for ``cv2.remap``: each pixel's source point.
+
+    ``xy`` are the vertices' target pixels, ``depth`` larger = nearer (triangles
+    are drawn far first), ``uv`` their source pixels. Uncovered pixels map
+    outside any image (the border colour).
+    """
+    ids = np.full((height, width), -1, np.int32)
+    order = np.argsort(depth[triangles].mean(axis=1))
+    corners = np.round(xy * 16).astype(np.int32)[triangles[order]]  # 4 fractional bits
+    for k, index in enumerate(order.tolist()):
+        cv2.fillConvexPoly(ids, corners[k], index, cv2.LINE_8, 4)
+    a, b, c = xy[triangles[:, 0]], xy[triangles[:, 1]], xy[triangles[:, 2]]
+    e0, e1 = b - a, c - a
+    den = e0[:, 0] * e1[:, 1] - e1[:, 0] * e0[:, 1]
+    den = np.where(np.abs(den) < 1e-9, 1e-9, den)
+    # barycentric weights as affine functions of the pixel (x, y)
+    w1 = np.column_stack([e1[:, 1], -e1[:, 0]]) / den[:, None]
+    w2 = np.column_stack([-e0[:, 1], e0[:, 0]]) / den[:, None]
+    w1c, w2c = -(a * w1).sum(axis=1), -(a * w2).sum(axis=1)
+    ua = uv[triangles[:, 0]]
+    d1, d2 = uv[triangles[:, 1]] - ua, uv[triangles[:, 2]] - ua
+    # source = ua + w1 d1 + w2 d2 = gx * x + gy * y + g0, per triangle
+    gx = d1 * w1[:, :1] + d2 * w2[:, :1]
+    gy = d1 * w1[:, 1:] + d2 * w2[:, 1:]
+    g0 = ua + d1 * w1c[:, None] + d2 * w2c[:, None]
+    table = np.vstack([np.hstack([gx, gy, g0]), [[0.0, 0.0, 0.0, 0.0, _OUTSIDE, _OUTSIDE]]]).astype(
+        np.float32
+    )
+    coefficients = table[ids]  # id -1 picks the last row: outside
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    map_x = coefficients[..., 0] * xs + coefficients[..., 2] * ys + coefficients[..., 4]
+    map_y = coefficients[..., 1] * xs + coefficients[..., 3] * ys + coefficients[..., 5]
+    return map_x, map_y, ids >= 0
