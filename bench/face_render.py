@@ -76,7 +76,7 @@ def render(
     width, height = size
     turned = face.vertices @ rotation.T * scale
     image_xy = np.column_stack([turned[:, 0] + centre[0], -turned[:, 1] + centre[1]])
-    map_x, map_y, covered = rasterise(
+    map_x, map_y, covered, _ = rasterise(
         image_xy, turned[:, 2], face.uv, face.triangles, width, height
     )
     sampled = cv2.remap(

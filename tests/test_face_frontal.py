@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from appliance.face import frontal
-from appliance.face.frontal import Frontaliser, rasterise, refine
+from appliance.face.frontal import Frontaliser, Raster, fill_from_mirror, rasterise, refine
 from appliance.face.landmarks import MESH_INPUT, FaceModels
 from appliance.face.pose import HeadPose, rotation
 from tests import face_images as img
@@ -34,14 +34,36 @@ def test_rasterise_maps_each_pixel_through_the_nearest_triangle() -> None:
     uv = xy.copy()
     uv[3:, 0] += 100
     triangles = np.array([[0, 1, 2], [3, 4, 5]])
-    map_x, map_y, covered = rasterise(xy, depth, uv, triangles, 24, 24)
+    map_x, map_y, covered, area = rasterise(xy, depth, uv, triangles, 24, 24)
     assert covered[6, 6] and not covered[20, 20] and not covered[16, 16]
     assert map_x[6, 6] == pytest.approx(106.0, abs=1e-3)
     assert map_y[6, 6] == pytest.approx(6.0, abs=1e-3)
     assert map_x[20, 20] < -1000 and map_y[20, 20] < -1000  # outside: the border colour
     # the far triangle alone: identity inside
-    map_x, map_y, _ = rasterise(xy[:3], depth[:3], uv[:3], triangles[:1], 24, 24)
+    assert area[6, 6] == pytest.approx(1.0) and area[20, 20] == 0.0
+    # the far triangle alone: identity inside; a source twice as large has 4x the area
+    map_x, map_y, _, _ = rasterise(xy[:3], depth[:3], uv[:3], triangles[:1], 24, 24)
     assert (map_x[5, 9], map_y[5, 9]) == pytest.approx((9.0, 5.0), abs=1e-3)
+    area = rasterise(xy[:3], depth[:3], uv[:3] * 2, triangles[:1], 24, 24).area
+    assert area[5, 9] == pytest.approx(4.0)
+
+
+def test_the_smeared_side_takes_its_mirror_texture() -> None:
+    # Left half seen at a twentieth of the resolution of the right half: it takes the
+    # right half's texture, mirrored about the midline; the right half stays.
+    crop = np.zeros((40, 40, 3), np.uint8)
+    crop[:, :20] = 30
+    crop[:, 20:] = np.arange(20, dtype=np.uint8)[None, :, None] * 10
+    area = np.ones((40, 40), np.float32)
+    area[:, :20] = 0.05
+    covered = np.ones((40, 40), bool)
+    raster = Raster(area, area, covered, area)
+    filled = fill_from_mirror(crop, raster, midline=19.5)
+    assert (filled[:, 20:] == crop[:, 20:]).all()
+    assert filled[20, 0, 0] == crop[20, 39, 0] and filled[20, 10, 0] == crop[20, 29, 0]
+    # both sides seen alike (a frontal face): nothing changes
+    even = Raster(area, area, covered, np.ones((40, 40), np.float32))
+    assert (fill_from_mirror(crop, even, midline=19.5) == crop).all()
 
 
 def test_degenerate_or_far_turned_faces_keep_the_first_reading(models: FaceModels) -> None:

@@ -10,7 +10,9 @@ refined by analysis by synthesis:
    ears, neck and backdrop around it, textured from the image itself);
 2. the surface is turned back by the current pose estimate and rendered
    straight into the mesh model's 192-px input, framed by mediapipe's own
-   landmarks-to-ROI rule (the landmarks' box, squared, scaled by 1.5);
+   landmarks-to-ROI rule (the landmarks' box, squared, scaled by 1.5); the
+   side that faced away from the camera, smeared by the turn, takes its
+   mirror side's texture (soft symmetry, :func:`fill_from_mirror`);
 3. the model reads that frontalised face; what pose it still shows is the
    estimate's residual, and half of it is applied (a damped fixed-point step:
    a full step overshoots, because the frontalised face carries the first
@@ -33,7 +35,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -50,6 +52,7 @@ RINGS = ((1.25, 0.35), (1.6, 0.9), (2.2, 1.6), (3.2, 2.4))
 ROI_SCALE = 1.5  # mediapipe's face-landmark ROI: the landmarks' box, squared, x 1.5
 STEP = 0.5  # share of the residual applied per step
 STEPS = 2
+SEEN_POOR, SEEN_WELL = 0.1, 0.5  # share of the median resolution: mirror in fully, not at all
 REFINED_WITHIN_DEG = 30.0  # beyond this the direct reading stands (the face fails pose anyway)
 _OUTSIDE = -1.0e4  # a source coordinate that samples the border colour
 BORDER = 200  # grey where nothing is drawn (as the bench's renders)
@@ -64,6 +67,15 @@ class HeadSurface:
     vertices: Array  # (V, 3) camera frame (x right, y up, z near), centred on the mesh
     uv: Array  # (V, 2) source image pixels of each vertex
     triangles: Array  # (T, 3) vertex indices
+
+
+class Raster(NamedTuple):
+    """Where each target pixel samples the source, for ``cv2.remap``."""
+
+    map_x: Array  # float32 source x (outside any image where nothing is drawn)
+    map_y: Array
+    covered: Array  # bool: a triangle is drawn here
+    area: Array  # float32 source pixels per target pixel (the map's Jacobian)
 
 
 class Frontaliser:
@@ -120,12 +132,46 @@ class Frontaliser:
             )
             + side / 2
         )
-        map_x, map_y, _ = rasterise(xy, head.vertices[:, 2], head.uv, head.triangles, side, side)
+        raster = rasterise(xy, head.vertices[:, 2], head.uv, head.triangles, side, side)
         crop: Array = cv2.remap(
-            image, map_x, map_y, cv2.INTER_LINEAR,
+            image, raster.map_x, raster.map_y, cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=(BORDER, BORDER, BORDER),
         )  # fmt: skip
+        midline = float(xy[: self.points, 0].mean())  # the symmetric mesh's own midline
+        return fill_from_mirror(crop, raster, midline)
+
+
+def fill_from_mirror(crop: Array, raster: Raster, midline: float) -> Array:
+    """Soft symmetry (Hassner et al., "Effective face frontalization", CVPR 2015).
+
+    Turned back to frontal, the side of the head that faced away from the
+    camera is smeared: its pixels come from a sliver of the image. Where a
+    pixel's source was seen at under ``SEEN_WELL`` of the crop's median
+    resolution and its mirror pixel (about the face's midline) was seen
+    better, the mirror's texture is blended in, fully below ``SEEN_POOR``.
+    Where both sides were seen well (a near-frontal face) the crop is
+    unchanged, so the residual turn it shows is not averaged away.
+    """
+    height, width = crop.shape[:2]
+    covered = raster.covered
+    if not covered.any():
         return crop
+    area = np.where(covered, raster.area, 0.0).astype(np.float32)
+    typical = max(float(np.median(area[covered])), 1e-9)
+    seen = cv2.GaussianBlur(np.minimum(area / typical, 1.0), (0, 0), 2.0)
+    flip = np.array([[-1.0, 0.0, 2.0 * midline], [0.0, 1.0, 0.0]], np.float32)
+    seen_there = cv2.warpAffine(seen, flip, (width, height))
+    mirrored = cv2.warpAffine(
+        crop, flip, (width, height), borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(BORDER, BORDER, BORDER),
+    )  # fmt: skip
+    span = SEEN_WELL - SEEN_POOR
+    here = np.clip((seen - SEEN_POOR) / span, 0.0, 1.0)
+    there = np.clip((seen_there - SEEN_POOR) / span, 0.0, 1.0)
+    keep = np.maximum(here, 1.0 - there)[..., None]
+    blended = crop.astype(np.float32) * keep + mirrored.astype(np.float32) * (1.0 - keep)
+    result: Array = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    return result
 
 
 def refine(
@@ -157,8 +203,8 @@ def refine(
 
 def rasterise(
     xy: Array, depth: Array, uv: Array, triangles: Array, width: int, height: int
-) -> tuple[Array, Array, Array]:
-    """(map_x, map_y, covered) for ``cv2.remap``: each pixel's source point.
+) -> Raster:
+    """Each target pixel's source point, through the nearest triangle's affine map.
 
     ``xy`` are the vertices' target pixels, ``depth`` larger = nearer (triangles
     are drawn far first), ``uv`` their source pixels. Uncovered pixels map
@@ -190,4 +236,7 @@ def rasterise(
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     map_x = coefficients[..., 0] * xs + coefficients[..., 2] * ys + coefficients[..., 4]
     map_y = coefficients[..., 1] * xs + coefficients[..., 3] * ys + coefficients[..., 5]
-    return map_x, map_y, ids >= 0
+    area = np.abs(
+        coefficients[..., 0] * coefficients[..., 3] - coefficients[..., 1] * coefficients[..., 2]
+    )
+    return Raster(map_x, map_y, ids >= 0, area)
