@@ -12,8 +12,10 @@ one core's work, whatever the machine has.
 - ``guidance_ms_per_frame`` on a 640x480 preview frame and the fps it allows
   (goal >= 30);
 - ``stages_ms``: where the full check's time goes (medians of each stage run
-  alone): detection, mesh + pose (+ irises from the mesh), segmentation (when
-  it runs) and the checks themselves, and how often the segmenter had to run;
+  alone): detection, mesh + pose (+ irises from the mesh; of which the pose
+  refinement on the face turned back to frontal, ``appliance/face/frontal.py``),
+  segmentation (when it runs) and the checks themselves, and how often the
+  segmenter had to run;
 - ``warm_up_ms`` and ``first_check_ms`` (the first check after warm-up);
 - ``peak_rss_mb`` with the models loaded;
 - the same timings for a naive baseline (mean brightness + variance of the
@@ -43,7 +45,9 @@ import cv2
 import numpy as np
 
 from appliance.face.engine import MIN_FACE_FRACTION, PhotoQualityEngine
+from appliance.face.frontal import refine
 from appliance.face.guidance import GuidanceEngine
+from appliance.face.landmarks import MESH_INPUT
 from drivers.sim.portrait import PortraitScene, render_portrait
 
 
@@ -75,9 +79,15 @@ def stages(engine: PhotoQualityEngine, portraits: list[np.ndarray]) -> dict[str,
     face = faces[0]
     landmarks = models.landmarks(image, face)
     small = cv2.resize(image, (205, 256))
+    first = models.pose.estimate(landmarks.mesh)
+
+    def refining(im: np.ndarray) -> Any:
+        return refine(first, im, landmarks.mesh, models._frontaliser, models._crop_pose, MESH_INPUT)
+
     return {
         "detection": round(median_ms(models.detect_all, portraits, 3), 2),
         "mesh_and_pose": round(median_ms(lambda im: models.landmarks(im, face), portraits, 3), 2),
+        "of_which_pose_refinement": round(median_ms(refining, [image] * 5, 3), 2),
         "segmentation_when_run": round(median_ms(models.person_mask, [small] * 5, 3), 2),
         "checks": round(
             median_ms(lambda im: engine._checks(im, landmarks, 1), portraits, 3),
