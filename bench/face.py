@@ -45,9 +45,7 @@ import cv2
 import numpy as np
 
 from appliance.face.engine import MIN_FACE_FRACTION, PhotoQualityEngine
-from appliance.face.frontal import refine
 from appliance.face.guidance import GuidanceEngine
-from appliance.face.landmarks import MESH_INPUT
 from drivers.sim.portrait import PortraitScene, render_portrait
 
 
@@ -79,10 +77,9 @@ def stages(engine: PhotoQualityEngine, portraits: list[np.ndarray]) -> dict[str,
     face = faces[0]
     landmarks = models.landmarks(image, face)
     small = cv2.resize(image, (205, 256))
-    first = models.pose.estimate(landmarks.mesh)
 
     def refining(im: np.ndarray) -> Any:
-        return refine(first, im, landmarks.mesh, models._frontaliser, models._crop_pose, MESH_INPUT)
+        return models.refined_pose(im, landmarks.mesh)
 
     return {
         "detection": round(median_ms(models.detect_all, portraits, 3), 2),

@@ -272,10 +272,14 @@ class FaceModels:
         if iris:
             right = _iris_from_mesh(mesh, RIGHT_EYE_CONTOUR, RIGHT_EYE_CORNERS)
             left = _iris_from_mesh(mesh, LEFT_EYE_CONTOUR, LEFT_EYE_CORNERS)
-        pose = refine(
-            self.pose.estimate(mesh), bgr, mesh, self._frontaliser, self._crop_pose, MESH_INPUT
+        return FaceLandmarks(mesh, raw, right, left, self.refined_pose(bgr, mesh))
+
+    def refined_pose(self, bgr: Array, mesh: Array) -> HeadPose:
+        """The pose of ``mesh`` (read on ``bgr``), refined on the frontalised face."""
+        first = self.pose.estimate(mesh)
+        return refine(
+            first, bgr, mesh, self._frontaliser, self._run_mesh, self.pose.estimate, MESH_INPUT
         )
-        return FaceLandmarks(mesh, raw, right, left, pose)
 
     def _run_mesh(self, crop: Array) -> Array:
         """The mesh model on one ``MESH_INPUT``-square BGR crop: (468, 3) crop pixels."""
@@ -283,9 +287,6 @@ class FaceModels:
         with self._lock:
             self._mesh.setInput(blob)
             return np.asarray(self._mesh.forward(), dtype=np.float64).reshape(468, 3)
-
-    def _crop_pose(self, crop: Array) -> HeadPose:
-        return self.pose.estimate(self._run_mesh(crop))
 
     # --------------------------------------------------------------- segmentation
 
