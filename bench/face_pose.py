@@ -25,9 +25,14 @@ negated) and compared with the render's own. The estimator is exactly
 mirror-symmetric (the canonical face and its landmark weights are; a test
 checks it), so a perfect landmark model would read both the same; what is
 measured is how differently the landmark model reads one head and its mirror
-image, a scatter that no pose fit removes. (Averaging the two readings, a flip
-test-time augmentation, was measured and not adopted: it moved the direct
-fit's means by about 0.1 degree and made some maxima worse.)
+image, a scatter that no pose fit removes. (Averaging the two readings of the
+render itself, a flip test-time augmentation, moved the direct fit's means by
+about 0.1 degree and made some maxima worse; the engine's refinement averages
+them on the frontalised face at its last step instead, where it helps.)
+
+``people_meeting_goal`` names the people whose own mean and maximum errors
+meet the goal; the issue asks for at least three
+(``goal_met_on_three_people``).
 
 ``perfect_landmarks`` is the estimator's own floor: the pose read on the
 rendered head's mesh itself (every landmark exactly where the turned head puts
@@ -253,6 +258,8 @@ def main() -> int:
         "max_abs_error": axes(worst),
         "goal_mean_2deg_met": bool((mean <= 2.0).all()),
         "goal_max_4deg_met": bool((worst <= 4.0).all()),
+        "people_meeting_goal": [name for name, p in people.items() if p["goal_met"]],
+        "goal_met_on_three_people": sum(p["goal_met"] for p in people.values()) >= 3,
         "naive_mean_abs_error": axes(naive.mean(axis=0)),
         "naive_max_abs_error": axes(naive.max(axis=0)),
         "mean_vs_naive": axes(mean / np.maximum(naive.mean(axis=0), 1e-9)),
