@@ -39,14 +39,29 @@ class EngineError(RuntimeError):
 
 
 def free_port(*, with_grpc_twin: bool = False) -> int:
-    """A free loopback port below 55535 (and port+10000 free too, for weed)."""
+    """A free loopback port (and port+10000 free too, for weed) the kernel never hands out.
+
+    Ports are drawn below the kernel's ephemeral range, so an outgoing connection of
+    another engine (a PostgreSQL or S3 client) cannot take one between this check and
+    the engine's own bind.
+    """
+    top = _ephemeral_low() - 1 - (10000 if with_grpc_twin else 0)
     rng = random.SystemRandom()
     for _ in range(200):
-        port = rng.randint(20000, 45000)
+        port = rng.randint(12000, top)
         wanted = [port, port + 10000] if with_grpc_twin else [port]
         if all(_free(p) for p in wanted):
             return port
     raise EngineError("no free loopback port found")
+
+
+def _ephemeral_low() -> int:
+    """The bottom of ``net.ipv4.ip_local_port_range`` (Linux default 32768)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+    return max(low, 24000)  # keeps room for the twin's +10000 above 12000
 
 
 def _free(port: int) -> bool:

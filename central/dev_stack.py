@@ -40,6 +40,7 @@ class ReplicaProcess:
     enrol_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    started_once: bool = False
 
     @property
     def upload(self) -> str:
@@ -50,6 +51,28 @@ class ReplicaProcess:
         return f"127.0.0.1:{self.enrol_port}"
 
     def start(self, timeout: float = 60.0) -> None:
+        """Start and wait for READY; a first start that dies early retries on fresh ports.
+
+        A port free when it was drawn can be taken before the replica binds it; until a
+        replica has listened once its ports are nobody's promise, so a new draw is safe.
+        A restart keeps its ports (clients were told them) and fails instead.
+        """
+        attempts = 1 if self.started_once else 3
+        for attempt in range(1, attempts + 1):
+            code = self._start_once(timeout)
+            if code is None:
+                self.started_once = True
+                return
+            if attempt < attempts:
+                self.upload_port, self.enrol_port, self.metrics_port = (
+                    free_port(),
+                    free_port(),
+                    free_port(),
+                )
+        raise EngineError(f"receiver replica did not start (exit {code})")
+
+    def _start_once(self, timeout: float) -> int | None:
+        """None once READY; the exit code if the replica died first."""
         argv = [
             sys.executable,
             "-m",
@@ -76,11 +99,18 @@ class ReplicaProcess:
         deadline = time.monotonic() + timeout
         line = self.proc.stdout.readline()
         if not line or time.monotonic() > deadline:
-            code = self.proc.wait(5)
-            raise EngineError(f"receiver replica did not start (exit {code})")
+            try:
+                code = self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise EngineError("receiver replica did not become ready in time") from None
+            self.proc.stdout.close()
+            return code
         ready = json.loads(line)
         if not ready.get("ready"):
             raise EngineError(f"receiver replica did not start: {ready}")
+        return None
 
     def kill(self) -> None:
         """``kill -9``: no graceful shutdown, in-flight streams break."""
