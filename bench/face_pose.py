@@ -28,7 +28,7 @@ measured is how differently the landmark model reads one head and its mirror
 image, a scatter that no pose fit removes. (Averaging the two readings of the
 render itself, a flip test-time augmentation, moved the direct fit's means by
 about 0.1 degree and made some maxima worse; the engine's refinement averages
-them on the frontalised face at its last step instead, where it helps.)
+them on the frontalised face instead, where it helps.)
 
 ``people_meeting_goal`` names the people whose own mean and maximum errors
 meet the goal; the issue asks for at least three

@@ -88,7 +88,7 @@ def test_degenerate_or_far_turned_faces_keep_the_first_reading(models: FaceModel
     assert not calls
 
 
-def test_the_last_residual_is_read_on_the_crop_and_its_mirror_image(models: FaceModels) -> None:
+def test_the_residual_is_read_on_the_crop_and_its_mirror_image(models: FaceModels) -> None:
     frontaliser = Frontaliser(models.pose.canonical.triangles)
     image = img.good()
     mesh = models.landmarks(image, models.detect(image)[0], iris=False).mesh
@@ -98,18 +98,17 @@ def test_the_last_residual_is_read_on_the_crop_and_its_mirror_image(models: Face
         crops.append(crop.copy())
         return models._run_mesh(crop)
 
-    # what the model reads: step 1 nothing; step 2 the crop, then its mirror image
-    said = iter([(0.0, 0.0, 0.0), (2.0, 1.0, 1.0), (4.0, 1.0, -3.0)])
+    said = iter([(2.0, 1.0, 1.0), (4.0, 1.0, -3.0)])  # the crop, then its mirror image
 
     def estimate(reading: np.ndarray) -> HeadPose:
         return HeadPose(*next(said), 1.0, 0.0)
 
-    assert frontal.STEPS == 2
     first = HeadPose(0.0, 0.0, 0.0, 1.0, 0.0)
     refined = refine(first, image, mesh, frontaliser, run_mesh, estimate, MESH_INPUT)
-    assert len(crops) == 3 and (crops[2] == crops[1][:, ::-1]).all()
-    # the mirror's (4, 1, -3) turned back is (-4, 1, 3); the mean (-1, 1, 2), half applied
-    assert refined.angles == pytest.approx((-0.5, 0.5, 1.0), abs=1e-9)
+    assert len(crops) == 2 and (crops[1] == crops[0][:, ::-1]).all()
+    # the mirror's (4, 1, -3) turned back is (-4, 1, 3); the mean (-1, 1, 2), STEP of it applied
+    assert frontal.STEP == 0.9
+    assert refined.angles == pytest.approx((-0.9, 0.9, 1.8), abs=1e-9)
 
 
 def test_frontal_crop_undoes_a_known_turn(models: FaceModels) -> None:
@@ -122,19 +121,10 @@ def test_frontal_crop_undoes_a_known_turn(models: FaceModels) -> None:
     turned = img.turned(photo, models, *pose)
     seen = models.landmarks(turned, models.detect(turned)[0], iris=False)
     turn = rotation(*pose)
-    view = frontaliser.frontal_crop(turned, seen.mesh, turn, MESH_INPUT)
-    assert view is not None and view.crop.shape == (MESH_INPUT, MESH_INPUT, 3)
-    reading = models._run_mesh(view.crop)
-    residual = models.pose.estimate(reading).angles
+    crop = frontaliser.frontal_crop(turned, seen.mesh, turn, MESH_INPUT)
+    assert crop is not None and crop.shape == (MESH_INPUT, MESH_INPUT, 3)
+    residual = models.pose.estimate(models._run_mesh(crop)).angles
     assert max(abs(a) for a in residual) < 4.0
-    # The frontal reading, mapped back through the same turn and framing, lies on the
-    # face in the image: each landmark near where the first reading put it, and its
-    # depth turned with the head (the nose, nearest, ahead of the cheeks).
-    back = frontaliser.to_image(reading, view, turn, MESH_INPUT)
-    inter_eye = float(np.linalg.norm(seen.mesh[33, :2] - seen.mesh[263, :2]))
-    apart = np.linalg.norm(back[:, :2] - seen.mesh[:, :2], axis=1)
-    assert np.median(apart) < 0.05 * inter_eye and apart.max() < 0.25 * inter_eye
-    assert back[1, 2] < min(back[234, 2], back[454, 2])
 
 
 @pytest.mark.parametrize("name", ["obama.jpg", "biden.jpg"])
@@ -154,5 +144,5 @@ def test_refinement_reads_turned_heads_closer_than_the_first_reading(
         truth = np.array(pose)  # the head is rebuilt in the frame of its own 3-D fit
         refined.append(np.abs(np.array(seen.pose.angles) - truth))
         direct.append(np.abs(np.array(models.pose.estimate(seen.mesh).angles) - truth))
-    # measured: obama 2.30 -> 0.97, biden 1.37 -> 0.85 degrees (mean over axes and poses)
+    # measured: obama 2.30 -> 0.69, biden 1.37 -> 0.71 degrees (mean over axes and poses)
     assert np.mean(refined) < 0.7 * np.mean(direct)

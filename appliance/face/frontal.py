@@ -13,38 +13,24 @@ refined by analysis by synthesis:
    landmarks-to-ROI rule (the landmarks' box, squared, scaled by 1.5); the
    side that faced away from the camera, smeared by the turn, takes its
    mirror side's texture (soft symmetry, :func:`fill_from_mirror`);
-3. the model reads that frontalised face; what pose it still shows is the
-   estimate's residual, and half of it is applied (a damped fixed-point step:
-   a full step overshoots). At the last step the crop's mirror image is read
-   too and the two readings are averaged (the mirror's yaw and roll turned
-   back): the model reads a head and its mirror image differently, and the
-   mean cancels that left-right bias where the estimate is decided;
-4. the model's reading of the frontalised face, mapped back through the same
-   turn and framing, becomes the head's geometry for the next step. The first
-   reading's geometry carries the model's pull towards frontal (its depth lags
-   behind a turn), and a surface built on it keeps that pull: turned back, it
-   reads frontal before the head is (on the bench, yaw 20 settled at 17).
-   The frontal reading is the model's best, so the surface follows it.
+3. the model reads that frontalised face and its mirror image; what pose the
+   two readings still show, averaged (the mirror's yaw and roll turned back),
+   is the estimate's residual, and 0.9 of it is applied. The model reads a
+   head and its mirror image differently, and the mean cancels that
+   left-right bias.
 
-Two steps are taken; the estimate moves towards the pose at which the
-frontalised face reads frontal. No offset or gain is fitted to any face. The
-step (0.5), the number of steps and the mirror thresholds were chosen among
-a few values on the bench's four portraits and checked on two more and on 40
-random poses each (a third step measured no better there, and costs one more
-mesh run). Step 4 (the geometry update) was checked the same way: on the
-bench's grid it lowered the mean error on every axis (yaw 1.36 -> 1.31,
-pitch 1.33 -> 1.15, roll 0.59 -> 0.46 degrees) and, on 240 random poses of
-six portraits, it lowered the mean yaw and roll errors and the largest yaw
-error (5.8 -> 4.5), the largest pitch error rising from 4.8 to 5.0.
-Blending the new geometry half-and-half with the old, a larger last step and
-a third step were measured and not adopted. The mirrored reading at the last
-step (one more mesh run, about 2 ms) lowered the grid's largest errors from
-5.41 / 3.94 / 2.33 to 4.65 / 3.46 / 2.10 degrees and left the random poses'
-figures within 0.15 degree; read at both steps it gained no more. ``bench/face_pose.py`` measures
-what the refinement gains on renders with known angles (``direct_fit`` is the
-first reading alone), and ``bench/face.py`` what it costs
-(``of_which_pose_refinement``: one 192-px rasterisation and one mesh run per
-step).
+No offset or gain is fitted to any face. One step is taken, because each step
+costs a 192-px rasterisation and two mesh runs (about 8 ms of the full check's
+25 ms budget on one core). Measured on the bench's grid (four portraits, 25
+poses each, ``bench/face_pose.py``) and checked on 240 random poses of six
+portraits: two damped steps (0.5 each, the second mirror-averaged, the head's
+geometry rebuilt from the model's frontal reading between them) erred less
+(largest errors 4.65 / 3.46 / 2.10 degrees against 5.66 / 3.96 / 2.41) but
+took the full check to 30 ms; one step of 0.6, 0.75 or 0.8 erred more than
+0.9, and one step of 1.0 overshot on yaw. The soft-symmetry thresholds were chosen
+the same way. ``bench/face_pose.py`` measures what the refinement gains on
+renders with known angles (``direct_fit`` is the first reading alone), and
+``bench/face.py`` what it costs (``of_which_pose_refinement``).
 
 The rasteriser is shared with the bench's renderer (``bench/face_render.py``):
 triangles are drawn back to front as ids, and each covered pixel maps to the
@@ -72,8 +58,7 @@ Array = npt.NDArray[Any]
 # face centre, and how far back (in face radii) each ring lies behind the oval.
 RINGS = ((1.25, 0.35), (1.6, 0.9), (2.2, 1.6), (3.2, 2.4))
 ROI_SCALE = 1.5  # mediapipe's face-landmark ROI: the landmarks' box, squared, x 1.5
-STEP = 0.5  # share of the residual applied per step
-STEPS = 2
+STEP = 0.9  # share of the residual applied
 SEEN_POOR, SEEN_WELL = 0.1, 0.5  # share of the median resolution: mirror in fully, not at all
 REFINED_WITHIN_DEG = 30.0  # beyond this the direct reading stands (the face fails pose anyway)
 _OUTSIDE = -1.0e4  # a source coordinate that samples the border colour
@@ -99,17 +84,6 @@ class Raster(NamedTuple):
     map_y: Array
     covered: Array  # bool: a triangle is drawn here
     area: Array  # float32 source pixels per target pixel (the map's Jacobian)
-
-
-class FrontalView(NamedTuple):
-    """A head turned back to frontal and framed for the mesh model, with what maps
-    the model's reading of the crop back to the image."""
-
-    crop: Array  # side x side BGR
-    middle: Array  # centre of the frontal face's box (camera frame x, y)
-    scale: float  # crop pixels per image pixel
-    centre: Array  # the head's centre (camera frame), about which it was turned
-    depth: float  # mean depth of the frontal face (camera frame)
 
 
 class Frontaliser:
@@ -149,9 +123,9 @@ class Frontaliser:
         uv[: self.points] = mesh[:, :2]
         return HeadSurface(every, uv, self.triangles)
 
-    def frontal_crop(self, image: Array, mesh: Array, turn: Array, side: int) -> FrontalView | None:
-        """The face turned back by ``turn``, framed as the mesh model expects (or None
-        for a degenerate mesh)."""
+    def frontal_crop(self, image: Array, mesh: Array, turn: Array, side: int) -> Array | None:
+        """The face turned back by ``turn``, framed as the mesh model expects: a
+        ``side``-square BGR crop (or None for a degenerate mesh)."""
         head = self.surface(mesh, turn)
         face = head.vertices[: self.points]
         low, high = face[:, :2].min(axis=0), face[:, :2].max(axis=0)
@@ -172,25 +146,7 @@ class Frontaliser:
             borderMode=cv2.BORDER_CONSTANT, borderValue=(BORDER, BORDER, BORDER),
         )  # fmt: skip
         midline = float(xy[: self.points, 0].mean())  # the symmetric mesh's own midline
-        centre = (mesh[:, :3] * _TO_CAMERA).mean(axis=0)
-        return FrontalView(
-            fill_from_mirror(crop, raster, midline), middle, k, centre, float(face[:, 2].mean())
-        )
-
-    @staticmethod
-    def to_image(reading: Array, view: FrontalView, turn: Array, side: int) -> Array:
-        """The mesh model's reading of ``view.crop`` (crop pixels) as a mesh of the image:
-        undone framing, then turned as the crop was (``turn``), in image axes."""
-        frontal = np.column_stack(
-            [
-                (reading[:, 0] - side / 2) / view.scale + view.middle[0],
-                view.middle[1] - (reading[:, 1] - side / 2) / view.scale,
-                -reading[:, 2] / view.scale,  # the model's z: smaller = nearer
-            ]
-        )
-        frontal[:, 2] += view.depth - frontal[:, 2].mean()
-        result: Array = (frontal @ turn.T + view.centre) * _TO_CAMERA
-        return result
+        return fill_from_mirror(crop, raster, midline)
 
 
 def fill_from_mirror(crop: Array, raster: Raster, midline: float) -> Array:
@@ -243,20 +199,15 @@ def refine(
     if max(abs(a) for a in first.angles) > REFINED_WITHIN_DEG:
         return first
     turn = rotation(*first.angles)
-    for step in range(STEPS):
-        view = frontaliser.frontal_crop(image, mesh, turn, side)
-        if view is None:
-            return first
-        reading = run_mesh(view.crop)
-        residual = np.array(estimate(reading).angles)
-        if step == STEPS - 1:
-            mirrored = run_mesh(np.ascontiguousarray(view.crop[:, ::-1]))
-            residual = (residual + np.array(estimate(mirrored).angles) * _MIRROR) / 2
-        if not np.isfinite(residual).all():
-            return first
-        mesh = frontaliser.to_image(reading, view, turn, side)
-        turn = turn @ rotation(*(STEP * residual))
-    yaw, pitch, roll = angles(turn)
+    crop = frontaliser.frontal_crop(image, mesh, turn, side)
+    if crop is None:
+        return first
+    seen = np.array(estimate(run_mesh(crop)).angles)
+    mirrored = np.array(estimate(run_mesh(np.ascontiguousarray(crop[:, ::-1]))).angles)
+    residual = (seen + mirrored * _MIRROR) / 2
+    if not np.isfinite(residual).all():
+        return first
+    yaw, pitch, roll = angles(turn @ rotation(*(STEP * residual)))
     return replace(first, yaw=yaw, pitch=pitch, roll=roll)
 
 
