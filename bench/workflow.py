@@ -26,6 +26,8 @@ submit. Every enrolment does the same steps, the first one included. Reported:
 - ``waits_s``: per enrolment (after the first), how long the screen waited on
   each background step (the face auto-capture, the reader's three slaps, the
   documents' MRZ reads, the sealing), the simulated applicant's delays included;
+  ``first_enrolment_waits_s`` the same for the first enrolment (where a cold
+  path would show);
 - ``api``: latency of every UI API call (p50/p95/max), and the same for the
   interactive calls only (those answering a tap: everything but the four
   heavy actions listed under ``heavy_routes``, which build the fingerprint
@@ -185,6 +187,7 @@ async def run(enrolments: int) -> dict[str, Any]:
             label: round(statistics.mean(w.get(label, 0.0) for w in waits[1:]), 2)
             for label in sorted({label for w in waits for label in w})
         },
+        "first_enrolment_waits_s": {label: round(s, 2) for label, s in sorted(waits[0].items())},
         "simulated_applicant_s": round(statistics.mean(delays), 2),
         "device_frame_clocks_s": round(statistics.mean(device_clocks[1:]), 2),
         "api": {
