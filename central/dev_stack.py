@@ -40,7 +40,7 @@ class ReplicaProcess:
     enrol_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
-    started_once: bool = False
+    started_once: bool = field(default=False, init=False)  # listened once: ports are promised
 
     @property
     def upload(self) -> str:

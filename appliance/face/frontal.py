@@ -27,8 +27,8 @@ portraits: two damped steps (0.5 each, the second mirror-averaged, the head's
 geometry rebuilt from the model's frontal reading between them) erred less
 (largest errors 4.65 / 3.46 / 2.10 degrees against 5.66 / 3.96 / 2.41) but
 took the full check to 30 ms; one step of 0.6, 0.75 or 0.8 erred more than
-0.9, and one step of 1.0 overshot on yaw. The soft-symmetry thresholds were chosen
-the same way. ``bench/face_pose.py`` measures what the refinement gains on
+0.9, and one step of 1.0 overshot on yaw. The soft-symmetry thresholds were
+chosen the same way. ``bench/face_pose.py`` measures what the refinement gains on
 renders with known angles (``direct_fit`` is the first reading alone), and
 ``bench/face.py`` what it costs (``of_which_pose_refinement``).
 
