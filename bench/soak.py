@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from appliance.accounts import AccountStore  # noqa: E402
 from bench.memory import tree_rss_mb  # noqa: E402
 from central.cases.setup import case_desk, open_case_store  # noqa: E402
 from central.cases.synthetic import synthetic_case  # noqa: E402
+from central.dev_engines import free_port  # noqa: E402
 from central.server import Receiver, load_or_create_state  # noqa: E402
 from tests.e2e.api_driver import ApiDriver, Timings  # noqa: E402
 from tests.e2e.world import (  # noqa: E402
@@ -58,12 +58,6 @@ FINGER_DELAY_S = 0.3
 LIFT_DELAY_S = 0.1
 AUTO_CAPTURE_S = 5 / 20  # the gate's run of good frames at the file camera's 20 fps
 SETTLE_S = 1.0  # before an RSS sample (see the sampling below)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _tell_why(proc: subprocess.Popen[bytes], daemon_log: Path, lines: int = 40) -> None:
@@ -113,7 +107,7 @@ async def run(enrolments: int, sample_every: int, warmup: int) -> dict[str, Any]
         await _seed_cases(desk, references)
         receiver = Receiver(central, cases=desk)
         await receiver.start("127.0.0.1:0")
-        port = _free_port()
+        port = free_port()
         config = await prepare_kiosk(
             root,
             receiver,

@@ -30,8 +30,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from imagetest import steps
-from imagetest.host import Receiver, free_port
+from imagetest.host import Receiver
 from imagetest.vm import Vm, kvm_runs_firmware
+
+from central.dev_engines import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = [

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from appliance.web.limits import BodyLimit, budget_for
+from central.dev_engines import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.timeout(300)
@@ -56,12 +57,6 @@ def _rss_kb(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _send_huge(port: int, gigabytes: float, declared: bool) -> bytes:
     """POST a huge body to the login route on a raw socket; returns what came back."""
     total = int(gigabytes * (1 << 30))
@@ -90,7 +85,7 @@ def _send_huge(port: int, gigabytes: float, declared: bool) -> bytes:
 
 @pytest.mark.slow
 def test_a_gigabyte_post_to_login_costs_the_daemon_almost_nothing(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "kiosk.yaml"
     config.write_text(
         f"""

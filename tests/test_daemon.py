@@ -17,6 +17,7 @@ import pytest
 from appliance.accounts import Role
 from appliance.app import Appliance
 from appliance.config.model import ApplianceConfig
+from central.dev_engines import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -143,14 +144,8 @@ async def _sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_run_command_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "appliance.yaml"
     config.write_text(
         (ROOT / "config" / "demo.yaml")

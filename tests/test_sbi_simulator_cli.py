@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import pytest
 
+from central.dev_engines import free_port
 from drivers.interfaces import CaptureKind, CaptureRequest, FingerPosition
 from drivers.sbi.config import SbiReaderConfig
 from drivers.sbi.reader import SbiFingerprintReader
@@ -17,12 +17,6 @@ from drivers.sbi.reader import SbiFingerprintReader
 pytestmark = pytest.mark.timeout(90)
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _wait_for_port(port: int, process: asyncio.subprocess.Process) -> None:
@@ -41,7 +35,7 @@ async def _wait_for_port(port: int, process: asyncio.subprocess.Process) -> None
 async def test_simulator_process_serves_signed_captures_and_stops_on_sigterm(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     pki_dir = tmp_path / "pki"
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -7,20 +7,14 @@ the guest as a read-only shared folder (virtio 9p), like a technician's USB stic
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
+from central.dev_engines import free_port
+
 GUEST_HOST = "10.0.2.2"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Receiver:
