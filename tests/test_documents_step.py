@@ -373,3 +373,24 @@ async def test_an_altered_chip_needs_a_supervisors_decision(tmp_path: Path, vpcd
             await workflow.finish_documents()  # refused by the supervisor: no way on
         decisions = [f for e, f in world.operations if e == "chip.decision"]
         assert decisions and decisions[0]["accepted"] is False
+
+
+def test_the_warm_up_reads_straightened_photos_as_real_captures_are() -> None:
+    """The text detector's first inferences at a new size allocate: the warm-up reads
+    each card format at the size a straightened photo has, not the raw scene's."""
+    seen: list[tuple[int, ...]] = []
+
+    class Reader:
+        detector = None
+
+        def read(self, image: ImageU8) -> None:
+            seen.append(image.shape)
+
+    from appliance.documents.perspective import rectify
+    from appliance.documents.specimen_set import generate
+
+    capture = DocumentCapture(None, None, Reader())  # type: ignore[arg-type]
+    capture.warm_up()
+    scenes = list(generate(seed=1, counts={"readable": 3}))
+    assert sorted(seen) == sorted({rectify(case.image).image.shape for case in scenes})
+    assert all(shape != scenes[0].image.shape for shape in seen)

@@ -76,17 +76,20 @@ class DocumentCapture:
         return self._mrz is not None
 
     def warm_up(self) -> None:
-        """Read a generated SPECIMEN document of each MRZ size once (the first inferences
-        of the text detector and recognisers allocate): no one's document."""
+        """Photograph and read a generated SPECIMEN document of each card format once,
+        the way :meth:`take` and :meth:`read_mrz` do (straightened first, so the text
+        detector's first inferences run at the sizes real photos have): no one's document."""
         if self._mrz is None:
             return
         from appliance.documents.specimen_set import generate
 
         read: set[str] = set()
-        for case in generate(seed=1, counts={"readable": 3}):  # TD1, TD1, TD3
-            if case.kind not in read:
-                read.add(case.kind)
-                self._mrz.read(case.image)
+        for case in generate(seed=1, counts={"readable": 3}):  # scenes of ID-1 and ID-3 cards
+            photo = rectify(case.image)
+            if photo.format not in read:
+                read.add(photo.format or "")
+                _jpeg(photo.image)
+                self._mrz.read(photo.image)
 
     def analyse(self, image: ImageU8) -> dict[str, Any]:
         """The live preview's analysis: the document's outline and, with MRZ, what to fix."""
