@@ -38,18 +38,22 @@ class EngineError(RuntimeError):
     """A development engine could not start (the message names it and why)."""
 
 
-def free_port(*, with_grpc_twin: bool = False) -> int:
-    """A free loopback port (and port+10000 free too, for weed) the kernel never hands out.
+GRPC_TWIN = 10000  # weed serves gRPC on its HTTP port + 10000
+
+
+def free_port(*, twin: int = 0) -> int:
+    """A free loopback port (and, with ``twin``, port + twin free too) that the kernel
+    never hands out, for a child process to bind.
 
     Ports are drawn below the kernel's ephemeral range, so an outgoing connection of
     another engine (a PostgreSQL or S3 client) cannot take one between this check and
-    the engine's own bind.
+    the child's own bind, as binding port 0 and passing the number on would allow.
     """
-    top = _ephemeral_low() - 1 - (10000 if with_grpc_twin else 0)
+    top = _ephemeral_low() - 1 - twin
     rng = random.SystemRandom()
     for _ in range(200):
         port = rng.randint(12000, top)
-        wanted = [port, port + 10000] if with_grpc_twin else [port]
+        wanted = [port, port + twin] if twin else [port]
         if all(_free(p) for p in wanted):
             return port
     raise EngineError("no free loopback port found")
@@ -220,7 +224,7 @@ class SeaweedServer:
         self.root.mkdir(parents=True, exist_ok=True)
         if not self.ports:
             self.ports = {
-                name: free_port(with_grpc_twin=True) for name in ("s3", "master", "volume", "filer")
+                name: free_port(twin=GRPC_TWIN) for name in ("s3", "master", "volume", "filer")
             }
         self.s3_port = self.ports["s3"]
         config = self.root / "s3.json"

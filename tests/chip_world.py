@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from central.dev_engines import free_port
 from drivers.emrtd.mrz_key import MrzKeyInput
 from drivers.interfaces import CardInfo
 from drivers.sim.emrtd import lds_builder as lb
@@ -79,22 +80,6 @@ class DirectChannel:
         pass
 
 
-def _free_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port >= 65535:
-            continue
-        with socket.socket() as s2:
-            try:
-                s2.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return int(port)
-    raise RuntimeError("no free port pair")
-
-
 def pcsc_stack_unavailable() -> str | None:
     if shutil.which("pcscd") is None:
         return "pcscd is not installed (apt-get install pcscd; make system-deps)"
@@ -120,7 +105,7 @@ def pcscd(tmp: Path) -> Iterator[int]:
                 raise RuntimeError("another pcscd is running on /run/pcscd/pcscd.comm")
             except OSError:
                 PCSCD_SOCKET.unlink()
-    port = _free_pair()
+    port = free_port(twin=1)  # port + 1 free too, as vpcd may take it
     conf = tmp / "reader.conf.d"
     conf.mkdir(parents=True, exist_ok=True)
     (conf / "vpcd").write_text(

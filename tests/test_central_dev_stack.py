@@ -5,14 +5,14 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from central.dev_engines import _ephemeral_low, free_port
+from central.dev_engines import GRPC_TWIN, _ephemeral_low, free_port
 from central.dev_stack import ReplicaProcess, init_identity
 
 
 def test_free_ports_stay_below_the_kernels_ephemeral_range() -> None:
     low = _ephemeral_low()
     assert all(free_port() < low for _ in range(50))
-    assert all(free_port(with_grpc_twin=True) + 10000 < low for _ in range(50))
+    assert all(free_port(twin=GRPC_TWIN) + GRPC_TWIN < low for _ in range(50))
 
 
 def test_a_first_start_on_a_port_taken_meanwhile_moves_to_fresh_ports(tmp_path: Path) -> None:
