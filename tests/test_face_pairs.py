@@ -14,6 +14,7 @@ from appliance.face.engine import PhotoQualityEngine
 from appliance.face.pose import rotation
 from drivers.sim.portrait import PortraitScene, render_portrait
 from tests import face_images as img
+from tests.public_portraits import astronaut
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -141,3 +142,20 @@ def test_warm_up_runs_every_path(tmp_path) -> None:  # type: ignore[no-untyped-d
         assert cv2.imdecode(np.frombuffer(item.data, np.uint8), cv2.IMREAD_COLOR) is not None
     finally:
         service.close()
+
+
+@pytest.mark.parametrize("inter_eye", [95, 130])
+def test_a_plain_backdrop_beside_a_dark_raised_collar_is_uniform(
+    engine: PhotoQualityEngine, inter_eye: int
+) -> None:
+    """scikit-image's astronaut cut as a passport photo: the segmenter calls part of her
+    dark suit background below the mouth line, which is not read for colour or spread."""
+    portrait = astronaut()
+    landmarks = engine.assess(portrait).landmarks
+    photo = img.icao_crop(portrait, landmarks, inter_eye=inter_eye, head=0.8)
+    report = engine.assess(photo)
+    assert report.checks["background_uniformity"].passed
+    assert report.extras["background_spread"] < 15
+    person = engine.models.person_mask(photo)
+    relit = engine.assess(img.backdrop_gradient(photo, person, low=0.45))
+    assert not relit.checks["background_uniformity"].passed

@@ -118,9 +118,10 @@ class FaceQualityThresholds(BaseModel):
     )
     background_spread_max: float = _limit(
         20.0,
-        "Maximum CIELAB difference across the smoothed background (3rd to 97th "
-        "percentile of L*, a*, b*): a light-to-dark ramp or a shadow on the backdrop. An "
-        "evenly lit backdrop stays within a few units; 20 is a plainly visible gradient.",
+        "Maximum CIELAB difference across the smoothed background beside and above the "
+        "head, down to the mouth (3rd to 97th percentile of L*, a*, b*): a light-to-dark "
+        "ramp or a shadow on the backdrop. An evenly lit backdrop stays within a few "
+        "units; 20 is a plainly visible gradient.",
         0,
         200,
     )
