@@ -86,8 +86,9 @@ class DocumentCapture:
         read: set[str] = set()
         for case in generate(seed=1, counts={"readable": 3}):  # scenes of ID-1 and ID-3 cards
             photo = rectify(case.image)
-            if photo.format not in read:
-                read.add(photo.format or "")
+            card = photo.format or ""
+            if card not in read:
+                read.add(card)
                 _jpeg(photo.image)
                 self._mrz.read(photo.image)
 

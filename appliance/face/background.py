@@ -88,6 +88,7 @@ def assess(
     gradient = _gradient(luminance(small))
     lab: Array = cv2.cvtColor(coarse.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_BGR2Lab)
     backdrop_end = _mouth_line(landmarks, coarse_scale)
+    lab = lab[:backdrop_end]  # colour and spread: beside and above the head only
     fast = _measures(
         gradient,
         _geometric(small.shape, landmarks, scale),
@@ -162,7 +163,7 @@ def _measures(
 ) -> Background | None:
     if int(gradient_mask.sum()) < MIN_PIXELS or int(colour_mask.sum()) < MIN_PIXELS // 10:
         return None
-    values = lab[: colour_mask.shape[0]][colour_mask]
+    values = lab[colour_mask]
     lo, hi = np.percentile(values, (3, 97), axis=0)
     mean = values.mean(axis=0)
     return Background(
